@@ -1,0 +1,135 @@
+//! What each subcommand does.
+
+use std::io::BufRead;
+
+use anyhow::Context;
+use tokio::{sync::watch, task::JoinSet};
+
+use ottr_runtime::{config, db, redis::Redis, shutdown, telemetry, token::Role};
+
+use crate::{
+    cli::{Cli, Command, Service, UserCommand},
+    settings::Settings,
+};
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings: Settings = config::load(cli.config.as_deref()).context("reading settings")?;
+    telemetry::init(&settings.telemetry);
+    match cli.command {
+        Command::Migrate => {
+            db::migrate(&settings.database)
+                .await
+                .context("applying migrations")?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Up => {
+            db::migrate(&settings.database)
+                .await
+                .context("applying migrations")?;
+            serve(&settings, &[Service::Auth]).await
+        }
+        Command::Serve { service } => serve(&settings, &[service]).await,
+        Command::User {
+            command:
+                UserCommand::Create {
+                    email,
+                    roles,
+                    password_stdin,
+                },
+        } => {
+            create_user(
+                &settings,
+                &email,
+                roles.into_iter().map(Role::from).collect(),
+                password_stdin,
+            )
+            .await
+        }
+    }
+}
+
+/// Starts each service on its own port, prints where, and stops them all together on
+/// Ctrl-C or SIGTERM.
+async fn serve(settings: &Settings, services: &[Service]) -> anyhow::Result<()> {
+    let pool = db::pool(&settings.database)?;
+    let redis = Redis::connect(&settings.redis)?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut running = JoinSet::new();
+    for service in services {
+        let stopped = {
+            let mut rx = stop_rx.clone();
+            async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            }
+        };
+        match service {
+            Service::Auth => {
+                let deps = ottr_auth::Dependencies {
+                    pool: pool.clone(),
+                    redis: redis.clone(),
+                };
+                let app = ottr_auth::Application::build(&settings.auth, &settings.tokens, deps)
+                    .await
+                    .context("starting auth")?;
+                println!(
+                    "auth listening on {}:{}",
+                    settings.auth.listen.host,
+                    app.port()
+                );
+                running.spawn(async move { app.run_until_stopped(stopped).await.context("auth") });
+            }
+        }
+    }
+    tokio::select! {
+        () = shutdown::signal() => {}
+        Some(ended) = running.join_next() => {
+            // One service ending on its own takes the others down with it.
+            let _ = stop_tx.send(true);
+            ended??;
+            anyhow::bail!("a service stopped unexpectedly");
+        }
+    }
+    let _ = stop_tx.send(true);
+    while let Some(ended) = running.join_next().await {
+        ended??;
+    }
+    Ok(())
+}
+
+async fn create_user(
+    settings: &Settings,
+    email: &str,
+    mut roles: Vec<Role>,
+    password_stdin: bool,
+) -> anyhow::Result<()> {
+    if roles.is_empty() {
+        roles.push(Role::Viewer);
+    }
+    let (password, generated) = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("reading the password")?;
+        (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+    } else {
+        (ottr_auth::domain::password::generate(), true)
+    };
+    db::migrate(&settings.database)
+        .await
+        .context("applying migrations")?;
+    let pool = db::pool(&settings.database)?;
+    let user = ottr_auth::create_user(&pool, email, &password, &roles)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "created {} ({}) with roles {:?}",
+        user.email, user.id, user.roles
+    );
+    if generated {
+        println!("password: {password}");
+        println!("(shown once; it is stored only as an argon2id hash)");
+    }
+    Ok(())
+}

@@ -1,0 +1,17 @@
+//! The `ottr` command.
+
+mod cli;
+mod commands;
+mod settings;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = <cli::Cli as clap::Parser>::parse();
+    match commands::run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Every section of the settings, as one file or one set of environment variables gives them.
+
+use serde::Deserialize;
+
+use ottr_auth::AuthSettings;
+use ottr_runtime::config::{DatabaseSettings, RedisSettings, TelemetrySettings, TokenSettings};
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub telemetry: TelemetrySettings,
+    pub tokens: TokenSettings,
+    pub auth: AuthSettings,
+}

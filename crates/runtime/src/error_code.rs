@@ -1,0 +1,128 @@
+//! The one table of stable error codes. A code is a snake_case word that clients may match
+//! on; gRPC carries it in the `ottr-error-code` metadata, REST in `{ "code", "message" }`.
+//! Messages may change between releases; codes do not.
+
+use tonic::{Code, Status, metadata::MetadataValue};
+
+/// The metadata key that carries the code on a gRPC error.
+pub const METADATA_KEY: &str = "ottr-error-code";
+
+macro_rules! codes {
+    ($($variant:ident => $text:literal, $grpc:ident, $http:literal;)+) => {
+        /// A stable error code. See the module docs.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum ErrorCode { $($variant),+ }
+
+        impl ErrorCode {
+            /// Every code, for tests and documentation.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),+];
+
+            /// The code as clients see it.
+            pub fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $text),+ }
+            }
+
+            /// The gRPC status code that goes with it.
+            pub fn grpc_code(self) -> Code {
+                match self { $(ErrorCode::$variant => Code::$grpc),+ }
+            }
+
+            /// The HTTP status that goes with it, for REST.
+            pub fn http_status(self) -> u16 {
+                match self { $(ErrorCode::$variant => $http),+ }
+            }
+
+            /// Reads the code back from its text.
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some(ErrorCode::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
+codes! {
+    // Generic.
+    InvalidArgument => "invalid_argument", InvalidArgument, 400;
+    Unauthenticated => "unauthenticated", Unauthenticated, 401;
+    PermissionDenied => "permission_denied", PermissionDenied, 403;
+    NotFound => "not_found", NotFound, 404;
+    Internal => "internal", Internal, 500;
+    Unavailable => "unavailable", Unavailable, 503;
+    // Access tokens.
+    TokenExpired => "token_expired", Unauthenticated, 401;
+    TokenInvalid => "token_invalid", Unauthenticated, 401;
+    // Accounts and sessions.
+    InvalidEmail => "invalid_email", InvalidArgument, 400;
+    InvalidPassword => "invalid_password", InvalidArgument, 400;
+    InvalidRole => "invalid_role", InvalidArgument, 400;
+    EmailTaken => "email_taken", AlreadyExists, 409;
+    InvalidCredentials => "invalid_credentials", Unauthenticated, 401;
+    TooManyAttempts => "too_many_attempts", ResourceExhausted, 429;
+    InvalidRefreshToken => "invalid_refresh_token", Unauthenticated, 401;
+    RefreshTokenReused => "refresh_token_reused", Unauthenticated, 401;
+    UserNotFound => "user_not_found", NotFound, 404;
+}
+
+impl ErrorCode {
+    /// A gRPC status with this code in its metadata and a message safe to show a client.
+    pub fn status(self, message: impl Into<String>) -> Status {
+        let mut status = Status::new(self.grpc_code(), message);
+        status
+            .metadata_mut()
+            .insert(METADATA_KEY, MetadataValue::from_static(self.as_str()));
+        status
+    }
+
+    /// The code a status carries, when an ottr service produced it.
+    pub fn of(status: &Status) -> Option<Self> {
+        status
+            .metadata()
+            .get(METADATA_KEY)
+            .and_then(|value| value.to_str().ok())
+            .and_then(Self::parse)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_round_trips_through_its_text_and_a_status() {
+        for &code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
+            assert_eq!(ErrorCode::of(&code.status("x")), Some(code));
+            assert!(
+                code.as_str()
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'_')
+            );
+        }
+    }
+
+    /// A code nobody returns is a promise nobody keeps: each must be named outside this table.
+    #[test]
+    fn every_code_is_used_somewhere_in_the_services() {
+        let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut sources = String::new();
+        collect_sources(&crates, &mut sources);
+        for &code in ErrorCode::ALL {
+            let needle = format!("ErrorCode::{code:?}");
+            assert!(sources.contains(&needle), "{needle} is never used");
+        }
+    }
+
+    fn collect_sources(dir: &std::path::Path, into: &mut String) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                collect_sources(&path, into);
+            } else if path.extension().is_some_and(|e| e == "rs")
+                && !path.ends_with("error_code.rs")
+                && path.components().any(|c| c.as_os_str() == "src")
+            {
+                into.push_str(&std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+}

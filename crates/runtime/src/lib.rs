@@ -1,0 +1,15 @@
+//! What every ottr service shares: layered configuration, telemetry, graceful shutdown,
+//! gRPC serving with health, reflection and request ids, the table of stable error codes,
+//! connections to PostgreSQL and Redis, and verification of access tokens.
+
+pub mod config;
+pub mod db;
+pub mod error_code;
+pub mod grpc;
+pub mod redis;
+pub mod request_id;
+pub mod shutdown;
+pub mod telemetry;
+pub mod token;
+
+pub use error_code::ErrorCode;
