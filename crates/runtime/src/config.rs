@@ -67,7 +67,7 @@ pub struct DatabaseSettings {
 impl Default for DatabaseSettings {
     fn default() -> Self {
         Self {
-            url: "postgres://postgres@127.0.0.1:5432/ottr".into(),
+            url: "postgres://postgres:postgres@127.0.0.1:5432/ottr".into(),
             max_connections: 10,
             acquire_timeout_secs: 5,
         }

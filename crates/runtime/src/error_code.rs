@@ -45,7 +45,6 @@ codes! {
     InvalidArgument => "invalid_argument", InvalidArgument, 400;
     Unauthenticated => "unauthenticated", Unauthenticated, 401;
     PermissionDenied => "permission_denied", PermissionDenied, 403;
-    NotFound => "not_found", NotFound, 404;
     Internal => "internal", Internal, 500;
     Unavailable => "unavailable", Unavailable, 503;
     // Access tokens.

@@ -1,1 +1,5 @@
+//! The `ottr` binary as an operator runs it: migrate, create the first admin, `ottr up`,
+//! then reflection, health and sign-in over gRPC. Real PostgreSQL and Redis; a database
+//! of its own, dropped at the end.
 
+mod up;

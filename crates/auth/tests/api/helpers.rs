@@ -1,0 +1,134 @@
+//! Starts an auth server on port 0 for one test and hands back a connected client.
+
+use ottr_auth::{Application, AuthSettings, Dependencies};
+use ottr_proto::auth::v1::{self as pb, auth_service_client::AuthServiceClient};
+use ottr_runtime::{
+    config::{ListenSettings, RedisSettings, TokenSettings},
+    redis::Redis,
+    token::Role,
+};
+use sqlx::PgPool;
+use tonic::{Request, transport::Channel};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub url: String,
+    pub pool: PgPool,
+    pub client: AuthServiceClient<Channel>,
+    pub tokens: TokenSettings,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Settings a test may change before the server starts.
+pub struct Knobs {
+    pub auth: AuthSettings,
+    pub tokens: TokenSettings,
+    pub redis: RedisSettings,
+}
+
+pub async fn spawn_app(pool: PgPool) -> TestApp {
+    spawn_app_with(pool, |_| {}).await
+}
+
+pub async fn spawn_app_with(pool: PgPool, change: impl FnOnce(&mut Knobs)) -> TestApp {
+    let mut knobs = Knobs {
+        auth: AuthSettings {
+            listen: ListenSettings::new("127.0.0.1", 0),
+            rotation_delay_secs: 0,
+            ..AuthSettings::default()
+        },
+        tokens: TokenSettings {
+            refetch_interval_secs: 0,
+            ..TokenSettings::default()
+        },
+        redis: RedisSettings {
+            url: std::env::var("REDIS_URL")
+                .unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+                .into(),
+            key_prefix: format!("ottr-test:{}:", uuid::Uuid::new_v4()),
+            ..RedisSettings::default()
+        },
+    };
+    change(&mut knobs);
+    let redis = Redis::connect(&knobs.redis).expect("redis settings are valid");
+    let deps = Dependencies {
+        pool: pool.clone(),
+        redis,
+    };
+    let app = Application::build(&knobs.auth, &knobs.tokens, deps)
+        .await
+        .expect("auth starts");
+    let url = format!("http://127.0.0.1:{}", app.port());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
+    // The listener is already bound, so connecting needs no waiting.
+    let client = AuthServiceClient::connect(url.clone())
+        .await
+        .expect("auth accepts connections");
+    let tokens = TokenSettings {
+        auth_url: url.clone(),
+        ..knobs.tokens
+    };
+    TestApp {
+        url,
+        pool,
+        client,
+        tokens,
+        _stop: stop,
+    }
+}
+
+/// A request carrying `token` as its bearer token.
+pub fn bearer<T>(message: T, token: &str) -> Request<T> {
+    let mut request = Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("tokens are ASCII"),
+    );
+    request
+}
+
+/// The stable code an error carries.
+pub fn code(status: &tonic::Status) -> &str {
+    status
+        .metadata()
+        .get("ottr-error-code")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("<none>")
+}
+
+impl TestApp {
+    pub async fn register(&self, email: &str) -> pb::Session {
+        self.client
+            .clone()
+            .register(pb::RegisterRequest {
+                email: email.into(),
+                password: PASSWORD.into(),
+            })
+            .await
+            .expect("registration succeeds")
+            .into_inner()
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Result<pb::Session, tonic::Status> {
+        self.client
+            .clone()
+            .login(pb::LoginRequest {
+                email: email.into(),
+                password: password.into(),
+            })
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    /// An account made the way an operator makes one (the CLI's path), signed in.
+    pub async fn signed_in_with(&self, email: &str, roles: &[Role]) -> pb::Session {
+        ottr_auth::create_user(&self.pool, email, PASSWORD, roles)
+            .await
+            .expect("account created");
+        self.login(email, PASSWORD).await.expect("sign-in succeeds")
+    }
+}
