@@ -18,3 +18,11 @@ pub mod auth {
         tonic::include_proto!("ottr.auth.v1");
     }
 }
+
+pub mod catalog {
+    //! Titles, series, search, profiles, watchlists and playback progress.
+    pub mod v1 {
+        //! `ottr.catalog.v1`.
+        tonic::include_proto!("ottr.catalog.v1");
+    }
+}

@@ -37,6 +37,7 @@ pub enum Command {
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Service {
     Auth,
+    Catalog,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,11 +1,16 @@
 //! What each subcommand does.
 
-use std::io::BufRead;
+use std::{io::BufRead, sync::Arc};
 
 use anyhow::Context;
 use tokio::{sync::watch, task::JoinSet};
 
-use ottr_runtime::{config, db, redis::Redis, shutdown, telemetry, token::Role};
+use ottr_runtime::{
+    config, db,
+    redis::Redis,
+    shutdown, telemetry,
+    token::{Role, TokenVerifier},
+};
 
 use crate::{
     cli::{Cli, Command, Service, UserCommand},
@@ -27,7 +32,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             db::migrate(&settings.database)
                 .await
                 .context("applying migrations")?;
-            serve(&settings, &[Service::Auth]).await
+            serve(&settings, &[Service::Auth, Service::Catalog]).await
         }
         Command::Serve { service } => serve(&settings, &[service]).await,
         Command::User {
@@ -52,6 +57,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 /// Starts each service on its own port, prints where, and stops them all together on
 /// Ctrl-C or SIGTERM.
 async fn serve(settings: &Settings, services: &[Service]) -> anyhow::Result<()> {
+    // Services in this process verify tokens against the auth started here, wherever it bound.
+    let mut tokens = settings.tokens.clone();
     let pool = db::pool(&settings.database)?;
     let redis = Redis::connect(&settings.redis)?;
     let (stop_tx, stop_rx) = watch::channel(false);

@@ -3,6 +3,7 @@
 use serde::Deserialize;
 
 use ottr_auth::AuthSettings;
+use ottr_catalog::CatalogSettings;
 use ottr_runtime::config::{DatabaseSettings, RedisSettings, TelemetrySettings, TokenSettings};
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -13,4 +14,5 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     pub tokens: TokenSettings,
     pub auth: AuthSettings,
+    pub catalog: CatalogSettings,
 }

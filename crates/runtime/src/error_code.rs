@@ -6,6 +6,8 @@ use tonic::{Code, Status, metadata::MetadataValue};
 
 /// The metadata key that carries the code on a gRPC error.
 pub const METADATA_KEY: &str = "ottr-error-code";
+/// The metadata key that names the request field an `invalid_argument` is about.
+pub const FIELD_METADATA_KEY: &str = "ottr-error-field";
 
 macro_rules! codes {
     ($($variant:ident => $text:literal, $grpc:ident, $http:literal;)+) => {
@@ -45,6 +47,7 @@ codes! {
     InvalidArgument => "invalid_argument", InvalidArgument, 400;
     Unauthenticated => "unauthenticated", Unauthenticated, 401;
     PermissionDenied => "permission_denied", PermissionDenied, 403;
+    NotFound => "not_found", NotFound, 404;
     Internal => "internal", Internal, 500;
     Unavailable => "unavailable", Unavailable, 503;
     // Access tokens.
@@ -60,6 +63,11 @@ codes! {
     InvalidRefreshToken => "invalid_refresh_token", Unauthenticated, 401;
     RefreshTokenReused => "refresh_token_reused", Unauthenticated, 401;
     UserNotFound => "user_not_found", NotFound, 404;
+    // Catalog.
+    SlugTaken => "slug_taken", AlreadyExists, 409;
+    NumberTaken => "number_taken", AlreadyExists, 409;
+    ProfileNameTaken => "profile_name_taken", AlreadyExists, 409;
+    ProfileLimitReached => "profile_limit_reached", FailedPrecondition, 409;
 }
 
 impl ErrorCode {

@@ -1,0 +1,81 @@
+//! The catalog's errors, and the one place they become gRPC statuses.
+
+use ottr_runtime::{ErrorCode, error_code::FIELD_METADATA_KEY};
+use tonic::{Status, metadata::MetadataValue};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// A request field is wrong; `field` is its path in the request (`fields.slug`).
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("the slug is already used by another title")]
+    SlugTaken,
+    #[error("that {0} number already exists")]
+    NumberTaken(&'static str),
+    #[error("this account already has a profile with that name")]
+    ProfileNameTaken,
+    #[error("an account has at most {0} profiles")]
+    ProfileLimitReached(i64),
+    #[error("no such {0}")]
+    NotFound(&'static str),
+    #[error("sign in first")]
+    Unauthenticated,
+    #[error("only editors and admins may change the catalog")]
+    PermissionDenied,
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl CatalogError {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            CatalogError::Invalid { .. } => ErrorCode::InvalidArgument,
+            CatalogError::SlugTaken => ErrorCode::SlugTaken,
+            CatalogError::NumberTaken(_) => ErrorCode::NumberTaken,
+            CatalogError::ProfileNameTaken => ErrorCode::ProfileNameTaken,
+            CatalogError::ProfileLimitReached(_) => ErrorCode::ProfileLimitReached,
+            CatalogError::NotFound(_) => ErrorCode::NotFound,
+            CatalogError::Unauthenticated => ErrorCode::Unauthenticated,
+            CatalogError::PermissionDenied => ErrorCode::PermissionDenied,
+            CatalogError::Database(sqlx::Error::PoolTimedOut) => ErrorCode::Unavailable,
+            CatalogError::Database(_) | CatalogError::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    pub fn is_client_error(&self) -> bool {
+        !matches!(self, CatalogError::Database(_) | CatalogError::Internal(_))
+    }
+}
+
+impl From<CatalogError> for Status {
+    fn from(error: CatalogError) -> Self {
+        let code = error.code();
+        if !error.is_client_error() {
+            let chain: Vec<String> =
+                std::iter::successors(Some(&error as &dyn std::error::Error), |e| e.source())
+                    .map(ToString::to_string)
+                    .collect();
+            tracing::error!(error = chain.join(": "), "catalog request failed");
+            return code.status("something went wrong on our side; try again");
+        }
+        let mut status = code.status(error.to_string());
+        if let CatalogError::Invalid { field, .. } = error {
+            status
+                .metadata_mut()
+                .insert(FIELD_METADATA_KEY, MetadataValue::from_static(field));
+        }
+        status
+    }
+}

@@ -1,0 +1,290 @@
+//! `ottr.catalog.v1.CatalogService`: titles, series, browsing and search.
+
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+
+use ottr_proto::catalog::v1::{self as pb, catalog_service_server::CatalogService};
+
+use super::{State, caller};
+use crate::{
+    CatalogError,
+    domain::{self, EpisodeFields, Kind, Scope, TitleFields, Visibility, cursor, parse_id, text},
+    store::{series, titles},
+};
+
+pub struct CatalogApi(pub Arc<State>);
+
+const DEFAULT_PAGE: u32 = 20;
+const MAX_PAGE: u32 = 100;
+const MAX_SEARCH_WORDS: usize = 8;
+
+fn required<T>(field: &'static str, value: Option<T>) -> Result<T, CatalogError> {
+    value.ok_or_else(|| CatalogError::invalid(field, "is required"))
+}
+
+/// Search words: runs of letters and digits, lower-cased. Everything else separates
+/// words, so nothing from the query reaches the tsquery syntax.
+fn search_words(query: &str) -> Vec<String> {
+    query
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(MAX_SEARCH_WORDS)
+        .map(str::to_lowercase)
+        .collect()
+}
+
+#[tonic::async_trait]
+impl CatalogService for CatalogApi {
+    #[tracing::instrument(skip_all)]
+    async fn create_title(
+        &self,
+        request: Request<pb::CreateTitleRequest>,
+    ) -> Result<Response<pb::Title>, Status> {
+        Scope::require_staff(caller(&request).as_ref())?;
+        let fields = TitleFields::try_from(required("fields", request.into_inner().fields)?)?;
+        let title = titles::insert(&self.0.pool, &fields).await?;
+        self.0
+            .cache
+            .invalidate(self.0.title_keys(&title, None))
+            .await;
+        Ok(Response::new(title))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn update_title(
+        &self,
+        request: Request<pb::UpdateTitleRequest>,
+    ) -> Result<Response<pb::Title>, Status> {
+        Scope::require_staff(caller(&request).as_ref())?;
+        let body = request.into_inner();
+        let id = parse_id("id", &body.id)?;
+        let fields = TitleFields::try_from(required("fields", body.fields)?)?;
+        let (title, old_slug) = titles::update(&self.0.pool, id, &fields).await?;
+        self.0
+            .cache
+            .invalidate(self.0.title_keys(&title, Some(&old_slug)))
+            .await;
+        Ok(Response::new(title))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn set_visibility(
+        &self,
+        request: Request<pb::SetVisibilityRequest>,
+    ) -> Result<Response<pb::Title>, Status> {
+        Scope::require_staff(caller(&request).as_ref())?;
+        let body = request.into_inner();
+        let id = parse_id("id", &body.id)?;
+        let visibility = Visibility::from_proto(body.visibility).ok_or_else(|| {
+            CatalogError::invalid("visibility", "must be draft, published or unlisted")
+        })?;
+        let title = titles::set_visibility(&self.0.pool, id, visibility).await?;
+        self.0
+            .cache
+            .invalidate(self.0.title_keys(&title, None))
+            .await;
+        Ok(Response::new(title))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_title(
+        &self,
+        request: Request<pb::GetTitleRequest>,
+    ) -> Result<Response<pb::Title>, Status> {
+        let scope = Scope::of(caller(&request).as_ref());
+        Ok(Response::new(
+            self.0
+                .visible_title(&request.into_inner().id_or_slug, scope)
+                .await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_titles(
+        &self,
+        request: Request<pb::ListTitlesRequest>,
+    ) -> Result<Response<pb::ListTitlesResponse>, Status> {
+        let scope = Scope::of(caller(&request).as_ref());
+        let body = request.into_inner();
+        let genre = Some(body.genre.trim().to_lowercase()).filter(|g| !g.is_empty());
+        let kind = Kind::from_proto(body.kind);
+        let size = domain::page_size(body.page_size, DEFAULT_PAGE, MAX_PAGE);
+        let after = cursor::decode::<(i64, uuid::Uuid)>(&body.page_token)?;
+        let key = self
+            .0
+            .cache
+            .page_key(&format!(
+                "{}:{}:{}:{size}:{}",
+                scope.as_str(),
+                genre.as_deref().unwrap_or(""),
+                kind.map_or("", Kind::as_str),
+                body.page_token
+            ))
+            .await;
+        if let Some(key) = &key {
+            if let Some(page) = self.0.cache.get::<pb::ListTitlesResponse>(key).await {
+                return Ok(Response::new(page));
+            }
+        }
+        let mut rows =
+            titles::list(&self.0.pool, scope, genre.as_deref(), kind, after, size + 1).await?;
+        let next_page_token = if rows.len() as i64 > size {
+            rows.truncate(size as usize);
+            rows.last()
+                .map(|r| cursor::encode(&r.sort_key()))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let page = pb::ListTitlesResponse {
+            titles: rows.into_iter().map(Into::into).collect(),
+            next_page_token,
+        };
+        if let Some(key) = &key {
+            self.0.cache.put(key, &page).await;
+        }
+        Ok(Response::new(page))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn search_titles(
+        &self,
+        request: Request<pb::SearchTitlesRequest>,
+    ) -> Result<Response<pb::ListTitlesResponse>, Status> {
+        let scope = Scope::of(caller(&request).as_ref());
+        let body = request.into_inner();
+        let words = search_words(&body.query);
+        if words.is_empty() {
+            return Err(CatalogError::invalid("query", "must contain a word").into());
+        }
+        let size = domain::page_size(body.page_size, DEFAULT_PAGE, MAX_PAGE);
+        let after = cursor::decode::<(f32, uuid::Uuid)>(&body.page_token)?;
+        let mut rows = titles::search(&self.0.pool, scope, &words, after, size + 1).await?;
+        let next_page_token = if rows.len() as i64 > size {
+            rows.truncate(size as usize);
+            rows.last()
+                .map(|(r, score)| cursor::encode(&(*score, r.sort_key().1)))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let titles = rows.into_iter().map(|(row, _)| row.into()).collect();
+        Ok(Response::new(pb::ListTitlesResponse {
+            titles,
+            next_page_token,
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn create_season(
+        &self,
+        request: Request<pb::CreateSeasonRequest>,
+    ) -> Result<Response<pb::Season>, Status> {
+        Scope::require_staff(caller(&request).as_ref())?;
+        let body = request.into_inner();
+        let series_id = parse_id("series_id", &body.series_id)?;
+        if body.number > 1000 {
+            return Err(CatalogError::invalid("number", "must be 0 (specials) to 1000").into());
+        }
+        let title = text("title", &body.title, 200, false)?;
+        let synopsis = text("synopsis", &body.synopsis, 5000, false)?;
+        let season = series::create_season(
+            &self.0.pool,
+            series_id,
+            body.number as i32,
+            &title,
+            &synopsis,
+        )
+        .await?;
+        self.0
+            .cache
+            .invalidate(vec![self.0.cache.series_key(&body.series_id)])
+            .await;
+        Ok(Response::new(season))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn create_episode(
+        &self,
+        request: Request<pb::CreateEpisodeRequest>,
+    ) -> Result<Response<pb::Episode>, Status> {
+        Scope::require_staff(caller(&request).as_ref())?;
+        let body = request.into_inner();
+        let season_id = parse_id("season_id", &body.season_id)?;
+        let fields = EpisodeFields::try_from(required("fields", body.fields)?)?;
+        series::series_of_season(&self.0.pool, season_id).await?;
+        let episode = series::create_episode(&self.0.pool, season_id, &fields).await?;
+        self.0
+            .cache
+            .invalidate(vec![
+                self.0.cache.series_key(&episode.series_id.to_string()),
+            ])
+            .await;
+        Ok(Response::new(episode.into()))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn update_episode(
+        &self,
+        request: Request<pb::UpdateEpisodeRequest>,
+    ) -> Result<Response<pb::Episode>, Status> {
+        Scope::require_staff(caller(&request).as_ref())?;
+        let body = request.into_inner();
+        let id = parse_id("id", &body.id)?;
+        let fields = EpisodeFields::try_from(required("fields", body.fields)?)?;
+        let episode = series::update_episode(&self.0.pool, id, &fields).await?;
+        self.0
+            .cache
+            .invalidate(vec![
+                self.0.cache.series_key(&episode.series_id.to_string()),
+            ])
+            .await;
+        Ok(Response::new(episode.into()))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_series(
+        &self,
+        request: Request<pb::GetSeriesRequest>,
+    ) -> Result<Response<pb::Series>, Status> {
+        let scope = Scope::of(caller(&request).as_ref());
+        let title = self
+            .0
+            .visible_title(&request.into_inner().id_or_slug, scope)
+            .await?;
+        let is_series = title
+            .fields
+            .as_ref()
+            .is_some_and(|f| f.kind == pb::Kind::Series as i32);
+        if !is_series {
+            return Err(CatalogError::NotFound("series").into());
+        }
+        let key = self.0.cache.series_key(&title.id);
+        if let Some(tree) = self.0.cache.get::<pb::Series>(&key).await {
+            return Ok(Response::new(tree));
+        }
+        let series_id = parse_id("id", &title.id)?;
+        let tree = pb::Series {
+            seasons: series::seasons(&self.0.pool, series_id).await?,
+            title: Some(title),
+        };
+        self.0.cache.put(&key, &tree).await;
+        Ok(Response::new(tree))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::search_words;
+
+    #[test]
+    fn search_words_keep_letters_and_digits_only() {
+        assert_eq!(
+            search_words("Amélie & 'Paris':* | !x"),
+            vec!["amélie", "paris", "x"]
+        );
+        assert!(search_words(" :*&|! ").is_empty());
+        assert_eq!(search_words("a b c d e f g h i j").len(), 8);
+    }
+}

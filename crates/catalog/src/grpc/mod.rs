@@ -1,0 +1,87 @@
+//! The gRPC handlers: `CatalogService` (what there is to watch) and `LibraryService`
+//! (what each profile did with it), over one shared state.
+
+mod catalog;
+mod library;
+
+use ottr_proto::catalog::v1 as pb;
+use ottr_runtime::token::{self, Caller};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::{
+    CatalogError,
+    cache::Cache,
+    domain::{Scope, Visibility, parse_id},
+    store::titles,
+};
+
+pub use catalog::CatalogApi;
+pub use library::LibraryApi;
+
+pub struct State {
+    pub pool: PgPool,
+    pub cache: Cache,
+}
+
+fn caller<T>(request: &tonic::Request<T>) -> Option<Caller> {
+    token::caller(request).cloned()
+}
+
+impl State {
+    /// A title by id or slug through the cache, whatever its visibility.
+    async fn title(&self, id_or_slug: &str) -> Result<Option<pb::Title>, CatalogError> {
+        let (key, by_id) = match Uuid::parse_str(id_or_slug) {
+            Ok(id) => (self.cache.title_key(&id.to_string()), Some(id)),
+            Err(_) => (self.cache.slug_key(id_or_slug), None),
+        };
+        if let Some(title) = self.cache.get::<pb::Title>(&key).await {
+            return Ok(Some(title));
+        }
+        let title = match by_id {
+            Some(id) => titles::get(&self.pool, id).await?,
+            None => titles::get_by_slug(&self.pool, id_or_slug).await?,
+        };
+        if let Some(title) = &title {
+            self.cache.put(&key, title).await;
+        }
+        Ok(title)
+    }
+
+    /// A title the caller may open; drafts are "not found" to those who may not see them.
+    async fn visible_title(
+        &self,
+        id_or_slug: &str,
+        scope: Scope,
+    ) -> Result<pb::Title, CatalogError> {
+        self.title(id_or_slug)
+            .await?
+            .filter(|t| Visibility::from_proto(t.visibility).is_some_and(|v| scope.may_open(v)))
+            .ok_or(CatalogError::NotFound("title"))
+    }
+
+    /// Keys to drop when the title (and so its series tree and slug) changed.
+    fn title_keys(&self, title: &pb::Title, old_slug: Option<&str>) -> Vec<String> {
+        let slug = title
+            .fields
+            .as_ref()
+            .map(|f| f.slug.as_str())
+            .unwrap_or_default();
+        let mut keys = vec![
+            self.cache.title_key(&title.id),
+            self.cache.slug_key(slug),
+            self.cache.series_key(&title.id),
+        ];
+        keys.extend(old_slug.map(|s| self.cache.slug_key(s)));
+        keys
+    }
+
+    /// The profile, when it belongs to the caller's account.
+    async fn own_profile(&self, caller: &Caller, raw: &str) -> Result<Uuid, CatalogError> {
+        let profile_id = parse_id("profile_id", raw)?;
+        if !crate::store::library::owns_profile(&self.pool, caller.user_id, profile_id).await? {
+            return Err(CatalogError::NotFound("profile"));
+        }
+        Ok(profile_id)
+    }
+}
