@@ -8,8 +8,7 @@ pub use prost;
 pub use tonic;
 
 /// The encoded `FileDescriptorSet` of every package, for gRPC server reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/ottr_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/ottr_descriptor.bin"));
 
 pub mod auth {
     //! Accounts, roles, sessions and signing keys.

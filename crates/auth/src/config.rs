@@ -47,10 +47,6 @@ pub struct ThrottleSettings {
 
 impl Default for ThrottleSettings {
     fn default() -> Self {
-        Self {
-            window_secs: 900,
-            max_failures_per_account: 10,
-            max_failures_per_address: 50,
-        }
+        Self { window_secs: 900, max_failures_per_account: 10, max_failures_per_address: 50 }
     }
 }

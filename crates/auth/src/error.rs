@@ -65,18 +65,15 @@ impl From<AuthError> for Status {
     fn from(error: AuthError) -> Self {
         let code = error.code();
         if !error.is_client_error() {
-            let chain: Vec<String> =
-                std::iter::successors(Some(&error as &dyn std::error::Error), |e| e.source())
-                    .map(ToString::to_string)
-                    .collect();
+            let chain: Vec<String> = std::iter::successors(Some(&error as &dyn std::error::Error), |e| e.source())
+                .map(ToString::to_string)
+                .collect();
             tracing::error!(error = chain.join(": "), "auth request failed");
             return code.status("something went wrong on our side; try again");
         }
         let mut status = code.status(error.to_string());
         if let AuthError::TooManyAttempts { retry_after_secs } = error {
-            status
-                .metadata_mut()
-                .insert("retry-after", MetadataValue::from(retry_after_secs));
+            status.metadata_mut().insert("retry-after", MetadataValue::from(retry_after_secs));
         }
         status
     }

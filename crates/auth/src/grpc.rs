@@ -40,10 +40,7 @@ const MAX_PAGE: u32 = 200;
 #[tonic::async_trait]
 impl AuthService for AuthApi {
     #[tracing::instrument(skip_all)]
-    async fn register(
-        &self,
-        request: Request<pb::RegisterRequest>,
-    ) -> Result<Response<pb::Session>, Status> {
+    async fn register(&self, request: Request<pb::RegisterRequest>) -> Result<Response<pb::Session>, Status> {
         let body = request.into_inner();
         let email = Email::parse(&body.email)?;
         let password = Password::parse(&body.password)?;
@@ -55,10 +52,7 @@ impl AuthService for AuthApi {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn login(
-        &self,
-        request: Request<pb::LoginRequest>,
-    ) -> Result<Response<pb::Session>, Status> {
+    async fn login(&self, request: Request<pb::LoginRequest>) -> Result<Response<pb::Session>, Status> {
         let address = request.remote_addr().map(|a| a.ip());
         let body = request.into_inner();
         // A malformed email cannot belong to an account: same answer as a wrong password.
@@ -79,31 +73,21 @@ impl AuthService for AuthApi {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn refresh(
-        &self,
-        request: Request<pb::RefreshRequest>,
-    ) -> Result<Response<pb::Session>, Status> {
+    async fn refresh(&self, request: Request<pb::RefreshRequest>) -> Result<Response<pb::Session>, Status> {
         let token = request.into_inner().refresh_token;
         Ok(Response::new(self.sessions.refresh(&token).await?))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn logout(
-        &self,
-        request: Request<pb::LogoutRequest>,
-    ) -> Result<Response<pb::LogoutResponse>, Status> {
-        self.sessions
-            .logout(&request.into_inner().refresh_token)
-            .await?;
+    async fn logout(&self, request: Request<pb::LogoutRequest>) -> Result<Response<pb::LogoutResponse>, Status> {
+        self.sessions.logout(&request.into_inner().refresh_token).await?;
         Ok(Response::new(pb::LogoutResponse {}))
     }
 
     #[tracing::instrument(skip_all)]
     async fn me(&self, request: Request<pb::MeRequest>) -> Result<Response<pb::User>, Status> {
         let caller = require(&request, None)?;
-        Ok(Response::new(
-            users::get(&self.pool, caller.user_id).await?.into(),
-        ))
+        Ok(Response::new(users::get(&self.pool, caller.user_id).await?.into()))
     }
 
     #[tracing::instrument(skip_all)]
@@ -119,10 +103,7 @@ impl AuthService for AuthApi {
         };
         let after = match body.page_token.as_str() {
             "" => None,
-            token => Some(
-                Uuid::parse_str(token)
-                    .map_err(|_| AuthError::InvalidArgument("page_token is not valid"))?,
-            ),
+            token => Some(Uuid::parse_str(token).map_err(|_| AuthError::InvalidArgument("page_token is not valid"))?),
         };
         // One extra row tells whether there is a next page.
         let mut found = users::list(&self.pool, after, i64::from(size) + 1).await?;
@@ -133,17 +114,11 @@ impl AuthService for AuthApi {
             String::new()
         };
         let users = found.into_iter().map(Into::into).collect();
-        Ok(Response::new(pb::ListUsersResponse {
-            users,
-            next_page_token,
-        }))
+        Ok(Response::new(pb::ListUsersResponse { users, next_page_token }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn set_roles(
-        &self,
-        request: Request<pb::SetRolesRequest>,
-    ) -> Result<Response<pb::User>, Status> {
+    async fn set_roles(&self, request: Request<pb::SetRolesRequest>) -> Result<Response<pb::User>, Status> {
         let admin = require(&request, Some(Role::Admin))?;
         let body = request.into_inner();
         let id = Uuid::parse_str(&body.user_id).map_err(|_| AuthError::UserNotFound)?;
@@ -161,19 +136,11 @@ impl AuthService for AuthApi {
         let admin = require(&request, Some(Role::Admin))?;
         let (kid, active_from) = self.keys.rotate(self.rotation_delay).await?;
         tracing::info!(admin = %admin.user_id, %kid, %active_from, "signing key rotated");
-        Ok(Response::new(pb::RotateSigningKeyResponse {
-            kid,
-            active_from: active_from.unix_timestamp(),
-        }))
+        Ok(Response::new(pb::RotateSigningKeyResponse { kid, active_from: active_from.unix_timestamp() }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn get_jwks(
-        &self,
-        _request: Request<pb::GetJwksRequest>,
-    ) -> Result<Response<pb::Jwks>, Status> {
-        Ok(Response::new(pb::Jwks {
-            keys: self.keys.published().await?,
-        }))
+    async fn get_jwks(&self, _request: Request<pb::GetJwksRequest>) -> Result<Response<pb::Jwks>, Status> {
+        Ok(Response::new(pb::Jwks { keys: self.keys.published().await? }))
     }
 }

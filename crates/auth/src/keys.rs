@@ -39,11 +39,7 @@ impl KeyRing {
     /// Makes sure a first key exists.
     pub async fn open(pool: PgPool, cache_for: Duration) -> Result<Arc<Self>, AuthError> {
         store::insert_first(&pool, &generate(OffsetDateTime::now_utc())?).await?;
-        Ok(Arc::new(Self {
-            pool,
-            cache_for,
-            cached: RwLock::default(),
-        }))
+        Ok(Arc::new(Self { pool, cache_for, cached: RwLock::default() }))
     }
 
     /// The key to sign with now. Cached briefly: after a rotation elsewhere the previous
@@ -54,22 +50,15 @@ impl KeyRing {
                 return Ok(key.clone());
             }
         }
-        let row = store::current(&self.pool)
-            .await?
-            .ok_or_else(|| AuthError::Internal("no signing key is active".into()))?;
-        let key = SigningKey {
-            kid: row.kid,
-            key: EncodingKey::from_ed_der(&row.private_pkcs8),
-        };
+        let row =
+            store::current(&self.pool).await?.ok_or_else(|| AuthError::Internal("no signing key is active".into()))?;
+        let key = SigningKey { kid: row.kid, key: EncodingKey::from_ed_der(&row.private_pkcs8) };
         *self.cached.write().await = Some((Instant::now(), key.clone()));
         Ok(key)
     }
 
     /// Adds a new key that signs from `now + delay`; returns its id and that moment.
-    pub async fn rotate(
-        &self,
-        delay: time::Duration,
-    ) -> Result<(String, OffsetDateTime), AuthError> {
+    pub async fn rotate(&self, delay: time::Duration) -> Result<(String, OffsetDateTime), AuthError> {
         let key = generate(OffsetDateTime::now_utc() + delay)?;
         store::insert(&self.pool, &key).await?;
         // Forget the cached key so that, with no delay, the new one signs at once here.
@@ -98,11 +87,7 @@ impl KeyRing {
 /// verifier every other service uses.
 impl JwksSource for KeyRing {
     fn fetch(&self) -> JwksFuture<'_> {
-        Box::pin(async move {
-            self.published()
-                .await
-                .map_err(|e| TokenError::KeysUnavailable(e.to_string()))
-        })
+        Box::pin(async move { self.published().await.map_err(|e| TokenError::KeysUnavailable(e.to_string())) })
     }
 }
 

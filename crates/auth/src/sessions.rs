@@ -36,12 +36,7 @@ pub struct Sessions {
 }
 
 impl Sessions {
-    pub fn new(
-        pool: PgPool,
-        keys: Arc<KeyRing>,
-        auth: &AuthSettings,
-        tokens: &TokenSettings,
-    ) -> Self {
+    pub fn new(pool: PgPool, keys: Arc<KeyRing>, auth: &AuthSettings, tokens: &TokenSettings) -> Self {
         Self {
             pool,
             keys,
@@ -91,9 +86,8 @@ impl Sessions {
 
     /// Revokes the family of `refresh_token`. Revoking twice is not an error.
     pub async fn logout(&self, refresh_token: &str) -> Result<(), AuthError> {
-        let family_id = store::family_of(&self.pool, &hash(refresh_token))
-            .await?
-            .ok_or(AuthError::InvalidRefreshToken)?;
+        let family_id =
+            store::family_of(&self.pool, &hash(refresh_token)).await?.ok_or(AuthError::InvalidRefreshToken)?;
         let mut conn = self.pool.acquire().await?;
         store::revoke_family(&mut conn, family_id).await
     }
@@ -139,9 +133,7 @@ impl Sessions {
 /// 256 random bits, base64url, and the hash that is stored.
 fn new_refresh_token() -> Result<(String, Vec<u8>), AuthError> {
     let mut bytes = [0u8; 32];
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| AuthError::Internal("no randomness".into()))?;
+    SystemRandom::new().fill(&mut bytes).map_err(|_| AuthError::Internal("no randomness".into()))?;
     let token = URL_SAFE_NO_PAD.encode(bytes);
     let hash = hash(&token);
     Ok((token, hash))
@@ -149,7 +141,5 @@ fn new_refresh_token() -> Result<(String, Vec<u8>), AuthError> {
 
 /// A fast hash is enough: the token has 256 bits of entropy, nothing to brute-force.
 fn hash(token: &str) -> Vec<u8> {
-    digest::digest(&digest::SHA256, token.as_bytes())
-        .as_ref()
-        .to_vec()
+    digest::digest(&digest::SHA256, token.as_bytes()).as_ref().to_vec()
 }

@@ -14,8 +14,7 @@ use ottr_runtime::{
 };
 
 use crate::{
-    AuthError, AuthSettings, domain, grpc::AuthApi, keys::KeyRing, sessions::Sessions,
-    throttle::LoginThrottle,
+    AuthError, AuthSettings, domain, grpc::AuthApi, keys::KeyRing, sessions::Sessions, throttle::LoginThrottle,
 };
 
 /// What auth needs from outside, made once by the caller (the `ottr` command or a test).
@@ -34,22 +33,11 @@ pub struct Application {
 impl Application {
     /// Binds the listener and prepares every part; nothing is served until
     /// [`run_until_stopped`](Self::run_until_stopped).
-    pub async fn build(
-        settings: &AuthSettings,
-        tokens: &TokenSettings,
-        deps: Dependencies,
-    ) -> Result<Self, AuthError> {
+    pub async fn build(settings: &AuthSettings, tokens: &TokenSettings, deps: Dependencies) -> Result<Self, AuthError> {
         let listener = grpc::bind(&settings.listen).await.map_err(|e| {
-            AuthError::Internal(format!(
-                "cannot listen on {}:{}: {e}",
-                settings.listen.host, settings.listen.port
-            ))
+            AuthError::Internal(format!("cannot listen on {}:{}: {e}", settings.listen.host, settings.listen.port))
         })?;
-        let keys = KeyRing::open(
-            deps.pool.clone(),
-            Duration::from_secs(settings.key_cache_secs),
-        )
-        .await?;
+        let keys = KeyRing::open(deps.pool.clone(), Duration::from_secs(settings.key_cache_secs)).await?;
         domain::password::warm_up().await;
         let api = AuthApi {
             pool: deps.pool.clone(),
@@ -60,11 +48,7 @@ impl Application {
         };
         let verifier = Arc::new(TokenVerifier::new(tokens, keys));
         let server = GrpcServer::new().add(AuthServiceServer::new(api)).await;
-        Ok(Self {
-            listener,
-            server,
-            verifier,
-        })
+        Ok(Self { listener, server, verifier })
     }
 
     pub fn port(&self) -> u16 {
@@ -75,8 +59,6 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), tonic::transport::Error> {
-        self.server
-            .serve(self.listener, self.verifier, shutdown)
-            .await
+        self.server.serve(self.listener, self.verifier, shutdown).await
     }
 }

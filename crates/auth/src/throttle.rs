@@ -24,14 +24,10 @@ impl LoginThrottle {
         let address = address.map_or_else(|| "unknown".to_owned(), |a| a.to_string());
         [
             (
-                self.redis
-                    .key(format!("login_failures:account:{}", email.as_str())),
+                self.redis.key(format!("login_failures:account:{}", email.as_str())),
                 self.settings.max_failures_per_account,
             ),
-            (
-                self.redis.key(format!("login_failures:address:{address}")),
-                self.settings.max_failures_per_address,
-            ),
+            (self.redis.key(format!("login_failures:address:{address}")), self.settings.max_failures_per_address),
         ]
     }
 
@@ -43,15 +39,8 @@ impl LoginThrottle {
                 Err(error) => return self.degrade(error),
             };
             if count.unwrap_or(0) >= limit {
-                let ttl: i64 = self
-                    .redis
-                    .client
-                    .ttl(&key)
-                    .await
-                    .unwrap_or(self.settings.window_secs);
-                return Err(AuthError::TooManyAttempts {
-                    retry_after_secs: ttl.max(1),
-                });
+                let ttl: i64 = self.redis.client.ttl(&key).await.unwrap_or(self.settings.window_secs);
+                return Err(AuthError::TooManyAttempts { retry_after_secs: ttl.max(1) });
             }
         }
         Ok(())

@@ -28,11 +28,7 @@ pub struct CacheStats {
 
 impl CacheStats {
     pub fn snapshot(&self) -> (u64, u64, u64) {
-        (
-            self.hits.load(Ordering::Relaxed),
-            self.misses.load(Ordering::Relaxed),
-            self.errors.load(Ordering::Relaxed),
-        )
+        (self.hits.load(Ordering::Relaxed), self.misses.load(Ordering::Relaxed), self.errors.load(Ordering::Relaxed))
     }
 }
 
@@ -45,11 +41,7 @@ pub struct Cache {
 
 impl Cache {
     pub fn new(redis: Redis, ttl_secs: i64) -> Self {
-        Self {
-            redis,
-            ttl_secs,
-            stats: Arc::default(),
-        }
+        Self { redis, ttl_secs, stats: Arc::default() }
     }
 
     pub fn stats(&self) -> Arc<CacheStats> {
@@ -79,16 +71,8 @@ impl Cache {
             self.stats.errors.fetch_add(1, Ordering::Relaxed);
             return None;
         }
-        match self
-            .redis
-            .client
-            .get::<Option<i64>, _>(self.generation_key())
-            .await
-        {
-            Ok(generation) => Some(
-                self.redis
-                    .key(format!("catalog:page:{}:{parts}", generation.unwrap_or(0))),
-            ),
+        match self.redis.client.get::<Option<i64>, _>(self.generation_key()).await {
+            Ok(generation) => Some(self.redis.key(format!("catalog:page:{}:{parts}", generation.unwrap_or(0)))),
             Err(error) => {
                 self.failed(error);
                 None
@@ -131,13 +115,7 @@ impl Cache {
         let result = self
             .redis
             .client
-            .set::<(), _, _>(
-                key,
-                message.encode_to_vec(),
-                Some(Expiration::EX(self.ttl_secs)),
-                None,
-                false,
-            )
+            .set::<(), _, _>(key, message.encode_to_vec(), Some(Expiration::EX(self.ttl_secs)), None, false)
             .await;
         if let Err(error) = result {
             self.failed(error);
@@ -160,11 +138,7 @@ impl Cache {
     async fn invalidate_once(&self, keys: &[String]) {
         let keys: Vec<Key> = keys.iter().map(|k| Key::from(k.as_str())).collect();
         let deleted = self.redis.client.del::<i64, _>(keys).await;
-        let bumped = self
-            .redis
-            .client
-            .incr::<i64, _>(self.generation_key())
-            .await;
+        let bumped = self.redis.client.incr::<i64, _>(self.generation_key()).await;
         if let Err(error) = deleted.and(bumped) {
             tracing::error!(%error, ttl_secs = self.ttl_secs, "cache invalidation lost; stale reads possible until the TTL");
             self.stats.errors.fetch_add(1, Ordering::Relaxed);

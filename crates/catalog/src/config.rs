@@ -15,9 +15,6 @@ pub struct CatalogSettings {
 
 impl Default for CatalogSettings {
     fn default() -> Self {
-        Self {
-            listen: ListenSettings::new("127.0.0.1", 50052),
-            cache_ttl_secs: 300,
-        }
+        Self { listen: ListenSettings::new("127.0.0.1", 50052), cache_ttl_secs: 300 }
     }
 }

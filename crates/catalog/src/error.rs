@@ -7,10 +7,7 @@ use tonic::{Status, metadata::MetadataValue};
 pub enum CatalogError {
     /// A request field is wrong; `field` is its path in the request (`fields.slug`).
     #[error("{field}: {message}")]
-    Invalid {
-        field: &'static str,
-        message: String,
-    },
+    Invalid { field: &'static str, message: String },
     #[error("the slug is already used by another title")]
     SlugTaken,
     #[error("that {0} number already exists")]
@@ -33,10 +30,7 @@ pub enum CatalogError {
 
 impl CatalogError {
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
-        Self::Invalid {
-            field,
-            message: message.into(),
-        }
+        Self::Invalid { field, message: message.into() }
     }
 
     pub fn code(&self) -> ErrorCode {
@@ -63,18 +57,15 @@ impl From<CatalogError> for Status {
     fn from(error: CatalogError) -> Self {
         let code = error.code();
         if !error.is_client_error() {
-            let chain: Vec<String> =
-                std::iter::successors(Some(&error as &dyn std::error::Error), |e| e.source())
-                    .map(ToString::to_string)
-                    .collect();
+            let chain: Vec<String> = std::iter::successors(Some(&error as &dyn std::error::Error), |e| e.source())
+                .map(ToString::to_string)
+                .collect();
             tracing::error!(error = chain.join(": "), "catalog request failed");
             return code.status("something went wrong on our side; try again");
         }
         let mut status = code.status(error.to_string());
         if let CatalogError::Invalid { field, .. } = error {
-            status
-                .metadata_mut()
-                .insert(FIELD_METADATA_KEY, MetadataValue::from_static(field));
+            status.metadata_mut().insert(FIELD_METADATA_KEY, MetadataValue::from_static(field));
         }
         status
     }

@@ -37,33 +37,19 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(
-        settings: &CatalogSettings,
-        deps: Dependencies,
-    ) -> Result<Self, CatalogError> {
+    pub async fn build(settings: &CatalogSettings, deps: Dependencies) -> Result<Self, CatalogError> {
         let listener = grpc::bind(&settings.listen).await.map_err(|e| {
-            CatalogError::Internal(format!(
-                "cannot listen on {}:{}: {e}",
-                settings.listen.host, settings.listen.port
-            ))
+            CatalogError::Internal(format!("cannot listen on {}:{}: {e}", settings.listen.host, settings.listen.port))
         })?;
         let cache = Cache::new(deps.redis, settings.cache_ttl_secs);
         let stats = cache.stats();
-        let state = Arc::new(State {
-            pool: deps.pool,
-            cache,
-        });
+        let state = Arc::new(State { pool: deps.pool, cache });
         let server = GrpcServer::new()
             .add(CatalogServiceServer::new(CatalogApi(state.clone())))
             .await
             .add(LibraryServiceServer::new(LibraryApi(state)))
             .await;
-        Ok(Self {
-            listener,
-            server,
-            verifier: deps.verifier,
-            stats,
-        })
+        Ok(Self { listener, server, verifier: deps.verifier, stats })
     }
 
     pub fn port(&self) -> u16 {
@@ -79,8 +65,6 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), tonic::transport::Error> {
-        self.server
-            .serve(self.listener, self.verifier, shutdown)
-            .await
+        self.server.serve(self.listener, self.verifier, shutdown).await
     }
 }

@@ -22,34 +22,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     telemetry::init(&settings.telemetry);
     match cli.command {
         Command::Migrate => {
-            db::migrate(&settings.database)
-                .await
-                .context("applying migrations")?;
+            db::migrate(&settings.database).await.context("applying migrations")?;
             println!("migrations applied");
             Ok(())
         }
         Command::Up => {
-            db::migrate(&settings.database)
-                .await
-                .context("applying migrations")?;
+            db::migrate(&settings.database).await.context("applying migrations")?;
             serve(&settings, &[Service::Auth, Service::Catalog]).await
         }
         Command::Serve { service } => serve(&settings, &[service]).await,
-        Command::User {
-            command:
-                UserCommand::Create {
-                    email,
-                    roles,
-                    password_stdin,
-                },
-        } => {
-            create_user(
-                &settings,
-                &email,
-                roles.into_iter().map(Role::from).collect(),
-                password_stdin,
-            )
-            .await
+        Command::User { command: UserCommand::Create { email, roles, password_stdin } } => {
+            create_user(&settings, &email, roles.into_iter().map(Role::from).collect(), password_stdin).await
         }
     }
 }
@@ -72,19 +55,20 @@ async fn serve(settings: &Settings, services: &[Service]) -> anyhow::Result<()> 
         };
         match service {
             Service::Auth => {
-                let deps = ottr_auth::Dependencies {
-                    pool: pool.clone(),
-                    redis: redis.clone(),
-                };
-                let app = ottr_auth::Application::build(&settings.auth, &settings.tokens, deps)
-                    .await
-                    .context("starting auth")?;
-                println!(
-                    "auth listening on {}:{}",
-                    settings.auth.listen.host,
-                    app.port()
-                );
+                let deps = ottr_auth::Dependencies { pool: pool.clone(), redis: redis.clone() };
+                let app =
+                    ottr_auth::Application::build(&settings.auth, &tokens, deps).await.context("starting auth")?;
+                println!("auth listening on {}:{}", settings.auth.listen.host, app.port());
+                tokens.auth_url = format!("http://{}:{}", settings.auth.listen.host, app.port());
                 running.spawn(async move { app.run_until_stopped(stopped).await.context("auth") });
+            }
+            Service::Catalog => {
+                let verifier = Arc::new(TokenVerifier::from_settings(&tokens)?);
+                let deps = ottr_catalog::Dependencies { pool: pool.clone(), redis: redis.clone(), verifier };
+                let app =
+                    ottr_catalog::Application::build(&settings.catalog, deps).await.context("starting catalog")?;
+                println!("catalog listening on {}:{}", settings.catalog.listen.host, app.port());
+                running.spawn(async move { app.run_until_stopped(stopped).await.context("catalog") });
             }
         }
     }
@@ -115,25 +99,15 @@ async fn create_user(
     }
     let (password, generated) = if password_stdin {
         let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .context("reading the password")?;
+        std::io::stdin().lock().read_line(&mut line).context("reading the password")?;
         (line.trim_end_matches(['\r', '\n']).to_owned(), false)
     } else {
         (ottr_auth::domain::password::generate(), true)
     };
-    db::migrate(&settings.database)
-        .await
-        .context("applying migrations")?;
+    db::migrate(&settings.database).await.context("applying migrations")?;
     let pool = db::pool(&settings.database)?;
-    let user = ottr_auth::create_user(&pool, email, &password, &roles)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    println!(
-        "created {} ({}) with roles {:?}",
-        user.email, user.id, user.roles
-    );
+    let user = ottr_auth::create_user(&pool, email, &password, &roles).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("created {} ({}) with roles {:?}", user.email, user.id, user.roles);
     if generated {
         println!("password: {password}");
         println!("(shown once; it is stored only as an argon2id hash)");

@@ -14,12 +14,7 @@ pub fn load<T: DeserializeOwned>(file: Option<&Path>) -> Result<T, config::Confi
         builder = builder.add_source(config::File::from(file).required(true));
     }
     builder
-        .add_source(
-            config::Environment::with_prefix("OTTR")
-                .prefix_separator("__")
-                .separator("__")
-                .try_parsing(true),
-        )
+        .add_source(config::Environment::with_prefix("OTTR").prefix_separator("__").separator("__").try_parsing(true))
         .build()?
         .try_deserialize()
 }
@@ -34,10 +29,7 @@ pub struct ListenSettings {
 
 impl ListenSettings {
     pub fn new(host: &str, port: u16) -> Self {
-        Self {
-            host: host.into(),
-            port,
-        }
+        Self { host: host.into(), port }
     }
 
     pub fn addr(&self) -> std::io::Result<SocketAddr> {
@@ -94,11 +86,7 @@ pub struct RedisSettings {
 
 impl Default for RedisSettings {
     fn default() -> Self {
-        Self {
-            url: "redis://127.0.0.1:6379".into(),
-            key_prefix: "ottr:".into(),
-            command_timeout_ms: 250,
-        }
+        Self { url: "redis://127.0.0.1:6379".into(), key_prefix: "ottr:".into(), command_timeout_ms: 250 }
     }
 }
 
@@ -113,10 +101,7 @@ pub struct TelemetrySettings {
 
 impl Default for TelemetrySettings {
     fn default() -> Self {
-        Self {
-            format: "pretty".into(),
-            filter: "info,sqlx=warn".into(),
-        }
+        Self { format: "pretty".into(), filter: "info,sqlx=warn".into() }
     }
 }
 

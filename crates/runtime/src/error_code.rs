@@ -74,19 +74,13 @@ impl ErrorCode {
     /// A gRPC status with this code in its metadata and a message safe to show a client.
     pub fn status(self, message: impl Into<String>) -> Status {
         let mut status = Status::new(self.grpc_code(), message);
-        status
-            .metadata_mut()
-            .insert(METADATA_KEY, MetadataValue::from_static(self.as_str()));
+        status.metadata_mut().insert(METADATA_KEY, MetadataValue::from_static(self.as_str()));
         status
     }
 
     /// The code a status carries, when an ottr service produced it.
     pub fn of(status: &Status) -> Option<Self> {
-        status
-            .metadata()
-            .get(METADATA_KEY)
-            .and_then(|value| value.to_str().ok())
-            .and_then(Self::parse)
+        status.metadata().get(METADATA_KEY).and_then(|value| value.to_str().ok()).and_then(Self::parse)
     }
 }
 
@@ -99,11 +93,7 @@ mod tests {
         for &code in ErrorCode::ALL {
             assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
             assert_eq!(ErrorCode::of(&code.status("x")), Some(code));
-            assert!(
-                code.as_str()
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b == b'_')
-            );
+            assert!(code.as_str().bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
         }
     }
 

@@ -31,10 +31,7 @@ impl Redis {
             .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2))
             .build()?;
         client.connect();
-        Ok(Self {
-            client,
-            prefix: settings.key_prefix.clone(),
-        })
+        Ok(Self { client, prefix: settings.key_prefix.clone() })
     }
 
     /// `prefix` + `key`.

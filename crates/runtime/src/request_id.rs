@@ -72,11 +72,7 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
-        let id = request
-            .headers()
-            .get(HEADER)
-            .and_then(accept)
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let id = request.headers().get(HEADER).and_then(accept).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let value = HeaderValue::from_str(&id).expect("request ids are printable ASCII");
         request.headers_mut().insert(HEADER, value.clone());
         let span = tracing::info_span!("rpc", request_id = %id, path = %request.uri().path());

@@ -10,9 +10,7 @@ impl Email {
     pub fn parse(raw: &str) -> Result<Self, AuthError> {
         let email = raw.trim().to_lowercase();
         if email.is_empty() || email.len() > 254 {
-            return Err(AuthError::InvalidEmail(
-                "email must have 1 to 254 characters",
-            ));
+            return Err(AuthError::InvalidEmail("email must have 1 to 254 characters"));
         }
         let Some((local, domain)) = email.rsplit_once('@') else {
             return Err(AuthError::InvalidEmail("email must contain @"));
@@ -40,23 +38,12 @@ mod tests {
 
     #[test]
     fn addresses_are_trimmed_and_lower_cased() {
-        assert_eq!(
-            Email::parse("  Ada@Example.ORG ").unwrap().as_str(),
-            "ada@example.org"
-        );
+        assert_eq!(Email::parse("  Ada@Example.ORG ").unwrap().as_str(), "ada@example.org");
     }
 
     #[test]
     fn implausible_addresses_are_refused() {
-        for raw in [
-            "",
-            "ada",
-            "@example.org",
-            "ada@",
-            "ada@localhost",
-            "a da@example.org",
-            "ada@.org",
-        ] {
+        for raw in ["", "ada", "@example.org", "ada@", "ada@localhost", "a da@example.org", "ada@.org"] {
             assert!(Email::parse(raw).is_err(), "{raw:?} was accepted");
         }
     }

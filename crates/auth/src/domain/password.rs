@@ -92,12 +92,9 @@ pub async fn verify(candidate: &str, stored: Option<String>) -> Result<bool, Aut
     tokio::task::spawn_blocking(move || {
         let known = stored.is_some();
         let phc = stored.unwrap_or_else(|| DUMMY_HASH.clone());
-        let parsed = PasswordHash::new(&phc)
-            .map_err(|e| AuthError::Internal(format!("stored hash: {e}")))?;
+        let parsed = PasswordHash::new(&phc).map_err(|e| AuthError::Internal(format!("stored hash: {e}")))?;
         // The parameters come from the stored hash, so older hashes keep verifying.
-        let matches = argon2()
-            .verify_password(candidate.as_bytes(), &parsed)
-            .is_ok();
+        let matches = argon2().verify_password(candidate.as_bytes(), &parsed).is_ok();
         Ok(known && matches)
     })
     .await
@@ -110,10 +107,7 @@ mod tests {
 
     #[test]
     fn length_is_counted_in_characters_not_bytes() {
-        assert!(
-            Password::parse("ééééééé").is_err(),
-            "7 characters, 14 bytes"
-        );
+        assert!(Password::parse("ééééééé").is_err(), "7 characters, 14 bytes");
         assert!(Password::parse("éééééééé").is_ok());
         assert!(Password::parse(&"x".repeat(128)).is_ok());
         assert!(Password::parse(&"x".repeat(129)).is_err());
@@ -121,13 +115,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_hash_is_argon2id_with_the_owasp_parameters_and_verifies() {
-        let hash = hash(Password::parse("correct horse").unwrap())
-            .await
-            .unwrap();
-        assert!(
-            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
-            "{hash}"
-        );
+        let hash = hash(Password::parse("correct horse").unwrap()).await.unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
         assert!(verify("correct horse", Some(hash.clone())).await.unwrap());
         assert!(!verify("wrong horse", Some(hash)).await.unwrap());
         assert!(!verify("correct horse", None).await.unwrap());

@@ -20,11 +20,7 @@ impl From<User> for pb::User {
         Self {
             id: user.id.to_string(),
             email: user.email,
-            roles: user
-                .roles
-                .into_iter()
-                .map(|r| r.to_proto() as i32)
-                .collect(),
+            roles: user.roles.into_iter().map(|r| r.to_proto() as i32).collect(),
             created_at: user.created_at.unix_timestamp(),
         }
     }

@@ -38,15 +38,13 @@ pub async fn published(pool: &PgPool) -> Result<Vec<(String, String)>, AuthError
 }
 
 pub async fn insert(executor: impl sqlx::PgExecutor<'_>, key: &KeyRow) -> Result<(), AuthError> {
-    sqlx::query(
-        "INSERT INTO auth.signing_keys (kid, private_pkcs8, public_x, active_from) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(&key.kid)
-    .bind(&key.private_pkcs8)
-    .bind(&key.public_x)
-    .bind(key.active_from)
-    .execute(executor)
-    .await?;
+    sqlx::query("INSERT INTO auth.signing_keys (kid, private_pkcs8, public_x, active_from) VALUES ($1, $2, $3, $4)")
+        .bind(&key.kid)
+        .bind(&key.private_pkcs8)
+        .bind(&key.public_x)
+        .bind(key.active_from)
+        .execute(executor)
+        .await?;
     Ok(())
 }
 
@@ -54,12 +52,9 @@ pub async fn insert(executor: impl sqlx::PgExecutor<'_>, key: &KeyRow) -> Result
 /// on one first key.
 pub async fn insert_first(pool: &PgPool, key: &KeyRow) -> Result<(), AuthError> {
     let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('ottr.auth.signing_keys'))")
-        .execute(&mut *tx)
-        .await?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM auth.signing_keys)")
-        .fetch_one(&mut *tx)
-        .await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('ottr.auth.signing_keys'))").execute(&mut *tx).await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM auth.signing_keys)").fetch_one(&mut *tx).await?;
     if !exists {
         insert(&mut *tx, key).await?;
     }

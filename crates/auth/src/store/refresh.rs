@@ -38,30 +38,19 @@ pub async fn insert_token(
     token_hash: &[u8],
     expires_at: OffsetDateTime,
 ) -> Result<(), AuthError> {
-    sqlx::query(
-        "INSERT INTO auth.refresh_tokens (token_hash, family_id, expires_at) VALUES ($1, $2, $3)",
-    )
-    .bind(token_hash)
-    .bind(family_id)
-    .bind(expires_at)
-    .execute(conn)
-    .await?;
+    sqlx::query("INSERT INTO auth.refresh_tokens (token_hash, family_id, expires_at) VALUES ($1, $2, $3)")
+        .bind(token_hash)
+        .bind(family_id)
+        .bind(expires_at)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 /// Looks the token up and locks it and its family, so two exchanges of one token are
 /// decided one after the other.
 pub async fn lock(conn: &mut PgConnection, token_hash: &[u8]) -> Result<Presented, AuthError> {
-    let row = sqlx::query_as::<
-        _,
-        (
-            Uuid,
-            Uuid,
-            OffsetDateTime,
-            Option<OffsetDateTime>,
-            Option<OffsetDateTime>,
-        ),
-    >(
+    let row = sqlx::query_as::<_, (Uuid, Uuid, OffsetDateTime, Option<OffsetDateTime>, Option<OffsetDateTime>)>(
         "SELECT t.family_id, f.user_id, t.expires_at, t.used_at, f.revoked_at
          FROM auth.refresh_tokens t JOIN auth.refresh_families f ON f.id = t.family_id
          WHERE t.token_hash = $1
@@ -74,9 +63,7 @@ pub async fn lock(conn: &mut PgConnection, token_hash: &[u8]) -> Result<Presente
         None => Presented::Unknown,
         Some((_, _, _, _, Some(_))) => Presented::Revoked,
         Some((family_id, _, _, Some(_), None)) => Presented::Spent { family_id },
-        Some((_, _, expires_at, None, None)) if expires_at <= OffsetDateTime::now_utc() => {
-            Presented::Expired
-        }
+        Some((_, _, expires_at, None, None)) if expires_at <= OffsetDateTime::now_utc() => Presented::Expired,
         Some((family_id, user_id, _, None, None)) => Presented::Live { family_id, user_id },
     })
 }
@@ -90,21 +77,18 @@ pub async fn mark_used(conn: &mut PgConnection, token_hash: &[u8]) -> Result<(),
 }
 
 pub async fn revoke_family(conn: &mut PgConnection, family_id: Uuid) -> Result<(), AuthError> {
-    sqlx::query(
-        "UPDATE auth.refresh_families SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
-    )
-    .bind(family_id)
-    .execute(conn)
-    .await?;
+    sqlx::query("UPDATE auth.refresh_families SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
+        .bind(family_id)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 /// The family a token belongs to, whatever its state.
 pub async fn family_of(pool: &PgPool, token_hash: &[u8]) -> Result<Option<Uuid>, AuthError> {
-    let family =
-        sqlx::query_scalar("SELECT family_id FROM auth.refresh_tokens WHERE token_hash = $1")
-            .bind(token_hash)
-            .fetch_optional(pool)
-            .await?;
+    let family = sqlx::query_scalar("SELECT family_id FROM auth.refresh_tokens WHERE token_hash = $1")
+        .bind(token_hash)
+        .fetch_optional(pool)
+        .await?;
     Ok(family)
 }

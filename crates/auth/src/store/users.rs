@@ -22,12 +22,7 @@ impl From<UserRow> for User {
     fn from(row: UserRow) -> Self {
         // The check constraint allows only known names.
         let roles = row.roles.iter().filter_map(|r| Role::parse(r)).collect();
-        User {
-            id: row.id,
-            email: row.email,
-            roles,
-            created_at: row.created_at,
-        }
+        User { id: row.id, email: row.email, roles, created_at: row.created_at }
     }
 }
 
@@ -38,12 +33,7 @@ macro_rules! columns {
     };
 }
 
-pub async fn insert(
-    pool: &PgPool,
-    email: &Email,
-    password_hash: &str,
-    roles: &Roles,
-) -> Result<User, AuthError> {
+pub async fn insert(pool: &PgPool, email: &Email, password_hash: &str, roles: &Roles) -> Result<User, AuthError> {
     let query = concat!(
         "INSERT INTO auth.users (id, email, password_hash, roles) VALUES ($1, $2, $3, $4) RETURNING ",
         columns!()
@@ -57,39 +47,19 @@ pub async fn insert(
         .await
         .map(User::from)
         .map_err(|error| match &error {
-            sqlx::Error::Database(db) if db.constraint() == Some("users_email_key") => {
-                AuthError::EmailTaken
-            }
+            sqlx::Error::Database(db) if db.constraint() == Some("users_email_key") => AuthError::EmailTaken,
             _ => error.into(),
         })
 }
 
 /// The user and its password hash, for sign-in.
-pub async fn find_credentials(
-    pool: &PgPool,
-    email: &Email,
-) -> Result<Option<(User, String)>, AuthError> {
-    let query = concat!(
-        "SELECT ",
-        columns!(),
-        ", password_hash FROM auth.users WHERE email = $1"
-    );
+pub async fn find_credentials(pool: &PgPool, email: &Email) -> Result<Option<(User, String)>, AuthError> {
+    let query = concat!("SELECT ", columns!(), ", password_hash FROM auth.users WHERE email = $1");
     let row = sqlx::query_as::<_, (Uuid, String, Vec<String>, OffsetDateTime, String)>(query)
         .bind(email.as_str())
         .fetch_optional(pool)
         .await?;
-    Ok(row.map(|(id, email, roles, created_at, hash)| {
-        (
-            UserRow {
-                id,
-                email,
-                roles,
-                created_at,
-            }
-            .into(),
-            hash,
-        )
-    }))
+    Ok(row.map(|(id, email, roles, created_at, hash)| (UserRow { id, email, roles, created_at }.into(), hash)))
 }
 
 pub async fn get(executor: impl PgExecutor<'_>, id: Uuid) -> Result<User, AuthError> {
@@ -114,19 +84,12 @@ pub async fn list(pool: &PgPool, after: Option<Uuid>, limit: i64) -> Result<Vec<
          ORDER BY created_at, id
          LIMIT $2"
     );
-    let rows = sqlx::query_as::<_, UserRow>(query)
-        .bind(after)
-        .bind(limit)
-        .fetch_all(pool)
-        .await?;
+    let rows = sqlx::query_as::<_, UserRow>(query).bind(after).bind(limit).fetch_all(pool).await?;
     Ok(rows.into_iter().map(User::from).collect())
 }
 
 pub async fn set_roles(pool: &PgPool, id: Uuid, roles: &Roles) -> Result<User, AuthError> {
-    let query = concat!(
-        "UPDATE auth.users SET roles = $2 WHERE id = $1 RETURNING ",
-        columns!()
-    );
+    let query = concat!("UPDATE auth.users SET roles = $2 WHERE id = $1 RETURNING ", columns!());
     sqlx::query_as::<_, UserRow>(query)
         .bind(id)
         .bind(roles.names())

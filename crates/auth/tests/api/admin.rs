@@ -10,17 +10,12 @@ use crate::helpers::{bearer, code, spawn_app};
 async fn viewers_and_editors_are_refused_the_admin_rpcs(pool: PgPool) {
     let app = spawn_app(pool).await;
     let viewer = app.register("viewer@example.org").await;
-    let editor = app
-        .signed_in_with("editor@example.org", &[Role::Editor])
-        .await;
+    let editor = app.signed_in_with("editor@example.org", &[Role::Editor]).await;
     for session in [&viewer, &editor] {
         let token = &session.access_token;
         let mut client = app.client.clone();
         let refusals = [
-            client
-                .list_users(bearer(pb::ListUsersRequest::default(), token))
-                .await
-                .unwrap_err(),
+            client.list_users(bearer(pb::ListUsersRequest::default(), token)).await.unwrap_err(),
             client
                 .set_roles(bearer(
                     pb::SetRolesRequest {
@@ -31,31 +26,21 @@ async fn viewers_and_editors_are_refused_the_admin_rpcs(pool: PgPool) {
                 ))
                 .await
                 .unwrap_err(),
-            client
-                .rotate_signing_key(bearer(pb::RotateSigningKeyRequest {}, token))
-                .await
-                .unwrap_err(),
+            client.rotate_signing_key(bearer(pb::RotateSigningKeyRequest {}, token)).await.unwrap_err(),
         ];
         for refused in refusals {
             assert_eq!(refused.code(), tonic::Code::PermissionDenied);
             assert_eq!(code(&refused), "permission_denied");
         }
     }
-    let anonymous = app
-        .client
-        .clone()
-        .list_users(pb::ListUsersRequest::default())
-        .await
-        .unwrap_err();
+    let anonymous = app.client.clone().list_users(pb::ListUsersRequest::default()).await.unwrap_err();
     assert_eq!(anonymous.code(), tonic::Code::Unauthenticated);
 }
 
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
 async fn an_admin_pages_through_every_user_exactly_once(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let admin = app
-        .signed_in_with("admin@example.org", &[Role::Admin])
-        .await;
+    let admin = app.signed_in_with("admin@example.org", &[Role::Admin]).await;
     for i in 0..6 {
         app.register(&format!("user{i}@example.org")).await;
     }
@@ -65,13 +50,7 @@ async fn an_admin_pages_through_every_user_exactly_once(pool: PgPool) {
         let page = app
             .client
             .clone()
-            .list_users(bearer(
-                pb::ListUsersRequest {
-                    page_size: 3,
-                    page_token,
-                },
-                &admin.access_token,
-            ))
+            .list_users(bearer(pb::ListUsersRequest { page_size: 3, page_token }, &admin.access_token))
             .await
             .unwrap()
             .into_inner();
@@ -92,13 +71,7 @@ async fn an_admin_pages_through_every_user_exactly_once(pool: PgPool) {
     let bad = app
         .client
         .clone()
-        .list_users(bearer(
-            pb::ListUsersRequest {
-                page_size: 3,
-                page_token: "garbage".into(),
-            },
-            &admin.access_token,
-        ))
+        .list_users(bearer(pb::ListUsersRequest { page_size: 3, page_token: "garbage".into() }, &admin.access_token))
         .await
         .unwrap_err();
     assert_eq!(code(&bad), "invalid_argument");
@@ -107,9 +80,7 @@ async fn an_admin_pages_through_every_user_exactly_once(pool: PgPool) {
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
 async fn an_admin_sets_roles_and_the_user_signs_in_with_them(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let admin = app
-        .signed_in_with("admin@example.org", &[Role::Admin])
-        .await;
+    let admin = app.signed_in_with("admin@example.org", &[Role::Admin]).await;
     let viewer = app.register("ada@example.org").await.user.unwrap();
     let updated = app
         .client
@@ -117,57 +88,31 @@ async fn an_admin_sets_roles_and_the_user_signs_in_with_them(pool: PgPool) {
         .set_roles(bearer(
             pb::SetRolesRequest {
                 user_id: viewer.id.clone(),
-                roles: vec![
-                    pb::Role::Editor as i32,
-                    pb::Role::Viewer as i32,
-                    pb::Role::Editor as i32,
-                ],
+                roles: vec![pb::Role::Editor as i32, pb::Role::Viewer as i32, pb::Role::Editor as i32],
             },
             &admin.access_token,
         ))
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(
-        updated.roles,
-        vec![pb::Role::Viewer as i32, pb::Role::Editor as i32],
-        "sorted, no repeats"
-    );
-    let again = app
-        .login("ada@example.org", crate::helpers::PASSWORD)
-        .await
-        .unwrap();
+    assert_eq!(updated.roles, vec![pb::Role::Viewer as i32, pb::Role::Editor as i32], "sorted, no repeats");
+    let again = app.login("ada@example.org", crate::helpers::PASSWORD).await.unwrap();
     assert_eq!(again.user.unwrap().roles, updated.roles);
 
     let mut client = app.client.clone();
     let empty = client
-        .set_roles(bearer(
-            pb::SetRolesRequest {
-                user_id: viewer.id.clone(),
-                roles: vec![],
-            },
-            &admin.access_token,
-        ))
+        .set_roles(bearer(pb::SetRolesRequest { user_id: viewer.id.clone(), roles: vec![] }, &admin.access_token))
         .await
         .unwrap_err();
     assert_eq!(code(&empty), "invalid_role");
     let unspecified = client
-        .set_roles(bearer(
-            pb::SetRolesRequest {
-                user_id: viewer.id,
-                roles: vec![0],
-            },
-            &admin.access_token,
-        ))
+        .set_roles(bearer(pb::SetRolesRequest { user_id: viewer.id, roles: vec![0] }, &admin.access_token))
         .await
         .unwrap_err();
     assert_eq!(code(&unspecified), "invalid_role");
     let nobody = client
         .set_roles(bearer(
-            pb::SetRolesRequest {
-                user_id: uuid::Uuid::new_v4().to_string(),
-                roles: vec![pb::Role::Viewer as i32],
-            },
+            pb::SetRolesRequest { user_id: uuid::Uuid::new_v4().to_string(), roles: vec![pb::Role::Viewer as i32] },
             &admin.access_token,
         ))
         .await

@@ -38,76 +38,45 @@ pub async fn spawn_app_with(pool: PgPool, change: impl FnOnce(&mut Knobs)) -> Te
             rotation_delay_secs: 0,
             ..AuthSettings::default()
         },
-        tokens: TokenSettings {
-            refetch_interval_secs: 0,
-            ..TokenSettings::default()
-        },
+        tokens: TokenSettings { refetch_interval_secs: 0, ..TokenSettings::default() },
         redis: RedisSettings {
-            url: std::env::var("REDIS_URL")
-                .unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-                .into(),
+            url: std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()).into(),
             key_prefix: format!("ottr-test:{}:", uuid::Uuid::new_v4()),
             ..RedisSettings::default()
         },
     };
     change(&mut knobs);
     let redis = Redis::connect(&knobs.redis).expect("redis settings are valid");
-    let deps = Dependencies {
-        pool: pool.clone(),
-        redis,
-    };
-    let app = Application::build(&knobs.auth, &knobs.tokens, deps)
-        .await
-        .expect("auth starts");
+    let deps = Dependencies { pool: pool.clone(), redis };
+    let app = Application::build(&knobs.auth, &knobs.tokens, deps).await.expect("auth starts");
     let url = format!("http://127.0.0.1:{}", app.port());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until_stopped(async move {
         let _ = stopped.await;
     }));
     // The listener is already bound, so connecting needs no waiting.
-    let client = AuthServiceClient::connect(url.clone())
-        .await
-        .expect("auth accepts connections");
-    let tokens = TokenSettings {
-        auth_url: url.clone(),
-        ..knobs.tokens
-    };
-    TestApp {
-        url,
-        pool,
-        client,
-        tokens,
-        _stop: stop,
-    }
+    let client = AuthServiceClient::connect(url.clone()).await.expect("auth accepts connections");
+    let tokens = TokenSettings { auth_url: url.clone(), ..knobs.tokens };
+    TestApp { url, pool, client, tokens, _stop: stop }
 }
 
 /// A request carrying `token` as its bearer token.
 pub fn bearer<T>(message: T, token: &str) -> Request<T> {
     let mut request = Request::new(message);
-    request.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {token}").parse().expect("tokens are ASCII"),
-    );
+    request.metadata_mut().insert("authorization", format!("Bearer {token}").parse().expect("tokens are ASCII"));
     request
 }
 
 /// The stable code an error carries.
 pub fn code(status: &tonic::Status) -> &str {
-    status
-        .metadata()
-        .get("ottr-error-code")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("<none>")
+    status.metadata().get("ottr-error-code").and_then(|v| v.to_str().ok()).unwrap_or("<none>")
 }
 
 impl TestApp {
     pub async fn register(&self, email: &str) -> pb::Session {
         self.client
             .clone()
-            .register(pb::RegisterRequest {
-                email: email.into(),
-                password: PASSWORD.into(),
-            })
+            .register(pb::RegisterRequest { email: email.into(), password: PASSWORD.into() })
             .await
             .expect("registration succeeds")
             .into_inner()
@@ -116,19 +85,14 @@ impl TestApp {
     pub async fn login(&self, email: &str, password: &str) -> Result<pb::Session, tonic::Status> {
         self.client
             .clone()
-            .login(pb::LoginRequest {
-                email: email.into(),
-                password: password.into(),
-            })
+            .login(pb::LoginRequest { email: email.into(), password: password.into() })
             .await
             .map(tonic::Response::into_inner)
     }
 
     /// An account made the way an operator makes one (the CLI's path), signed in.
     pub async fn signed_in_with(&self, email: &str, roles: &[Role]) -> pb::Session {
-        ottr_auth::create_user(&self.pool, email, PASSWORD, roles)
-            .await
-            .expect("account created");
+        ottr_auth::create_user(&self.pool, email, PASSWORD, roles).await.expect("account created");
         self.login(email, PASSWORD).await.expect("sign-in succeeds")
     }
 }

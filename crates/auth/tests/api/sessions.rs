@@ -8,9 +8,7 @@ use crate::helpers::{TestApp, code, spawn_app};
 async fn refresh(app: &TestApp, token: &str) -> Result<pb::Session, tonic::Status> {
     app.client
         .clone()
-        .refresh(pb::RefreshRequest {
-            refresh_token: token.into(),
-        })
+        .refresh(pb::RefreshRequest { refresh_token: token.into() })
         .await
         .map(tonic::Response::into_inner)
 }
@@ -27,16 +25,10 @@ async fn a_refresh_token_is_exchanged_once_for_a_new_pair(pool: PgPool) {
     assert_ne!(third.refresh_token, second.refresh_token);
 
     // Stored as hashes only: the plain token is nowhere in the table.
-    let stored: Vec<Vec<u8>> = sqlx::query_scalar("SELECT token_hash FROM auth.refresh_tokens")
-        .fetch_all(&pool)
-        .await
-        .unwrap();
+    let stored: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT token_hash FROM auth.refresh_tokens").fetch_all(&pool).await.unwrap();
     assert_eq!(stored.len(), 3);
-    assert!(
-        stored
-            .iter()
-            .all(|h| h.len() == 32 && *h != third.refresh_token.as_bytes())
-    );
+    assert!(stored.iter().all(|h| h.len() == 32 && *h != third.refresh_token.as_bytes()));
 }
 
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
@@ -58,16 +50,10 @@ async fn reusing_a_spent_refresh_token_revokes_the_whole_family(pool: PgPool) {
 async fn reuse_revokes_only_that_family_not_other_sign_ins(pool: PgPool) {
     let app = spawn_app(pool).await;
     let phone = app.register("ada@example.org").await;
-    let laptop = app
-        .login("ada@example.org", crate::helpers::PASSWORD)
-        .await
-        .unwrap();
+    let laptop = app.login("ada@example.org", crate::helpers::PASSWORD).await.unwrap();
     refresh(&app, &phone.refresh_token).await.unwrap();
     refresh(&app, &phone.refresh_token).await.unwrap_err();
-    assert!(
-        refresh(&app, &laptop.refresh_token).await.is_ok(),
-        "another login is another family"
-    );
+    assert!(refresh(&app, &laptop.refresh_token).await.is_ok(), "another login is another family");
 }
 
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
@@ -75,13 +61,7 @@ async fn logout_revokes_the_family_and_an_unknown_token_is_refused(pool: PgPool)
     let app = spawn_app(pool).await;
     let first = app.register("ada@example.org").await;
     let second = refresh(&app, &first.refresh_token).await.unwrap();
-    app.client
-        .clone()
-        .logout(pb::LogoutRequest {
-            refresh_token: first.refresh_token.clone(),
-        })
-        .await
-        .unwrap();
+    app.client.clone().logout(pb::LogoutRequest { refresh_token: first.refresh_token.clone() }).await.unwrap();
     let after = refresh(&app, &second.refresh_token).await.unwrap_err();
     assert_eq!(code(&after), "invalid_refresh_token");
 
@@ -106,14 +86,8 @@ async fn an_expired_refresh_token_is_refused(pool: PgPool) {
 async fn a_role_change_reaches_the_next_access_token_through_refresh(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     let session = app.register("ada@example.org").await;
-    sqlx::query("UPDATE auth.users SET roles = ARRAY['viewer', 'editor']")
-        .execute(&pool)
-        .await
-        .unwrap();
+    sqlx::query("UPDATE auth.users SET roles = ARRAY['viewer', 'editor']").execute(&pool).await.unwrap();
     let refreshed = refresh(&app, &session.refresh_token).await.unwrap();
     let roles = refreshed.user.unwrap().roles;
-    assert_eq!(
-        roles,
-        vec![pb::Role::Viewer as i32, pb::Role::Editor as i32]
-    );
+    assert_eq!(roles, vec![pb::Role::Viewer as i32, pb::Role::Editor as i32]);
 }

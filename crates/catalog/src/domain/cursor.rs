@@ -27,10 +27,7 @@ mod tests {
     #[test]
     fn a_cursor_round_trips_and_garbage_is_refused() {
         let key = (1_700_000_000_123_456_i64, uuid::Uuid::new_v4());
-        assert_eq!(
-            decode::<(i64, uuid::Uuid)>(&encode(&key)).unwrap(),
-            Some(key)
-        );
+        assert_eq!(decode::<(i64, uuid::Uuid)>(&encode(&key)).unwrap(), Some(key));
         assert_eq!(decode::<(i64, uuid::Uuid)>("").unwrap(), None);
         assert!(decode::<(i64, uuid::Uuid)>("not base64!").is_err());
         assert!(decode::<(i64, uuid::Uuid)>(&encode(&"other shape")).is_err());

@@ -23,10 +23,7 @@ impl TryFrom<pb::EpisodeFields> for EpisodeFields {
             return Err(CatalogError::invalid("fields.number", "must be 1 to 10000"));
         }
         if raw.runtime_secs > 48 * 3600 {
-            return Err(CatalogError::invalid(
-                "fields.runtime_secs",
-                "must be at most 48 hours",
-            ));
+            return Err(CatalogError::invalid("fields.runtime_secs", "must be at most 48 hours"));
         }
         Ok(Self {
             number: raw.number as i32,

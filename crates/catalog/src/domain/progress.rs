@@ -20,22 +20,12 @@ pub struct Position {
 impl Position {
     pub fn new(position_secs: f64, duration_secs: f64) -> Result<Self, CatalogError> {
         if !duration_secs.is_finite() || duration_secs <= 0.0 || duration_secs > 48.0 * 3600.0 {
-            return Err(CatalogError::invalid(
-                "duration_secs",
-                "must be more than 0 and at most 48 hours",
-            ));
+            return Err(CatalogError::invalid("duration_secs", "must be more than 0 and at most 48 hours"));
         }
-        if !position_secs.is_finite() || position_secs < 0.0 || position_secs > duration_secs * 1.05
-        {
-            return Err(CatalogError::invalid(
-                "position_secs",
-                "must be between 0 and the duration",
-            ));
+        if !position_secs.is_finite() || position_secs < 0.0 || position_secs > duration_secs * 1.05 {
+            return Err(CatalogError::invalid("position_secs", "must be between 0 and the duration"));
         }
-        Ok(Self {
-            position_secs: position_secs.min(duration_secs),
-            duration_secs,
-        })
+        Ok(Self { position_secs: position_secs.min(duration_secs), duration_secs })
     }
 
     fn fraction(self) -> f64 {

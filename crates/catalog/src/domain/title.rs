@@ -115,22 +115,15 @@ pub struct TitleFields {
 
 impl TitleFields {
     pub fn credit_names(&self) -> String {
-        self.credits
-            .iter()
-            .map(|c| c.name.as_str())
-            .collect::<Vec<_>>()
-            .join(" ")
+        self.credits.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(" ")
     }
 }
 
 fn slug(raw: &str) -> Result<String, CatalogError> {
     let ok = (1..=100).contains(&raw.len())
-        && raw.split('-').all(|part| {
-            !part.is_empty()
-                && part
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        });
+        && raw
+            .split('-')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
     if !ok {
         return Err(CatalogError::invalid(
             "fields.slug",
@@ -157,13 +150,8 @@ fn labels(field: &'static str, raw: Vec<String>, max: usize) -> Result<Vec<Strin
 
 fn url(field: &'static str, raw: &str) -> Result<String, CatalogError> {
     let raw = text(field, raw, 2000, false)?;
-    if !raw.is_empty()
-        && !(raw.starts_with("https://") || raw.starts_with("http://") || raw.starts_with('/'))
-    {
-        return Err(CatalogError::invalid(
-            field,
-            "must be an http(s) URL or a path",
-        ));
+    if !raw.is_empty() && !(raw.starts_with("https://") || raw.starts_with("http://") || raw.starts_with('/')) {
+        return Err(CatalogError::invalid(field, "must be an http(s) URL or a path"));
     }
     Ok(raw)
 }
@@ -172,10 +160,7 @@ fn positive(field: &'static str, value: u32, max: u32) -> Result<Option<i32>, Ca
     match value {
         0 => Ok(None),
         v if v <= max => Ok(Some(v as i32)),
-        _ => Err(CatalogError::invalid(
-            field,
-            format!("must be at most {max}"),
-        )),
+        _ => Err(CatalogError::invalid(field, format!("must be at most {max}"))),
     }
 }
 
@@ -187,17 +172,11 @@ impl TryFrom<pb::TitleFields> for TitleFields {
             .ok_or_else(|| CatalogError::invalid("fields.kind", "must be movie or series"))?;
         let release_year = positive("fields.release_year", raw.release_year, 2100)?;
         if release_year.is_some_and(|y| y < 1870) {
-            return Err(CatalogError::invalid(
-                "fields.release_year",
-                "must be 1870 or later",
-            ));
+            return Err(CatalogError::invalid("fields.release_year", "must be 1870 or later"));
         }
         let asset_id = parse_optional_id("fields.asset_id", &raw.asset_id)?;
         if kind == Kind::Series && asset_id.is_some() {
-            return Err(CatalogError::invalid(
-                "fields.asset_id",
-                "a series plays through its episodes",
-            ));
+            return Err(CatalogError::invalid("fields.asset_id", "a series plays through its episodes"));
         }
         let credits = raw
             .credits
@@ -243,18 +222,8 @@ impl From<TitleFields> for pb::TitleFields {
             maturity_rating: f.maturity_rating,
             genres: f.genres,
             tags: f.tags,
-            credits: f
-                .credits
-                .into_iter()
-                .map(|c| pb::Credit {
-                    name: c.name,
-                    role: c.role,
-                })
-                .collect(),
-            artwork: Some(pb::Artwork {
-                poster_url: f.poster_url,
-                backdrop_url: f.backdrop_url,
-            }),
+            credits: f.credits.into_iter().map(|c| pb::Credit { name: c.name, role: c.role }).collect(),
+            artwork: Some(pb::Artwork { poster_url: f.poster_url, backdrop_url: f.backdrop_url }),
             asset_id: f.asset_id.map(|id| id.to_string()).unwrap_or_default(),
         }
     }
@@ -292,12 +261,7 @@ mod tests {
             (|f| f.asset_id = "nope".into(), "fields.asset_id"),
             (|f| f.genres = vec!["x".repeat(41)], "fields.genres"),
             (
-                |f| {
-                    f.artwork = Some(pb::Artwork {
-                        poster_url: "javascript:alert(1)".into(),
-                        ..Default::default()
-                    })
-                },
+                |f| f.artwork = Some(pb::Artwork { poster_url: "javascript:alert(1)".into(), ..Default::default() }),
                 "fields.artwork.poster_url",
             ),
         ];
@@ -315,9 +279,6 @@ mod tests {
     fn genres_are_normalised_and_deduplicated() {
         let mut raw = fields();
         raw.genres = vec![" Drama".into(), "drama".into(), "Noir".into()];
-        assert_eq!(
-            TitleFields::try_from(raw).unwrap().genres,
-            vec!["drama", "noir"]
-        );
+        assert_eq!(TitleFields::try_from(raw).unwrap().genres, vec!["drama", "noir"]);
     }
 }

@@ -37,67 +37,41 @@ fn search_words(query: &str) -> Vec<String> {
 #[tonic::async_trait]
 impl CatalogService for CatalogApi {
     #[tracing::instrument(skip_all)]
-    async fn create_title(
-        &self,
-        request: Request<pb::CreateTitleRequest>,
-    ) -> Result<Response<pb::Title>, Status> {
+    async fn create_title(&self, request: Request<pb::CreateTitleRequest>) -> Result<Response<pb::Title>, Status> {
         Scope::require_staff(caller(&request).as_ref())?;
         let fields = TitleFields::try_from(required("fields", request.into_inner().fields)?)?;
         let title = titles::insert(&self.0.pool, &fields).await?;
-        self.0
-            .cache
-            .invalidate(self.0.title_keys(&title, None))
-            .await;
+        self.0.cache.invalidate(self.0.title_keys(&title, None)).await;
         Ok(Response::new(title))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn update_title(
-        &self,
-        request: Request<pb::UpdateTitleRequest>,
-    ) -> Result<Response<pb::Title>, Status> {
+    async fn update_title(&self, request: Request<pb::UpdateTitleRequest>) -> Result<Response<pb::Title>, Status> {
         Scope::require_staff(caller(&request).as_ref())?;
         let body = request.into_inner();
         let id = parse_id("id", &body.id)?;
         let fields = TitleFields::try_from(required("fields", body.fields)?)?;
         let (title, old_slug) = titles::update(&self.0.pool, id, &fields).await?;
-        self.0
-            .cache
-            .invalidate(self.0.title_keys(&title, Some(&old_slug)))
-            .await;
+        self.0.cache.invalidate(self.0.title_keys(&title, Some(&old_slug))).await;
         Ok(Response::new(title))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn set_visibility(
-        &self,
-        request: Request<pb::SetVisibilityRequest>,
-    ) -> Result<Response<pb::Title>, Status> {
+    async fn set_visibility(&self, request: Request<pb::SetVisibilityRequest>) -> Result<Response<pb::Title>, Status> {
         Scope::require_staff(caller(&request).as_ref())?;
         let body = request.into_inner();
         let id = parse_id("id", &body.id)?;
-        let visibility = Visibility::from_proto(body.visibility).ok_or_else(|| {
-            CatalogError::invalid("visibility", "must be draft, published or unlisted")
-        })?;
+        let visibility = Visibility::from_proto(body.visibility)
+            .ok_or_else(|| CatalogError::invalid("visibility", "must be draft, published or unlisted"))?;
         let title = titles::set_visibility(&self.0.pool, id, visibility).await?;
-        self.0
-            .cache
-            .invalidate(self.0.title_keys(&title, None))
-            .await;
+        self.0.cache.invalidate(self.0.title_keys(&title, None)).await;
         Ok(Response::new(title))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn get_title(
-        &self,
-        request: Request<pb::GetTitleRequest>,
-    ) -> Result<Response<pb::Title>, Status> {
+    async fn get_title(&self, request: Request<pb::GetTitleRequest>) -> Result<Response<pb::Title>, Status> {
         let scope = Scope::of(caller(&request).as_ref());
-        Ok(Response::new(
-            self.0
-                .visible_title(&request.into_inner().id_or_slug, scope)
-                .await?,
-        ))
+        Ok(Response::new(self.0.visible_title(&request.into_inner().id_or_slug, scope).await?))
     }
 
     #[tracing::instrument(skip_all)]
@@ -127,20 +101,14 @@ impl CatalogService for CatalogApi {
                 return Ok(Response::new(page));
             }
         }
-        let mut rows =
-            titles::list(&self.0.pool, scope, genre.as_deref(), kind, after, size + 1).await?;
+        let mut rows = titles::list(&self.0.pool, scope, genre.as_deref(), kind, after, size + 1).await?;
         let next_page_token = if rows.len() as i64 > size {
             rows.truncate(size as usize);
-            rows.last()
-                .map(|r| cursor::encode(&r.sort_key()))
-                .unwrap_or_default()
+            rows.last().map(|r| cursor::encode(&r.sort_key())).unwrap_or_default()
         } else {
             String::new()
         };
-        let page = pb::ListTitlesResponse {
-            titles: rows.into_iter().map(Into::into).collect(),
-            next_page_token,
-        };
+        let page = pb::ListTitlesResponse { titles: rows.into_iter().map(Into::into).collect(), next_page_token };
         if let Some(key) = &key {
             self.0.cache.put(key, &page).await;
         }
@@ -163,24 +131,16 @@ impl CatalogService for CatalogApi {
         let mut rows = titles::search(&self.0.pool, scope, &words, after, size + 1).await?;
         let next_page_token = if rows.len() as i64 > size {
             rows.truncate(size as usize);
-            rows.last()
-                .map(|(r, score)| cursor::encode(&(*score, r.sort_key().1)))
-                .unwrap_or_default()
+            rows.last().map(|(r, score)| cursor::encode(&(*score, r.sort_key().1))).unwrap_or_default()
         } else {
             String::new()
         };
         let titles = rows.into_iter().map(|(row, _)| row.into()).collect();
-        Ok(Response::new(pb::ListTitlesResponse {
-            titles,
-            next_page_token,
-        }))
+        Ok(Response::new(pb::ListTitlesResponse { titles, next_page_token }))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn create_season(
-        &self,
-        request: Request<pb::CreateSeasonRequest>,
-    ) -> Result<Response<pb::Season>, Status> {
+    async fn create_season(&self, request: Request<pb::CreateSeasonRequest>) -> Result<Response<pb::Season>, Status> {
         Scope::require_staff(caller(&request).as_ref())?;
         let body = request.into_inner();
         let series_id = parse_id("series_id", &body.series_id)?;
@@ -189,18 +149,8 @@ impl CatalogService for CatalogApi {
         }
         let title = text("title", &body.title, 200, false)?;
         let synopsis = text("synopsis", &body.synopsis, 5000, false)?;
-        let season = series::create_season(
-            &self.0.pool,
-            series_id,
-            body.number as i32,
-            &title,
-            &synopsis,
-        )
-        .await?;
-        self.0
-            .cache
-            .invalidate(vec![self.0.cache.series_key(&body.series_id)])
-            .await;
+        let season = series::create_season(&self.0.pool, series_id, body.number as i32, &title, &synopsis).await?;
+        self.0.cache.invalidate(vec![self.0.cache.series_key(&body.series_id)]).await;
         Ok(Response::new(season))
     }
 
@@ -215,12 +165,7 @@ impl CatalogService for CatalogApi {
         let fields = EpisodeFields::try_from(required("fields", body.fields)?)?;
         series::series_of_season(&self.0.pool, season_id).await?;
         let episode = series::create_episode(&self.0.pool, season_id, &fields).await?;
-        self.0
-            .cache
-            .invalidate(vec![
-                self.0.cache.series_key(&episode.series_id.to_string()),
-            ])
-            .await;
+        self.0.cache.invalidate(vec![self.0.cache.series_key(&episode.series_id.to_string())]).await;
         Ok(Response::new(episode.into()))
     }
 
@@ -234,29 +179,15 @@ impl CatalogService for CatalogApi {
         let id = parse_id("id", &body.id)?;
         let fields = EpisodeFields::try_from(required("fields", body.fields)?)?;
         let episode = series::update_episode(&self.0.pool, id, &fields).await?;
-        self.0
-            .cache
-            .invalidate(vec![
-                self.0.cache.series_key(&episode.series_id.to_string()),
-            ])
-            .await;
+        self.0.cache.invalidate(vec![self.0.cache.series_key(&episode.series_id.to_string())]).await;
         Ok(Response::new(episode.into()))
     }
 
     #[tracing::instrument(skip_all)]
-    async fn get_series(
-        &self,
-        request: Request<pb::GetSeriesRequest>,
-    ) -> Result<Response<pb::Series>, Status> {
+    async fn get_series(&self, request: Request<pb::GetSeriesRequest>) -> Result<Response<pb::Series>, Status> {
         let scope = Scope::of(caller(&request).as_ref());
-        let title = self
-            .0
-            .visible_title(&request.into_inner().id_or_slug, scope)
-            .await?;
-        let is_series = title
-            .fields
-            .as_ref()
-            .is_some_and(|f| f.kind == pb::Kind::Series as i32);
+        let title = self.0.visible_title(&request.into_inner().id_or_slug, scope).await?;
+        let is_series = title.fields.as_ref().is_some_and(|f| f.kind == pb::Kind::Series as i32);
         if !is_series {
             return Err(CatalogError::NotFound("series").into());
         }
@@ -265,10 +196,7 @@ impl CatalogService for CatalogApi {
             return Ok(Response::new(tree));
         }
         let series_id = parse_id("id", &title.id)?;
-        let tree = pb::Series {
-            seasons: series::seasons(&self.0.pool, series_id).await?,
-            title: Some(title),
-        };
+        let tree = pb::Series { seasons: series::seasons(&self.0.pool, series_id).await?, title: Some(title) };
         self.0.cache.put(&key, &tree).await;
         Ok(Response::new(tree))
     }
@@ -280,10 +208,7 @@ mod tests {
 
     #[test]
     fn search_words_keep_letters_and_digits_only() {
-        assert_eq!(
-            search_words("Amélie & 'Paris':* | !x"),
-            vec!["amélie", "paris", "x"]
-        );
+        assert_eq!(search_words("Amélie & 'Paris':* | !x"), vec!["amélie", "paris", "x"]);
         assert!(search_words(" :*&|! ").is_empty());
         assert_eq!(search_words("a b c d e f g h i j").len(), 8);
     }

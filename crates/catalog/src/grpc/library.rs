@@ -38,23 +38,13 @@ fn viewable(title: &pb::Title, scope: Scope) -> bool {
 impl LibraryApi {
     /// Progress rows as wire items, with their titles and episodes, dropping titles the
     /// caller may no longer see (unpublished since).
-    async fn items(
-        &self,
-        rows: Vec<(ProgressRow, bool)>,
-        scope: Scope,
-    ) -> Result<Vec<pb::Progress>, CatalogError> {
+    async fn items(&self, rows: Vec<(ProgressRow, bool)>, scope: Scope) -> Result<Vec<pb::Progress>, CatalogError> {
         let ids: Vec<Uuid> = rows.iter().map(|(r, _)| r.title_id).collect();
-        let found: HashMap<String, pb::Title> = titles::get_many(&self.0.pool, &ids)
-            .await?
-            .into_iter()
-            .map(|t| (t.id.clone(), t))
-            .collect();
+        let found: HashMap<String, pb::Title> =
+            titles::get_many(&self.0.pool, &ids).await?.into_iter().map(|t| (t.id.clone(), t)).collect();
         let mut items = Vec::with_capacity(rows.len());
         for (row, up_next) in rows {
-            let Some(title) = found
-                .get(&row.title_id.to_string())
-                .filter(|t| viewable(t, scope))
-            else {
+            let Some(title) = found.get(&row.title_id.to_string()).filter(|t| viewable(t, scope)) else {
                 continue;
             };
             let episode = match row.episode_id {
@@ -85,9 +75,7 @@ impl LibraryService for LibraryApi {
     ) -> Result<Response<pb::Profile>, Status> {
         let caller = signed_in(&request)?;
         let name = text("name", &request.into_inner().name, 40, true)?;
-        Ok(Response::new(
-            library::create_profile(&self.0.pool, caller.user_id, &name).await?,
-        ))
+        Ok(Response::new(library::create_profile(&self.0.pool, caller.user_id, &name).await?))
     }
 
     #[tracing::instrument(skip_all)]
@@ -109,9 +97,7 @@ impl LibraryService for LibraryApi {
         let body = request.into_inner();
         let profile_id = self.0.own_profile(&caller, &body.profile_id).await?;
         let title_id = parse_id("title_id", &body.title_id)?;
-        self.0
-            .visible_title(&title_id.to_string(), Scope::of(Some(&caller)))
-            .await?;
+        self.0.visible_title(&title_id.to_string(), Scope::of(Some(&caller))).await?;
         library::add_to_watchlist(&self.0.pool, profile_id, title_id).await?;
         Ok(Response::new(pb::WatchlistResponse {}))
     }
@@ -135,21 +121,11 @@ impl LibraryService for LibraryApi {
         request: Request<pb::ListWatchlistRequest>,
     ) -> Result<Response<pb::ListTitlesResponse>, Status> {
         let caller = signed_in(&request)?;
-        let profile_id = self
-            .0
-            .own_profile(&caller, &request.into_inner().profile_id)
-            .await?;
+        let profile_id = self.0.own_profile(&caller, &request.into_inner().profile_id).await?;
         let ids = library::watchlist(&self.0.pool, profile_id).await?;
         let scope = Scope::of(Some(&caller));
-        let titles = titles::get_many(&self.0.pool, &ids)
-            .await?
-            .into_iter()
-            .filter(|t| viewable(t, scope))
-            .collect();
-        Ok(Response::new(pb::ListTitlesResponse {
-            titles,
-            next_page_token: String::new(),
-        }))
+        let titles = titles::get_many(&self.0.pool, &ids).await?.into_iter().filter(|t| viewable(t, scope)).collect();
+        Ok(Response::new(pb::ListTitlesResponse { titles, next_page_token: String::new() }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -164,31 +140,19 @@ impl LibraryService for LibraryApi {
         let at = Position::new(body.position_secs, body.duration_secs)?;
         let (title_id, episode_id) = match parse_optional_id("episode_id", &body.episode_id)? {
             Some(episode_id) => {
-                let episode = series::get_episode(&self.0.pool, episode_id)
-                    .await?
-                    .ok_or(CatalogError::NotFound("episode"))?;
+                let episode =
+                    series::get_episode(&self.0.pool, episode_id).await?.ok_or(CatalogError::NotFound("episode"))?;
                 (episode.series_id, Some(episode_id))
             }
             None => (parse_id("title_id", &body.title_id)?, None),
         };
         let title = self.0.visible_title(&title_id.to_string(), scope).await?;
-        let is_series = title
-            .fields
-            .as_ref()
-            .is_some_and(|f| f.kind == pb::Kind::Series as i32);
+        let is_series = title.fields.as_ref().is_some_and(|f| f.kind == pb::Kind::Series as i32);
         if is_series && episode_id.is_none() {
-            return Err(CatalogError::invalid(
-                "episode_id",
-                "progress in a series is kept per episode",
-            )
-            .into());
+            return Err(CatalogError::invalid("episode_id", "progress in a series is kept per episode").into());
         }
         let row = progress::record(&self.0.pool, profile_id, title_id, episode_id, at).await?;
-        let item = self
-            .items(vec![(row, false)], scope)
-            .await?
-            .pop()
-            .ok_or(CatalogError::NotFound("title"))?;
+        let item = self.items(vec![(row, false)], scope).await?.pop().ok_or(CatalogError::NotFound("title"))?;
         Ok(Response::new(item))
     }
 
@@ -205,22 +169,12 @@ impl LibraryService for LibraryApi {
         let mut rows = progress::history(&self.0.pool, profile_id, after, size + 1).await?;
         let next_page_token = if rows.len() as i64 > size {
             rows.truncate(size as usize);
-            rows.last()
-                .map(|r| cursor::encode(&r.sort_key()))
-                .unwrap_or_default()
+            rows.last().map(|r| cursor::encode(&r.sort_key())).unwrap_or_default()
         } else {
             String::new()
         };
-        let items = self
-            .items(
-                rows.into_iter().map(|r| (r, false)).collect(),
-                Scope::of(Some(&caller)),
-            )
-            .await?;
-        Ok(Response::new(pb::ListHistoryResponse {
-            items,
-            next_page_token,
-        }))
+        let items = self.items(rows.into_iter().map(|r| (r, false)).collect(), Scope::of(Some(&caller))).await?;
+        Ok(Response::new(pb::ListHistoryResponse { items, next_page_token }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -229,39 +183,23 @@ impl LibraryService for LibraryApi {
         request: Request<pb::ContinueWatchingRequest>,
     ) -> Result<Response<pb::ListHistoryResponse>, Status> {
         let caller = signed_in(&request)?;
-        let profile_id = self
-            .0
-            .own_profile(&caller, &request.into_inner().profile_id)
-            .await?;
+        let profile_id = self.0.own_profile(&caller, &request.into_inner().profile_id).await?;
         let mut rows = Vec::new();
-        for row in
-            progress::latest_per_title(&self.0.pool, profile_id, CONTINUE_WATCHING * 2).await?
-        {
+        for row in progress::latest_per_title(&self.0.pool, profile_id, CONTINUE_WATCHING * 2).await? {
             let at = row.position();
             if at.in_progress() {
                 rows.push((row, false));
             } else if let (true, Some(finished)) = (at.finished(), row.episode_id) {
-                let order: Vec<Uuid> = series::episodes_in_order(&self.0.pool, row.title_id)
-                    .await?
-                    .iter()
-                    .map(|e| e.id)
-                    .collect();
+                let order: Vec<Uuid> =
+                    series::episodes_in_order(&self.0.pool, row.title_id).await?.iter().map(|e| e.id).collect();
                 if let Some(next) = next_episode(&order, finished) {
-                    let up_next = ProgressRow {
-                        item_id: next,
-                        episode_id: Some(next),
-                        position_secs: 0.0,
-                        ..row
-                    };
+                    let up_next = ProgressRow { item_id: next, episode_id: Some(next), position_secs: 0.0, ..row };
                     rows.push((up_next, true));
                 }
             }
         }
         rows.truncate(CONTINUE_WATCHING as usize);
         let items = self.items(rows, Scope::of(Some(&caller))).await?;
-        Ok(Response::new(pb::ListHistoryResponse {
-            items,
-            next_page_token: String::new(),
-        }))
+        Ok(Response::new(pb::ListHistoryResponse { items, next_page_token: String::new() }))
     }
 }

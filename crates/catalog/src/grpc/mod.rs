@@ -49,11 +49,7 @@ impl State {
     }
 
     /// A title the caller may open; drafts are "not found" to those who may not see them.
-    async fn visible_title(
-        &self,
-        id_or_slug: &str,
-        scope: Scope,
-    ) -> Result<pb::Title, CatalogError> {
+    async fn visible_title(&self, id_or_slug: &str, scope: Scope) -> Result<pb::Title, CatalogError> {
         self.title(id_or_slug)
             .await?
             .filter(|t| Visibility::from_proto(t.visibility).is_some_and(|v| scope.may_open(v)))
@@ -62,16 +58,9 @@ impl State {
 
     /// Keys to drop when the title (and so its series tree and slug) changed.
     fn title_keys(&self, title: &pb::Title, old_slug: Option<&str>) -> Vec<String> {
-        let slug = title
-            .fields
-            .as_ref()
-            .map(|f| f.slug.as_str())
-            .unwrap_or_default();
-        let mut keys = vec![
-            self.cache.title_key(&title.id),
-            self.cache.slug_key(slug),
-            self.cache.series_key(&title.id),
-        ];
+        let slug = title.fields.as_ref().map(|f| f.slug.as_str()).unwrap_or_default();
+        let mut keys =
+            vec![self.cache.title_key(&title.id), self.cache.slug_key(slug), self.cache.series_key(&title.id)];
         keys.extend(old_slug.map(|s| self.cache.slug_key(s)));
         keys
     }

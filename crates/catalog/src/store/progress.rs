@@ -19,10 +19,7 @@ pub struct ProgressRow {
 
 impl ProgressRow {
     pub fn position(&self) -> Position {
-        Position {
-            position_secs: self.position_secs,
-            duration_secs: self.duration_secs,
-        }
+        Position { position_secs: self.position_secs, duration_secs: self.duration_secs }
     }
 
     pub fn sort_key(&self) -> (i64, Uuid) {
@@ -76,11 +73,7 @@ pub async fn history(
 }
 
 /// The latest row of each title (a series counts once), most recent first.
-pub async fn latest_per_title(
-    pool: &PgPool,
-    profile_id: Uuid,
-    limit: i64,
-) -> Result<Vec<ProgressRow>, CatalogError> {
+pub async fn latest_per_title(pool: &PgPool, profile_id: Uuid, limit: i64) -> Result<Vec<ProgressRow>, CatalogError> {
     Ok(sqlx::query_as(
         "SELECT * FROM (
             SELECT DISTINCT ON (title_id) item_id, title_id, episode_id, position_secs, duration_secs, updated_at

@@ -48,11 +48,7 @@ impl From<EpisodeRow> for pb::Episode {
 
 fn number_taken(what: &'static str, name: &'static str) -> impl Fn(sqlx::Error) -> CatalogError {
     move |error| {
-        if constraint(&error) == Some(name) {
-            CatalogError::NumberTaken(what)
-        } else {
-            error.into()
-        }
+        if constraint(&error) == Some(name) { CatalogError::NumberTaken(what) } else { error.into() }
     }
 }
 
@@ -71,10 +67,7 @@ pub async fn create_season(
         None => return Err(CatalogError::NotFound("series")),
         Some("series") => {}
         Some(_) => {
-            return Err(CatalogError::invalid(
-                "series_id",
-                "is a movie, not a series",
-            ));
+            return Err(CatalogError::invalid("series_id", "is a movie, not a series"));
         }
     }
     let id = Uuid::new_v4();
@@ -97,11 +90,7 @@ pub async fn create_season(
     })
 }
 
-pub async fn create_episode(
-    pool: &PgPool,
-    season_id: Uuid,
-    f: &EpisodeFields,
-) -> Result<EpisodeRow, CatalogError> {
+pub async fn create_episode(pool: &PgPool, season_id: Uuid, f: &EpisodeFields) -> Result<EpisodeRow, CatalogError> {
     let id = Uuid::new_v4();
     sqlx::query(
         "INSERT INTO catalog.episodes (id, season_id, number, title, synopsis, runtime_secs, asset_id)
@@ -120,16 +109,10 @@ pub async fn create_episode(
         Some("episodes_season_id_fkey") => CatalogError::NotFound("season"),
         _ => number_taken("episode", "episodes_season_number_key")(error),
     })?;
-    get_episode(pool, id)
-        .await?
-        .ok_or(CatalogError::NotFound("episode"))
+    get_episode(pool, id).await?.ok_or(CatalogError::NotFound("episode"))
 }
 
-pub async fn update_episode(
-    pool: &PgPool,
-    id: Uuid,
-    f: &EpisodeFields,
-) -> Result<EpisodeRow, CatalogError> {
+pub async fn update_episode(pool: &PgPool, id: Uuid, f: &EpisodeFields) -> Result<EpisodeRow, CatalogError> {
     let updated = sqlx::query(
         "UPDATE catalog.episodes SET number = $2, title = $3, synopsis = $4, runtime_secs = $5, asset_id = $6,
             updated_at = now()
@@ -147,9 +130,7 @@ pub async fn update_episode(
     if updated.rows_affected() == 0 {
         return Err(CatalogError::NotFound("episode"));
     }
-    get_episode(pool, id)
-        .await?
-        .ok_or(CatalogError::NotFound("episode"))
+    get_episode(pool, id).await?.ok_or(CatalogError::NotFound("episode"))
 }
 
 pub async fn get_episode(pool: &PgPool, id: Uuid) -> Result<Option<EpisodeRow>, CatalogError> {
@@ -162,20 +143,14 @@ pub async fn get_episode(pool: &PgPool, id: Uuid) -> Result<Option<EpisodeRow>, 
 }
 
 /// Every episode of a series in play order: by season, then by episode.
-pub async fn episodes_in_order(
-    pool: &PgPool,
-    series_id: Uuid,
-) -> Result<Vec<EpisodeRow>, CatalogError> {
+pub async fn episodes_in_order(pool: &PgPool, series_id: Uuid) -> Result<Vec<EpisodeRow>, CatalogError> {
     let query = concat!(
         "SELECT ",
         episode_columns!(),
         " FROM catalog.episodes e JOIN catalog.seasons s ON s.id = e.season_id
          WHERE s.series_id = $1 ORDER BY s.number, e.number"
     );
-    Ok(sqlx::query_as(query)
-        .bind(series_id)
-        .fetch_all(pool)
-        .await?)
+    Ok(sqlx::query_as(query).bind(series_id).fetch_all(pool).await?)
 }
 
 /// The seasons of a series, in order, each with its episodes in order.

@@ -81,11 +81,7 @@ impl From<TitleRow> for pb::Title {
 }
 
 fn slug_taken(error: sqlx::Error) -> CatalogError {
-    if constraint(&error) == Some("titles_slug_key") {
-        CatalogError::SlugTaken
-    } else {
-        error.into()
-    }
+    if constraint(&error) == Some("titles_slug_key") { CatalogError::SlugTaken } else { error.into() }
 }
 
 pub async fn insert(pool: &PgPool, f: &TitleFields) -> Result<pb::Title, CatalogError> {
@@ -119,11 +115,7 @@ pub async fn insert(pool: &PgPool, f: &TitleFields) -> Result<pb::Title, Catalog
 
 /// Replaces the fields; returns the title and the slug it had before (for the cache).
 /// The kind cannot change: a series' seasons would be orphaned.
-pub async fn update(
-    pool: &PgPool,
-    id: Uuid,
-    f: &TitleFields,
-) -> Result<(pb::Title, String), CatalogError> {
+pub async fn update(pool: &PgPool, id: Uuid, f: &TitleFields) -> Result<(pb::Title, String), CatalogError> {
     let mut tx = pool.begin().await?;
     let before: Option<(String, String)> =
         sqlx::query_as("SELECT slug, kind FROM catalog.titles WHERE id = $1 FOR UPDATE")
@@ -132,10 +124,7 @@ pub async fn update(
             .await?;
     let (old_slug, kind) = before.ok_or(CatalogError::NotFound("title"))?;
     if kind != f.kind.as_str() {
-        return Err(CatalogError::invalid(
-            "fields.kind",
-            "a title's kind cannot change",
-        ));
+        return Err(CatalogError::invalid("fields.kind", "a title's kind cannot change"));
     }
     let query = concat!(
         "UPDATE catalog.titles SET slug = $2, title = $3, synopsis = $4, release_year = $5, runtime_secs = $6,
@@ -168,11 +157,7 @@ pub async fn update(
 
 /// Publishing stamps `published_at` the first time only, so re-publishing does not
 /// push an old title to the top of "newest".
-pub async fn set_visibility(
-    pool: &PgPool,
-    id: Uuid,
-    visibility: Visibility,
-) -> Result<pb::Title, CatalogError> {
+pub async fn set_visibility(pool: &PgPool, id: Uuid, visibility: Visibility) -> Result<pb::Title, CatalogError> {
     let query = concat!(
         "UPDATE catalog.titles SET visibility = $2, updated_at = now(),
             published_at = CASE WHEN $2 = 'published' THEN coalesce(published_at, now()) ELSE published_at END
@@ -188,29 +173,14 @@ pub async fn set_visibility(
         .ok_or(CatalogError::NotFound("title"))
 }
 
-pub async fn get(
-    executor: impl PgExecutor<'_>,
-    id: Uuid,
-) -> Result<Option<pb::Title>, CatalogError> {
+pub async fn get(executor: impl PgExecutor<'_>, id: Uuid) -> Result<Option<pb::Title>, CatalogError> {
     let query = concat!("SELECT ", columns!(), " FROM catalog.titles WHERE id = $1");
-    Ok(sqlx::query_as::<_, TitleRow>(query)
-        .bind(id)
-        .fetch_optional(executor)
-        .await?
-        .map(Into::into))
+    Ok(sqlx::query_as::<_, TitleRow>(query).bind(id).fetch_optional(executor).await?.map(Into::into))
 }
 
 pub async fn get_by_slug(pool: &PgPool, slug: &str) -> Result<Option<pb::Title>, CatalogError> {
-    let query = concat!(
-        "SELECT ",
-        columns!(),
-        " FROM catalog.titles WHERE slug = $1"
-    );
-    Ok(sqlx::query_as::<_, TitleRow>(query)
-        .bind(slug)
-        .fetch_optional(pool)
-        .await?
-        .map(Into::into))
+    let query = concat!("SELECT ", columns!(), " FROM catalog.titles WHERE slug = $1");
+    Ok(sqlx::query_as::<_, TitleRow>(query).bind(slug).fetch_optional(pool).await?.map(Into::into))
 }
 
 /// Newest first, after the row whose sort key is `after`; one more than `limit` when
@@ -257,13 +227,11 @@ pub async fn search(
     limit: i64,
 ) -> Result<Vec<(TitleRow, f32)>, CatalogError> {
     // Words are letters and digits only (see the caller), so this is a safe tsquery.
-    let tsquery = words
-        .iter()
-        .map(|w| format!("{w}:*"))
-        .collect::<Vec<_>>()
-        .join(" & ");
+    let tsquery = words.iter().map(|w| format!("{w}:*")).collect::<Vec<_>>().join(" & ");
     let query = concat!(
-        "SELECT ", columns!(), ", score FROM (
+        "SELECT ",
+        columns!(),
+        ", score FROM (
             SELECT t.*, (ts_rank(t.search_doc, q) + CASE WHEN t.search_title @@ q THEN 1 ELSE 0 END)::real AS score
             FROM catalog.titles t, to_tsquery('simple', catalog.fold($1)) q
             WHERE t.search_doc @@ q AND ($2 = 'staff' OR t.visibility = 'published')
@@ -297,9 +265,6 @@ pub async fn get_many(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<pb::Title>, Cat
         " FROM catalog.titles t JOIN unnest($1::uuid[]) WITH ORDINALITY AS wanted(id, n) USING (id)
          ORDER BY wanted.n"
     );
-    let rows = sqlx::query_as::<_, TitleRow>(query)
-        .bind(ids)
-        .fetch_all(pool)
-        .await?;
+    let rows = sqlx::query_as::<_, TitleRow>(query).bind(ids).fetch_all(pool).await?;
     Ok(rows.into_iter().map(Into::into).collect())
 }

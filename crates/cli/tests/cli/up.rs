@@ -6,9 +6,7 @@ use std::{
 };
 
 use ottr_proto::auth::v1::{self as pb, auth_service_client::AuthServiceClient};
-use tonic_health::pb::{
-    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
-};
+use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 use tonic_reflection::pb::v1::{
     ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
     server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
@@ -22,17 +20,13 @@ struct ScratchDatabase {
 
 impl ScratchDatabase {
     fn new() -> Self {
-        let admin_url =
-            std::env::var("DATABASE_URL").expect("DATABASE_URL is set by .cargo/config.toml");
+        let admin_url = std::env::var("DATABASE_URL").expect("DATABASE_URL is set by .cargo/config.toml");
         let name = format!("ottr_cli_{}", uuid::Uuid::new_v4().simple());
         Self { admin_url, name }
     }
 
     fn url(&self) -> String {
-        let base = self
-            .admin_url
-            .rsplit_once('/')
-            .map_or(self.admin_url.as_str(), |(base, _)| base);
+        let base = self.admin_url.rsplit_once('/').map_or(self.admin_url.as_str(), |(base, _)| base);
         format!("{base}/{}", self.name)
     }
 }
@@ -45,11 +39,9 @@ impl Drop for ScratchDatabase {
             tokio::runtime::Runtime::new().unwrap().block_on(async {
                 use sqlx::Connection;
                 if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .execute(&mut conn)
-                    .await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                        .execute(&mut conn)
+                        .await;
                 }
             })
         })
@@ -62,6 +54,7 @@ fn ottr(db: &ScratchDatabase) -> Command {
     command
         .env("OTTR__DATABASE__URL", db.url())
         .env("OTTR__AUTH__LISTEN__PORT", "0")
+        .env("OTTR__CATALOG__LISTEN__PORT", "0")
         .env("OTTR__REDIS__KEY_PREFIX", format!("{}:", db.name))
         .env("RUST_LOG", "warn");
     command
@@ -80,125 +73,84 @@ impl Drop for Running {
 // Two workers: the test blocks one waiting for the child while the other lets the
 // client connections close, which graceful shutdown waits for.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ottr_up_serves_auth_with_reflection_health_and_a_cli_made_admin_who_can_sign_in() {
+async fn ottr_up_serves_auth_and_catalog_with_reflection_health_and_a_cli_made_admin_who_can_sign_in() {
     let db = ScratchDatabase::new();
     let migrated = ottr(&db).arg("migrate").output().unwrap();
-    assert!(
-        migrated.status.success(),
-        "{}",
-        String::from_utf8_lossy(&migrated.stderr)
-    );
+    assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
 
     let mut create = ottr(&db)
-        .args([
-            "user",
-            "create",
-            "--email",
-            "Root@Example.org",
-            "--role",
-            "admin",
-            "--password-stdin",
-        ])
+        .args(["user", "create", "--email", "Root@Example.org", "--role", "admin", "--password-stdin"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    create
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"a long admin passphrase\n")
-        .unwrap();
+    create.stdin.take().unwrap().write_all(b"a long admin passphrase\n").unwrap();
     let created = create.wait_with_output().unwrap();
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
     assert!(String::from_utf8_lossy(&created.stdout).contains("root@example.org"));
 
     let mut up = Running(ottr(&db).arg("up").stdout(Stdio::piped()).spawn().unwrap());
     let mut lines = BufReader::new(up.0.stdout.take().unwrap()).lines();
-    let port: u16 = loop {
-        let line = lines
-            .next()
-            .expect("ottr up prints where auth listens")
-            .unwrap();
-        if let Some(addr) = line.strip_prefix("auth listening on ") {
-            break addr.rsplit_once(':').unwrap().1.parse().unwrap();
+    let mut ports = std::collections::HashMap::new();
+    while ports.len() < 2 {
+        let line = lines.next().expect("ottr up prints where each service listens").unwrap();
+        if let Some((service, addr)) = line.split_once(" listening on ") {
+            ports.insert(service.to_owned(), addr.rsplit_once(':').unwrap().1.parse::<u16>().unwrap());
         }
-    };
-    let url = format!("http://127.0.0.1:{port}");
+    }
+    let url = format!("http://127.0.0.1:{}", ports["auth"]);
+    let catalog_url = format!("http://127.0.0.1:{}", ports["catalog"]);
 
-    let channel = tonic::transport::Endpoint::from_shared(url.clone())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = tonic::transport::Endpoint::from_shared(url.clone()).unwrap().connect().await.unwrap();
     let mut reflection = ServerReflectionClient::new(channel.clone());
     let request = ServerReflectionRequest {
         host: String::new(),
         message_request: Some(MessageRequest::ListServices(String::new())),
     };
-    let mut answers = reflection
-        .server_reflection_info(tokio_stream_once(request))
-        .await
-        .unwrap()
-        .into_inner();
-    let Some(MessageResponse::ListServicesResponse(list)) =
-        answers.message().await.unwrap().unwrap().message_response
+    let mut answers = reflection.server_reflection_info(tokio_stream_once(request)).await.unwrap().into_inner();
+    let Some(MessageResponse::ListServicesResponse(list)) = answers.message().await.unwrap().unwrap().message_response
     else {
         panic!("reflection answered something other than a service list");
     };
     let names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
-    assert!(
-        names.contains(&"ottr.auth.v1.AuthService".to_owned()),
-        "{names:?}"
-    );
-    assert!(
-        names.contains(&"grpc.health.v1.Health".to_owned()),
-        "{names:?}"
-    );
+    assert!(names.contains(&"ottr.auth.v1.AuthService".to_owned()), "{names:?}");
+    assert!(names.contains(&"grpc.health.v1.Health".to_owned()), "{names:?}");
 
     let health = HealthClient::new(channel)
-        .check(HealthCheckRequest {
-            service: "ottr.auth.v1.AuthService".into(),
-        })
+        .check(HealthCheckRequest { service: "ottr.auth.v1.AuthService".into() })
         .await
         .unwrap()
         .into_inner();
     assert_eq!(health.status, ServingStatus::Serving as i32);
+    let catalog_channel = tonic::transport::Endpoint::from_shared(catalog_url).unwrap().connect().await.unwrap();
+    for service in ["ottr.catalog.v1.CatalogService", "ottr.catalog.v1.LibraryService"] {
+        let health = HealthClient::new(catalog_channel.clone())
+            .check(HealthCheckRequest { service: service.into() })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(health.status, ServingStatus::Serving as i32, "{service}");
+    }
 
     let session = AuthServiceClient::connect(url)
         .await
         .unwrap()
-        .login(pb::LoginRequest {
-            email: "root@example.org".into(),
-            password: "a long admin passphrase".into(),
-        })
+        .login(pb::LoginRequest { email: "root@example.org".into(), password: "a long admin passphrase".into() })
         .await
         .unwrap()
         .into_inner();
     assert_eq!(session.user.unwrap().roles, vec![pb::Role::Admin as i32]);
 
     // SIGTERM stops it cleanly (idle connections closed first, or the drain waits on them).
-    drop((answers, reflection));
+    drop((answers, reflection, catalog_channel));
     let pid = up.0.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     let status = up.0.wait().unwrap();
     assert!(status.success(), "ottr up exits 0 on SIGTERM, got {status}");
 }
 
 /// A one-message request stream.
-fn tokio_stream_once<T: Send + 'static>(
-    item: T,
-) -> impl tonic::codegen::tokio_stream::Stream<Item = T> {
+fn tokio_stream_once<T: Send + 'static>(item: T) -> impl tonic::codegen::tokio_stream::Stream<Item = T> {
     tonic::codegen::tokio_stream::iter([item])
 }

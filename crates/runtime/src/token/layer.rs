@@ -34,10 +34,7 @@ impl<S> Layer<S> for AuthLayer {
     type Service = AuthService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        AuthService {
-            inner,
-            verifier: self.verifier.clone(),
-        }
+        AuthService { inner, verifier: self.verifier.clone() }
     }
 }
 
@@ -52,10 +49,7 @@ fn bearer(headers: &http::HeaderMap) -> Option<Result<String, TokenError>> {
     let token = value
         .to_str()
         .ok()
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(|t| t.trim().to_owned())
         .ok_or(TokenError::Invalid("authorization is not a bearer token"));
     Some(token)

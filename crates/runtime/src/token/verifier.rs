@@ -46,8 +46,7 @@ impl From<TokenError> for tonic::Status {
     }
 }
 
-pub type JwksFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<Vec<pb::Jwk>, TokenError>> + Send + 'a>>;
+pub type JwksFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<pb::Jwk>, TokenError>> + Send + 'a>>;
 
 /// Where published keys come from: auth's GetJwks for every service, auth's own key
 /// ring inside auth.
@@ -69,12 +68,7 @@ impl GrpcJwksSource {
             .connect_timeout(Duration::from_secs(3))
             .timeout(Duration::from_secs(5))
             .connect_lazy();
-        Ok(Self {
-            client: AuthServiceClient::with_interceptor(
-                channel,
-                request_id::propagate as Propagate,
-            ),
-        })
+        Ok(Self { client: AuthServiceClient::with_interceptor(channel, request_id::propagate as Propagate) })
     }
 }
 
@@ -128,16 +122,12 @@ impl TokenVerifier {
 
     /// A verifier that fetches keys from auth over gRPC.
     pub fn from_settings(settings: &TokenSettings) -> Result<Self, tonic::transport::Error> {
-        Ok(Self::new(
-            settings,
-            Arc::new(GrpcJwksSource::new(&settings.auth_url)?),
-        ))
+        Ok(Self::new(settings, Arc::new(GrpcJwksSource::new(&settings.auth_url)?)))
     }
 
     /// Checks signature, algorithm, `kid`, `iss`, `aud`, `typ`, `exp` and `nbf`.
     pub async fn verify(&self, token: &str) -> Result<Caller, TokenError> {
-        let header =
-            jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid("malformed"))?;
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid("malformed"))?;
         if header.alg != Algorithm::EdDSA {
             return Err(TokenError::Invalid("algorithm not allowed"));
         }
@@ -156,10 +146,7 @@ impl TokenVerifier {
         if claims.typ != ACCESS_TYP {
             return Err(TokenError::Invalid("not an access token"));
         }
-        let user_id = claims
-            .sub
-            .parse()
-            .map_err(|_| TokenError::Invalid("malformed subject"))?;
+        let user_id = claims.sub.parse().map_err(|_| TokenError::Invalid("malformed subject"))?;
         // Roles this build does not know grant nothing.
         let roles = claims.roles.iter().filter_map(|r| Role::parse(r)).collect();
         Ok(Caller { user_id, roles })
@@ -176,10 +163,7 @@ impl TokenVerifier {
         let (stale, may_refetch) = {
             let cache = self.cache.read().await;
             let age = cache.fetched_at.map(|at| at.elapsed());
-            (
-                age.is_none_or(|age| age >= self.max_age),
-                age.is_none_or(|age| age >= self.refetch_interval),
-            )
+            (age.is_none_or(|age| age >= self.max_age), age.is_none_or(|age| age >= self.refetch_interval))
         };
         if stale || may_refetch {
             match self.source.fetch().await {
@@ -193,19 +177,13 @@ impl TokenVerifier {
                 }
             }
         }
-        self.cached(kid, false)
-            .await
-            .ok_or(TokenError::Invalid("unknown key id"))
+        self.cached(kid, false).await.ok_or(TokenError::Invalid("unknown key id"))
     }
 
     async fn cached(&self, kid: &str, fresh_only: bool) -> Option<DecodingKey> {
         let cache = self.cache.read().await;
-        let fresh = cache
-            .fetched_at
-            .is_some_and(|at| at.elapsed() < self.max_age);
-        (fresh || !fresh_only)
-            .then(|| cache.keys.get(kid).cloned())
-            .flatten()
+        let fresh = cache.fetched_at.is_some_and(|at| at.elapsed() < self.max_age);
+        (fresh || !fresh_only).then(|| cache.keys.get(kid).cloned()).flatten()
     }
 
     async fn store(&self, jwks: Vec<pb::Jwk>) {
@@ -214,9 +192,6 @@ impl TokenVerifier {
             .filter(|jwk| jwk.kty == "OKP" && jwk.crv == "Ed25519" && jwk.alg == "EdDSA")
             .filter_map(|jwk| Some((jwk.kid, DecodingKey::from_ed_components(&jwk.x).ok()?)))
             .collect();
-        *self.cache.write().await = KeyCache {
-            keys,
-            fetched_at: Some(Instant::now()),
-        };
+        *self.cache.write().await = KeyCache { keys, fetched_at: Some(Instant::now()) };
     }
 }
