@@ -1,0 +1,95 @@
+//! Shared pieces of ottr's benchmarks: an open-loop load generator at a fixed rate,
+//! latency percentiles, and a description of the machine for the result files.
+
+use std::{future::Future, time::Duration};
+
+use tokio::time::{Instant, MissedTickBehavior};
+
+/// Latencies of one run, in milliseconds, and how many calls failed.
+#[derive(Debug, Default)]
+pub struct Run {
+    pub latencies_ms: Vec<f64>,
+    pub errors: u64,
+}
+
+impl Run {
+    /// The `p`-th percentile (0–100), nearest rank.
+    pub fn percentile(&self, p: f64) -> f64 {
+        if self.latencies_ms.is_empty() {
+            return f64::NAN;
+        }
+        let mut sorted = self.latencies_ms.clone();
+        sorted.sort_by(f64::total_cmp);
+        let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
+        sorted[rank.min(sorted.len()) - 1]
+    }
+}
+
+/// Starts `call(i)` every `1/rate` seconds for `duration`, whether or not earlier calls
+/// have finished (open loop), and measures each from the moment it was due, so a stall
+/// shows up as latency instead of hiding as fewer requests (coordinated omission).
+pub async fn fixed_rate<F, Fut>(rate: u32, duration: Duration, call: F) -> Run
+where
+    F: Fn(u64) -> Fut,
+    Fut: Future<Output = bool> + Send + 'static,
+{
+    let period = Duration::from_secs_f64(1.0 / f64::from(rate));
+    let total = (duration.as_secs_f64() * f64::from(rate)) as u64;
+    let mut ticks = tokio::time::interval(period);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Burst);
+    let start = Instant::now();
+    let mut running = tokio::task::JoinSet::new();
+    for i in 0..total {
+        ticks.tick().await;
+        let due = start + period.mul_f64(i as f64);
+        let call = call(i);
+        running.spawn(async move {
+            let ok = call.await;
+            (ok, due.elapsed())
+        });
+    }
+    let mut run = Run::default();
+    while let Some(done) = running.join_next().await {
+        match done {
+            Ok((true, took)) => run.latencies_ms.push(took.as_secs_f64() * 1000.0),
+            _ => run.errors += 1,
+        }
+    }
+    run
+}
+
+/// Cores, memory and CPU model, for the result files.
+pub fn machine() -> serde_json::Value {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split(':').nth(1)))
+        .map(str::trim)
+        .unwrap_or("unknown");
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let mem_kib: u64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    serde_json::json!({
+        "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        "memory_gib": (mem_kib as f64 / 1024.0 / 1024.0 * 10.0).round() / 10.0,
+        "cpu_model": model,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_the_nearest_rank() {
+        let run = Run { latencies_ms: (1..=100).map(f64::from).collect(), errors: 0 };
+        assert_eq!(run.percentile(50.0), 50.0);
+        assert_eq!(run.percentile(99.0), 99.0);
+        assert_eq!(run.percentile(100.0), 100.0);
+        assert!(Run::default().percentile(50.0).is_nan());
+    }
+}
