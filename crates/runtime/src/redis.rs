@@ -20,7 +20,10 @@ impl Redis {
     /// start-up is retried forever, and calls fail fast until it answers.
     pub fn connect(settings: &RedisSettings) -> Result<Self, fred::error::Error> {
         let timeout = Duration::from_millis(settings.command_timeout_ms);
-        let client = Builder::from_config(Config::from_url(settings.url.expose_secret())?)
+        let mut config = Config::from_url(settings.url.expose_secret())?;
+        // Keep trying when Redis is down at start-up too, not only after a disconnect.
+        config.fail_fast = false;
+        let client = Builder::from_config(config)
             .with_performance_config(|c| c.default_command_timeout = timeout)
             .with_connection_config(|c| {
                 c.connection_timeout = timeout;

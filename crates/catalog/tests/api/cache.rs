@@ -64,3 +64,38 @@ async fn with_redis_on_a_closed_port_every_read_and_write_still_succeeds(pool: P
     assert_eq!(app.stats.hits.load(Ordering::Relaxed), 0);
     assert!(app.stats.errors.load(Ordering::Relaxed) > 0, "the cache was skipped, and counted as such");
 }
+
+/// A Redis of the test's own, on a port of its own, killed when the test ends.
+struct OwnRedis(std::process::Child);
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn the_cache_is_used_again_once_redis_comes_back(pool: PgPool) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let app = spawn_app_with_redis(pool, Some(format!("redis://127.0.0.1:{port}"))).await;
+    let film = app.published(movie("film", "Film", "")).await;
+    assert!(app.get(&film.id, None).await.is_ok(), "answers while Redis is down");
+    assert_eq!(app.stats.hits.load(Ordering::Relaxed), 0);
+
+    let _redis = OwnRedis(
+        std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server is installed by scripts/setup.sh"),
+    );
+    // The client reconnects with backoff (at most 5 s between tries); give it a bounded while.
+    let mut reads = 0;
+    while app.stats.hits.load(Ordering::Relaxed) == 0 && reads < 200 {
+        assert_eq!(app.get(&film.id, None).await.unwrap().id, film.id);
+        reads += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(app.stats.hits.load(Ordering::Relaxed) > 0, "no cache hit after {reads} reads with Redis back");
+}
