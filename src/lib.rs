@@ -25,3 +25,11 @@ pub mod catalog {
         tonic::include_proto!("ottr.catalog.v1");
     }
 }
+
+pub mod media {
+    //! Assets, uploads, transcode jobs and their progress.
+    pub mod v1 {
+        //! `ottr.media.v1`.
+        tonic::include_proto!("ottr.media.v1");
+    }
+}

@@ -68,6 +68,18 @@ codes! {
     NumberTaken => "number_taken", AlreadyExists, 409;
     ProfileNameTaken => "profile_name_taken", AlreadyExists, 409;
     ProfileLimitReached => "profile_limit_reached", FailedPrecondition, 409;
+    // Media.
+    NoVideoStream => "no_video_stream", InvalidArgument, 422;
+    UnsupportedContainer => "unsupported_container", InvalidArgument, 415;
+    ZeroDuration => "zero_duration", InvalidArgument, 422;
+    DurationTooLong => "duration_too_long", InvalidArgument, 422;
+    TooManyPixels => "too_many_pixels", InvalidArgument, 422;
+    TooManyStreams => "too_many_streams", InvalidArgument, 422;
+    UnreadableMedia => "unreadable_media", InvalidArgument, 422;
+    UploadTooLarge => "upload_too_large", InvalidArgument, 413;
+    UploadIncomplete => "upload_incomplete", InvalidArgument, 400;
+    TranscodeFailed => "transcode_failed", Internal, 500;
+    JobStateConflict => "job_state_conflict", FailedPrecondition, 409;
 }
 
 impl ErrorCode {

@@ -42,3 +42,23 @@ impl Redis {
         format!("{}{key}", self.prefix)
     }
 }
+
+impl Redis {
+    /// A second connection for pub/sub, with the same settings; it resubscribes by
+    /// itself after a reconnect.
+    pub fn subscriber(settings: &RedisSettings) -> Result<fred::clients::SubscriberClient, fred::error::Error> {
+        let mut config = Config::from_url(settings.url.expose_secret())?;
+        config.fail_fast = false;
+        let subscriber = Builder::from_config(config)
+            .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2))
+            .build_subscriber_client()?;
+        subscriber.connect();
+        subscriber.manage_subscriptions();
+        Ok(subscriber)
+    }
+
+    /// The prefix every key of this deployment carries.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+}

@@ -1,0 +1,127 @@
+//! Settings of the media service.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use ottr_runtime::config::ListenSettings;
+
+use crate::{probe::Limits, storage::S3Settings};
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct MediaSettings {
+    pub listen: ListenSettings,
+    pub storage: StorageSettings,
+    /// Where sources are staged and ffmpeg writes before upload; cleaned on every path.
+    pub work_dir: PathBuf,
+    pub limits: LimitSettings,
+    pub worker: WorkerSettings,
+}
+
+impl Default for MediaSettings {
+    fn default() -> Self {
+        Self {
+            listen: ListenSettings::new("127.0.0.1", 50053),
+            storage: StorageSettings::default(),
+            work_dir: std::env::temp_dir().join("ottr-media"),
+            limits: LimitSettings::default(),
+            worker: WorkerSettings::default(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct StorageSettings {
+    /// `local` (the embedded default) or `s3`.
+    pub backend: String,
+    pub local_root: PathBuf,
+    pub s3: S3Settings,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        Self { backend: "local".into(), local_root: PathBuf::from(".data/objects"), s3: S3Settings::default() }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(default)]
+pub struct LimitSettings {
+    pub max_upload_bytes: u64,
+    pub max_duration_secs: u64,
+    /// 4096x2160 by default; also passed to ffmpeg as `-max_pixels`.
+    pub max_pixels: u64,
+    pub max_streams: usize,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: 50 * 1024 * 1024 * 1024,
+            max_duration_secs: 6 * 3600,
+            max_pixels: 4096 * 2160,
+            max_streams: 16,
+        }
+    }
+}
+
+impl LimitSettings {
+    pub fn probe_limits(&self) -> Limits {
+        Limits { max_duration_secs: self.max_duration_secs, max_pixels: self.max_pixels, max_streams: self.max_streams }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct WorkerSettings {
+    /// Jobs this process runs at once; 0 means one per two cores (at least one), since one
+    /// ffmpeg ladder keeps about two cores busy.
+    pub concurrency: usize,
+    /// 0 runs no worker in this process (API only).
+    pub enabled: bool,
+    pub lease_secs: i64,
+    pub heartbeat_secs: u64,
+    pub max_attempts: i32,
+    /// Base of the exponential backoff between attempts.
+    pub retry_base_secs: i64,
+    /// ffmpeg is killed when its progress does not advance for this long.
+    pub watchdog_secs: u64,
+    /// And when one attempt runs longer than this, whatever its progress.
+    pub hard_cap_secs: u64,
+    /// How often an idle worker looks for work.
+    pub poll_ms: u64,
+    /// x264 preset for every rung.
+    pub preset: String,
+    /// Redis pub/sub channel prefix is taken from the Redis settings; progress is
+    /// published at most this often.
+    pub progress_interval_ms: u64,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            concurrency: 0,
+            enabled: true,
+            lease_secs: 60,
+            heartbeat_secs: 10,
+            max_attempts: 3,
+            retry_base_secs: 10,
+            watchdog_secs: 120,
+            hard_cap_secs: 6 * 3600,
+            poll_ms: 1000,
+            preset: "veryfast".into(),
+            progress_interval_ms: 500,
+        }
+    }
+}
+
+impl WorkerSettings {
+    pub fn effective_concurrency(&self) -> usize {
+        match self.concurrency {
+            0 => (std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) / 2).max(1),
+            n => n,
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! ottr's media service (`ottr.media.v1`): object storage, upload intake with ffprobe
+//! validation, the durable transcode queue, the single-decode HLS ladder with segments
+//! uploaded as they are made, poster and storyboard, and streaming job progress.
+
+pub mod config;
+pub mod error;
+pub mod events;
+mod grpc;
+pub mod pipeline;
+pub mod probe;
+pub mod process;
+pub mod queue;
+pub mod startup;
+pub mod storage;
+pub mod transcode;
+mod upload;
+pub mod worker;
+
+pub use config::MediaSettings;
+pub use error::MediaError;
+pub use startup::{Application, Dependencies};

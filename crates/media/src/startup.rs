@@ -1,0 +1,95 @@
+//! Builds the media service (API and workers) and runs it until asked to stop.
+
+use std::{future::Future, sync::Arc};
+
+use sqlx::PgPool;
+use tokio::{net::TcpListener, sync::watch};
+
+use ottr_proto::media::v1::media_service_server::MediaServiceServer;
+use ottr_runtime::{
+    config::RedisSettings,
+    grpc::{self, GrpcServer},
+    redis::Redis,
+    token::TokenVerifier,
+};
+
+use crate::{
+    MediaError, MediaSettings,
+    events::Events,
+    grpc::MediaApi,
+    pipeline::Context,
+    storage::{LocalStore, ObjectStore, S3Store},
+    worker,
+};
+
+#[derive(Clone)]
+pub struct Dependencies {
+    pub pool: PgPool,
+    pub redis: Redis,
+    pub redis_settings: RedisSettings,
+    pub verifier: Arc<TokenVerifier>,
+}
+
+/// The store the settings name; an S3 bucket is created when missing.
+pub async fn object_store(settings: &MediaSettings) -> Result<ObjectStore, MediaError> {
+    match settings.storage.backend.as_str() {
+        "local" => Ok(ObjectStore::Local(LocalStore::new(&settings.storage.local_root))),
+        "s3" => {
+            let store = S3Store::connect(&settings.storage.s3).await;
+            store.ensure_bucket().await?;
+            Ok(ObjectStore::S3(store))
+        }
+        other => Err(MediaError::Internal(format!("unknown storage backend {other:?} (local or s3)"))),
+    }
+}
+
+pub struct Application {
+    listener: TcpListener,
+    server: GrpcServer,
+    verifier: Arc<TokenVerifier>,
+    ctx: Context,
+}
+
+impl Application {
+    pub async fn build(settings: MediaSettings, deps: Dependencies) -> Result<Self, MediaError> {
+        let listener = grpc::bind(&settings.listen).await.map_err(|e| {
+            MediaError::Internal(format!("cannot listen on {}:{}: {e}", settings.listen.host, settings.listen.port))
+        })?;
+        tokio::fs::create_dir_all(&settings.work_dir).await.map_err(|e| MediaError::Internal(e.to_string()))?;
+        let store = object_store(&settings).await?;
+        let events = Events::start(deps.pool.clone(), deps.redis, &deps.redis_settings)?;
+        let ctx = Context { pool: deps.pool, store, events, settings: Arc::new(settings) };
+        let server = GrpcServer::new().add(MediaServiceServer::new(MediaApi { ctx: ctx.clone() })).await;
+        Ok(Self { listener, server, verifier: deps.verifier, ctx })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The store and queue this instance uses, for tests and tools.
+    pub fn context(&self) -> Context {
+        self.ctx.clone()
+    }
+
+    /// Serves the API and, when enabled, runs the workers; both stop on `shutdown`.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), tonic::transport::Error> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut workers =
+            if self.ctx.settings.worker.enabled { Some(worker::spawn(self.ctx.clone(), stop_rx)) } else { None };
+        let served = self
+            .server
+            .serve(self.listener, self.verifier, async move {
+                shutdown.await;
+                let _ = stop_tx.send(true);
+            })
+            .await;
+        if let Some(workers) = workers.as_mut() {
+            while workers.join_next().await.is_some() {}
+        }
+        served
+    }
+}

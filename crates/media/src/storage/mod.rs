@@ -1,0 +1,107 @@
+//! Object storage: one interface, two implementations. S3 (any S3-compatible server,
+//! through aws-sdk-s3) for deployments, the local filesystem as the embedded default.
+//! Keys are laid out per asset (see [`keys`]) and carry their Content-Type.
+
+pub mod keys;
+mod local;
+mod s3;
+
+use std::path::Path;
+
+pub use local::LocalStore;
+pub use s3::{S3Settings, S3Store};
+
+/// Why a storage call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("no object at {0}")]
+    NotFound(String),
+    #[error("the key {0:?} is not a valid object key")]
+    BadKey(String),
+    #[error("storage I/O: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("S3: {0}")]
+    S3(String),
+}
+
+/// What `head` tells about an object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectMeta {
+    pub size: u64,
+    pub content_type: String,
+}
+
+/// A store of objects. An enum rather than a trait object: two implementations, async
+/// methods, and no allocation per call.
+#[derive(Clone)]
+pub enum ObjectStore {
+    Local(LocalStore),
+    S3(S3Store),
+}
+
+macro_rules! dispatch {
+    ($self:ident, $store:ident => $call:expr) => {
+        match $self {
+            ObjectStore::Local($store) => $call,
+            ObjectStore::S3($store) => $call,
+        }
+    };
+}
+
+impl ObjectStore {
+    /// Streams a local file into the store; large files go up in parts.
+    pub async fn put_file(&self, key: &str, path: &Path) -> Result<(), StorageError> {
+        keys::check(key)?;
+        dispatch!(self, s => s.put_file(key, path).await)
+    }
+
+    pub async fn put_bytes(&self, key: &str, bytes: Vec<u8>) -> Result<(), StorageError> {
+        keys::check(key)?;
+        dispatch!(self, s => s.put_bytes(key, bytes).await)
+    }
+
+    /// A whole (small) object: playlists, captions.
+    pub async fn get_bytes(&self, key: &str) -> Result<Vec<u8>, StorageError> {
+        keys::check(key)?;
+        dispatch!(self, s => s.get_bytes(key).await)
+    }
+
+    /// Bytes `start..=end` (to the end when `end` is `None`).
+    pub async fn get_range(&self, key: &str, start: u64, end: Option<u64>) -> Result<Vec<u8>, StorageError> {
+        keys::check(key)?;
+        dispatch!(self, s => s.get_range(key, start, end).await)
+    }
+
+    /// Streams an object into a local file.
+    pub async fn download(&self, key: &str, path: &Path) -> Result<(), StorageError> {
+        keys::check(key)?;
+        dispatch!(self, s => s.download(key, path).await)
+    }
+
+    pub async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StorageError> {
+        keys::check(key)?;
+        dispatch!(self, s => s.head(key).await)
+    }
+
+    /// Every key under `prefix`, sorted.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
+        keys::check_prefix(prefix)?;
+        let mut found = dispatch!(self, s => s.list(prefix).await)?;
+        found.sort();
+        Ok(found)
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<(), StorageError> {
+        keys::check(key)?;
+        dispatch!(self, s => s.delete(key).await)
+    }
+
+    /// Deletes every object under `prefix`; returns how many.
+    pub async fn delete_prefix(&self, prefix: &str) -> Result<usize, StorageError> {
+        let found = self.list(prefix).await?;
+        for key in &found {
+            self.delete(key).await?;
+        }
+        Ok(found.len())
+    }
+}

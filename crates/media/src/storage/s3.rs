@@ -1,0 +1,237 @@
+//! The S3 store, through aws-sdk-s3: any S3-compatible server (AWS, MinIO, s3s-fs…),
+//! with a custom endpoint, path-style addressing, static or default credentials,
+//! multipart upload for large files and the SDK's retries with backoff.
+
+use std::path::Path;
+
+use aws_sdk_s3::{
+    Client,
+    config::{BehaviorVersion, Credentials, Region, retry::RetryConfig},
+    primitives::ByteStream,
+    types::{CompletedMultipartUpload, CompletedPart},
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use tokio::io::AsyncReadExt;
+
+use super::{ObjectMeta, StorageError, keys};
+
+/// Files larger than this go up in parts of this size.
+const PART_SIZE: usize = 16 * 1024 * 1024;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct S3Settings {
+    /// Empty for AWS itself; `http://host:port` for MinIO and the like.
+    pub endpoint: String,
+    pub region: String,
+    pub bucket: String,
+    /// Empty to use the default credential chain (environment, profile, instance role).
+    pub access_key: String,
+    pub secret_key: SecretString,
+    pub path_style: bool,
+    pub max_attempts: u32,
+}
+
+impl Default for S3Settings {
+    fn default() -> Self {
+        Self {
+            endpoint: String::new(),
+            region: "us-east-1".into(),
+            bucket: "ottr".into(),
+            access_key: String::new(),
+            secret_key: SecretString::from(""),
+            path_style: true,
+            max_attempts: 5,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct S3Store {
+    client: Client,
+    bucket: String,
+}
+
+fn s3_error(error: impl std::error::Error) -> StorageError {
+    // The SDK's Display is terse; the source chain says what the server answered.
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    StorageError::S3(text)
+}
+
+impl S3Store {
+    pub async fn connect(settings: &S3Settings) -> Self {
+        let mut builder = if settings.access_key.is_empty() {
+            let shared = aws_config::defaults(BehaviorVersion::latest()).load().await;
+            aws_sdk_s3::config::Builder::from(&shared)
+        } else {
+            aws_sdk_s3::config::Builder::new().behavior_version(BehaviorVersion::latest()).credentials_provider(
+                Credentials::new(
+                    &settings.access_key,
+                    settings.secret_key.expose_secret(),
+                    None,
+                    None,
+                    "ottr-settings",
+                ),
+            )
+        };
+        builder = builder
+            .region(Region::new(settings.region.clone()))
+            .force_path_style(settings.path_style)
+            .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts));
+        if !settings.endpoint.is_empty() {
+            builder = builder.endpoint_url(&settings.endpoint);
+        }
+        Self { client: Client::from_conf(builder.build()), bucket: settings.bucket.clone() }
+    }
+
+    /// Creates the bucket if it does not exist (for the embedded and test set-ups).
+    pub async fn ensure_bucket(&self) -> Result<(), StorageError> {
+        if self.client.head_bucket().bucket(&self.bucket).send().await.is_ok() {
+            return Ok(());
+        }
+        self.client.create_bucket().bucket(&self.bucket).send().await.map_err(s3_error)?;
+        Ok(())
+    }
+
+    pub async fn put_file(&self, key: &str, path: &Path) -> Result<(), StorageError> {
+        let size = tokio::fs::metadata(path).await?.len();
+        if size as usize <= PART_SIZE {
+            let body = ByteStream::from_path(path).await.map_err(s3_error)?;
+            return self.put(key, body).await;
+        }
+        self.put_multipart(key, path).await
+    }
+
+    pub async fn put_bytes(&self, key: &str, bytes: Vec<u8>) -> Result<(), StorageError> {
+        self.put(key, ByteStream::from(bytes)).await
+    }
+
+    async fn put(&self, key: &str, body: ByteStream) -> Result<(), StorageError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(keys::content_type(key))
+            .body(body)
+            .send()
+            .await
+            .map_err(s3_error)?;
+        Ok(())
+    }
+
+    /// One part in memory at a time, whatever the file's size.
+    async fn put_multipart(&self, key: &str, path: &Path) -> Result<(), StorageError> {
+        let upload = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(keys::content_type(key))
+            .send()
+            .await
+            .map_err(s3_error)?;
+        let upload_id = upload.upload_id().unwrap_or_default().to_owned();
+        let result = self.upload_parts(key, path, &upload_id).await;
+        if result.is_err() {
+            // Parts of an abandoned upload cost storage until aborted.
+            let _ =
+                self.client.abort_multipart_upload().bucket(&self.bucket).key(key).upload_id(&upload_id).send().await;
+        }
+        result
+    }
+
+    async fn upload_parts(&self, key: &str, path: &Path, upload_id: &str) -> Result<(), StorageError> {
+        let mut file = tokio::fs::File::open(path).await?;
+        let mut parts = Vec::new();
+        for number in 1.. {
+            let mut buffer = Vec::with_capacity(PART_SIZE);
+            (&mut file).take(PART_SIZE as u64).read_to_end(&mut buffer).await?;
+            if buffer.is_empty() {
+                break;
+            }
+            let part = self
+                .client
+                .upload_part()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .part_number(number)
+                .body(ByteStream::from(buffer))
+                .send()
+                .await
+                .map_err(s3_error)?;
+            parts.push(CompletedPart::builder().part_number(number).set_e_tag(part.e_tag().map(str::to_owned)).build());
+        }
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+            .send()
+            .await
+            .map_err(s3_error)?;
+        Ok(())
+    }
+
+    async fn get(&self, key: &str, range: Option<String>) -> Result<ByteStream, StorageError> {
+        match self.client.get_object().bucket(&self.bucket).key(key).set_range(range).send().await {
+            Ok(output) => Ok(output.body),
+            Err(error) => {
+                let missing = error.as_service_error().is_some_and(|e| e.is_no_such_key());
+                Err(if missing { StorageError::NotFound(key.to_owned()) } else { s3_error(error) })
+            }
+        }
+    }
+
+    pub async fn get_bytes(&self, key: &str) -> Result<Vec<u8>, StorageError> {
+        let body = self.get(key, None).await?;
+        Ok(body.collect().await.map_err(s3_error)?.into_bytes().to_vec())
+    }
+
+    pub async fn get_range(&self, key: &str, start: u64, end: Option<u64>) -> Result<Vec<u8>, StorageError> {
+        let range = format!("bytes={start}-{}", end.map(|e| e.to_string()).unwrap_or_default());
+        let body = self.get(key, Some(range)).await?;
+        Ok(body.collect().await.map_err(s3_error)?.into_bytes().to_vec())
+    }
+
+    pub async fn download(&self, key: &str, path: &Path) -> Result<(), StorageError> {
+        let mut body = self.get(key, None).await?.into_async_read();
+        let mut file = tokio::fs::File::create(path).await?;
+        tokio::io::copy(&mut body, &mut file).await?;
+        Ok(())
+    }
+
+    pub async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, StorageError> {
+        match self.client.head_object().bucket(&self.bucket).key(key).send().await {
+            Ok(head) => Ok(Some(ObjectMeta {
+                size: head.content_length().unwrap_or(0) as u64,
+                content_type: head.content_type().unwrap_or("application/octet-stream").to_owned(),
+            })),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
+            Err(error) => Err(s3_error(error)),
+        }
+    }
+
+    pub async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
+        let mut found = Vec::new();
+        let mut pages = self.client.list_objects_v2().bucket(&self.bucket).prefix(prefix).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(s3_error)?;
+            found.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_owned)));
+        }
+        Ok(found)
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<(), StorageError> {
+        self.client.delete_object().bucket(&self.bucket).key(key).send().await.map_err(s3_error)?;
+        Ok(())
+    }
+}

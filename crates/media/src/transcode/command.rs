@@ -1,0 +1,191 @@
+//! The single ffmpeg command that decodes the source once and encodes every rung: one
+//! `split`, one `scale` per rung, H.264 high profile with a fixed GOP equal to the
+//! segment length (no scene-cut keyframes, so every rung switches at the same instants),
+//! AAC 128k, fMP4 HLS segments, and machine-readable progress on stdout.
+
+use std::path::Path;
+
+use super::ladder::{AUDIO_KBPS, Rung};
+
+/// Segment length in seconds; the GOP equals it.
+pub const SEGMENT_SECS: u32 = 4;
+
+/// Everything the command depends on, as typed values.
+pub struct Ladder<'a> {
+    pub source: &'a Path,
+    pub out_dir: &'a Path,
+    pub rungs: &'a [Rung],
+    pub frame_rate: f64,
+    pub has_audio: bool,
+    pub preset: &'a str,
+    /// Input guards (protocol and format allow-lists, pixel limit), from `probe::input_guards`.
+    pub guards: Vec<String>,
+}
+
+fn push(args: &mut Vec<String>, items: &[&str]) {
+    args.extend(items.iter().map(|s| (*s).to_owned()));
+}
+
+impl Ladder<'_> {
+    pub fn args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        // Progress as key=value blocks on stdout; errors only on stderr.
+        push(&mut args, &["-hide_banner", "-nostdin", "-nostats", "-v", "error", "-progress", "pipe:1", "-y"]);
+        args.extend(self.guards.iter().cloned());
+        push(&mut args, &["-i", &self.source.to_string_lossy()]);
+        self.filters(&mut args);
+        self.video(&mut args);
+        self.audio(&mut args);
+        self.hls(&mut args);
+        args
+    }
+
+    /// Decode once: cap the frame rate, split, scale each branch.
+    fn filters(&self, args: &mut Vec<String>) {
+        let n = self.rungs.len();
+        let outs: String = (0..n).map(|i| format!("[s{i}]")).collect();
+        let mut graph = format!("[0:v]fps={:.3},split={n}{outs}", self.frame_rate);
+        for (i, rung) in self.rungs.iter().enumerate() {
+            graph.push_str(&format!(";[s{i}]scale={}:{},setsar=1,format=yuv420p[v{i}]", rung.width, rung.height));
+        }
+        push(args, &["-filter_complex", &graph]);
+    }
+
+    fn video(&self, args: &mut Vec<String>) {
+        let gop = ((self.frame_rate * f64::from(SEGMENT_SECS)).round() as u32).max(1).to_string();
+        for (i, rung) in self.rungs.iter().enumerate() {
+            push(args, &["-map", &format!("[v{i}]")]);
+            push(
+                args,
+                &[
+                    &format!("-c:v:{i}"),
+                    "libx264",
+                    &format!("-profile:v:{i}"),
+                    "high",
+                    &format!("-b:v:{i}"),
+                    &format!("{}k", rung.video_kbps),
+                    &format!("-maxrate:v:{i}"),
+                    &format!("{}k", rung.maxrate_kbps()),
+                    &format!("-bufsize:v:{i}"),
+                    &format!("{}k", rung.bufsize_kbps()),
+                ],
+            );
+        }
+        push(args, &["-preset", self.preset, "-g", &gop, "-keyint_min", &gop, "-sc_threshold", "0"]);
+        // Keyframes at exact segment boundaries whatever the frame timing.
+        push(args, &["-force_key_frames", &format!("expr:gte(t,n_forced*{SEGMENT_SECS})")]);
+    }
+
+    /// One AAC stream per rung: the HLS muxer pairs audio with video per variant.
+    fn audio(&self, args: &mut Vec<String>) {
+        if !self.has_audio {
+            return;
+        }
+        for i in 0..self.rungs.len() {
+            push(
+                args,
+                &["-map", "0:a:0", &format!("-c:a:{i}"), "aac", &format!("-b:a:{i}"), &format!("{AUDIO_KBPS}k")],
+            );
+        }
+        push(args, &["-ac", "2", "-ar", "48000"]);
+    }
+
+    fn hls(&self, args: &mut Vec<String>) {
+        let map: Vec<String> =
+            self.rungs
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    if self.has_audio {
+                        format!("v:{i},a:{i},name:{}", r.name)
+                    } else {
+                        format!("v:{i},name:{}", r.name)
+                    }
+                })
+                .collect();
+        let out = self.out_dir.to_string_lossy();
+        push(
+            args,
+            &[
+                "-f",
+                "hls",
+                "-hls_time",
+                &SEGMENT_SECS.to_string(),
+                // EVENT while it grows; the uploader marks the finished playlists VOD.
+                "-hls_playlist_type",
+                "event",
+                "-hls_segment_type",
+                "fmp4",
+                "-hls_flags",
+                "independent_segments+temp_file",
+                "-hls_fmp4_init_filename",
+                "init.mp4",
+                "-hls_segment_filename",
+                &format!("{out}/%v/seg_%05d.m4s"),
+                "-master_pl_name",
+                "ffmpeg_master.m3u8",
+                "-var_stream_map",
+                &map.join(" "),
+                &format!("{out}/%v/index.m3u8"),
+            ],
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transcode::ladder::plan;
+
+    fn args(has_audio: bool) -> Vec<String> {
+        let rungs = plan(1280, 720);
+        Ladder {
+            source: Path::new("/tmp/in.mp4"),
+            out_dir: Path::new("/tmp/out"),
+            rungs: &rungs,
+            frame_rate: 30.0,
+            has_audio,
+            preset: "veryfast",
+            guards: vec!["-protocol_whitelist".into(), "file".into()],
+        }
+        .args()
+    }
+
+    fn after<'a>(args: &'a [String], flag: &str) -> &'a str {
+        let at = args.iter().position(|a| a == flag).unwrap_or_else(|| panic!("{flag} missing"));
+        &args[at + 1]
+    }
+
+    #[test]
+    fn one_input_one_split_and_a_scale_per_rung() {
+        let args = args(true);
+        assert_eq!(args.iter().filter(|a| *a == "-i").count(), 1, "decoded once");
+        let graph = after(&args, "-filter_complex");
+        assert!(graph.starts_with("[0:v]fps=30.000,split=3[s0][s1][s2]"), "{graph}");
+        assert!(graph.contains("[s1]scale=854:480"), "{graph}");
+        assert!(
+            args.iter().position(|a| a == "-protocol_whitelist") < args.iter().position(|a| a == "-i"),
+            "guards precede the input"
+        );
+    }
+
+    #[test]
+    fn the_gop_is_the_segment_and_scene_cuts_add_no_keyframes() {
+        let args = args(true);
+        assert_eq!(after(&args, "-g"), "120");
+        assert_eq!(after(&args, "-keyint_min"), "120");
+        assert_eq!(after(&args, "-sc_threshold"), "0");
+        assert_eq!(after(&args, "-hls_time"), "4");
+        assert_eq!(after(&args, "-b:v:0"), "2500k");
+        assert_eq!(after(&args, "-maxrate:v:0"), "2675k");
+        assert_eq!(after(&args, "-profile:v:2"), "high");
+    }
+
+    #[test]
+    fn audio_is_paired_per_variant_and_left_out_without_audio() {
+        assert_eq!(after(&args(true), "-var_stream_map"), "v:0,a:0,name:720p v:1,a:1,name:480p v:2,a:2,name:360p");
+        let silent = args(false);
+        assert_eq!(after(&silent, "-var_stream_map"), "v:0,name:720p v:1,name:480p v:2,name:360p");
+        assert!(!silent.iter().any(|a| a == "0:a:0"));
+    }
+}

@@ -1,0 +1,119 @@
+//! Which renditions a source gets. The seed ladder is 1080p 5000k, 720p 2500k, 480p
+//! 1000k, 360p 500k. Each rung is a box (1920x1080 for 1080p) the picture must fit in,
+//! whichever way it is turned, so a portrait video scales on its long side; the aspect
+//! ratio is kept, dimensions are even, and nothing is ever upscaled.
+
+use serde::{Deserialize, Serialize};
+
+/// One rendition of the ladder.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rung {
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+    pub video_kbps: u32,
+}
+
+impl Rung {
+    /// A peak of 7% over the average keeps quality steady without starving the buffer.
+    pub fn maxrate_kbps(&self) -> u32 {
+        self.video_kbps * 107 / 100
+    }
+
+    /// Two seconds of the target rate.
+    pub fn bufsize_kbps(&self) -> u32 {
+        self.video_kbps * 2
+    }
+}
+
+/// (nominal lines, long side of the box, video kbps), best first.
+pub const SEED: [(u32, u32, u32); 4] = [(1080, 1920, 5000), (720, 1280, 2500), (480, 854, 1000), (360, 640, 500)];
+
+/// Audio for every rung: AAC-LC, stereo.
+pub const AUDIO_KBPS: u32 = 128;
+
+fn even(value: f64) -> u32 {
+    ((value / 2.0).round() as u32 * 2).max(2)
+}
+
+/// The rungs for an upright picture of `width` x `height`.
+pub fn plan(width: u32, height: u32) -> Vec<Rung> {
+    let (long, short) = (width.max(height) as f64, width.min(height) as f64);
+    let mut rungs: Vec<Rung> = SEED
+        .iter()
+        .filter_map(|&(lines, box_long, kbps)| {
+            let scale = (f64::from(box_long) / long).min(f64::from(lines) / short);
+            // Equal is kept (a 720p source gets a 720p rung), larger would be an upscale.
+            (scale <= 1.0 + 1e-9).then(|| Rung {
+                name: format!("{lines}p"),
+                width: even(f64::from(width) * scale),
+                height: even(f64::from(height) * scale),
+                video_kbps: kbps,
+            })
+        })
+        .collect();
+    if rungs.is_empty() {
+        // Smaller than the smallest rung: one rendition at the source's own size, rounded
+        // down to even sides (641 becomes 640, never 642).
+        let (w, h) = ((width / 2 * 2).max(2), (height / 2 * 2).max(2));
+        rungs.push(Rung { name: format!("{}p", w.min(h)), width: w, height: h, video_kbps: SEED[SEED.len() - 1].2 });
+    }
+    rungs
+}
+
+/// The output frame rate: the source's, capped at 60 (and 30 when unknown).
+pub fn frame_rate(source: f64) -> f64 {
+    if source.is_finite() && source > 0.0 { source.min(60.0) } else { 30.0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sizes(rungs: &[Rung]) -> Vec<(&str, u32, u32)> {
+        rungs.iter().map(|r| (r.name.as_str(), r.width, r.height)).collect()
+    }
+
+    #[test]
+    fn a_1080p_source_gets_the_whole_seed_ladder() {
+        assert_eq!(
+            sizes(&plan(1920, 1080)),
+            vec![("1080p", 1920, 1080), ("720p", 1280, 720), ("480p", 854, 480), ("360p", 640, 360)]
+        );
+    }
+
+    #[test]
+    fn a_720p_source_is_never_upscaled() {
+        assert_eq!(sizes(&plan(1280, 720)), vec![("720p", 1280, 720), ("480p", 854, 480), ("360p", 640, 360)]);
+    }
+
+    #[test]
+    fn portrait_scales_on_its_long_side() {
+        assert_eq!(
+            sizes(&plan(1080, 1920)),
+            vec![("1080p", 1080, 1920), ("720p", 720, 1280), ("480p", 480, 854), ("360p", 360, 640)]
+        );
+        assert_eq!(sizes(&plan(720, 1280)), vec![("720p", 720, 1280), ("480p", 480, 854), ("360p", 360, 640)]);
+    }
+
+    #[test]
+    fn other_aspect_ratios_fit_the_box_with_even_sides() {
+        // 4:3 keeps its shape; a scope picture is bounded by the box's long side.
+        assert_eq!(plan(1440, 1080)[0], Rung { name: "1080p".into(), width: 1440, height: 1080, video_kbps: 5000 });
+        assert_eq!(sizes(&plan(2560, 1080))[0], ("1080p", 1920, 810));
+        assert!(plan(1998, 1080).iter().all(|r| r.width % 2 == 0 && r.height % 2 == 0));
+    }
+
+    #[test]
+    fn odd_or_small_sources_get_even_sides_and_never_grow() {
+        assert_eq!(sizes(&plan(641, 359)), vec![("360p", 640, 358)], "fits the 360p box, odd sides rounded to even");
+        assert_eq!(sizes(&plan(320, 240)), vec![("240p", 320, 240)]);
+    }
+
+    #[test]
+    fn the_frame_rate_is_capped() {
+        assert_eq!(frame_rate(120.0), 60.0);
+        assert_eq!(frame_rate(29.97), 29.97);
+        assert_eq!(frame_rate(0.0), 30.0);
+    }
+}
