@@ -18,7 +18,8 @@ use crate::{
 /// What has been stored of one rung.
 #[derive(Default)]
 struct Stored {
-    init: bool,
+    /// ffmpeg 5.1 names it `init_<variant>.mp4` whatever it is told; the playlist says which.
+    init: Option<String>,
     segments: HashSet<String>,
     /// (bytes, seconds) of each stored segment, for the measured bandwidths.
     sizes: Vec<(u64, f64)>,
@@ -56,7 +57,7 @@ impl Uploader {
 
     /// Every rung has its init segment and at least one media segment stored.
     pub fn playable(&self) -> bool {
-        self.rungs.iter().all(|r| self.stored.get(&r.name).is_some_and(|s| s.init && !s.segments.is_empty()))
+        self.rungs.iter().all(|r| self.stored.get(&r.name).is_some_and(|s| s.init.is_some() && !s.segments.is_empty()))
     }
 
     /// Uploads what ffmpeg finished since the last call. With `finished`, playlists go up
@@ -70,9 +71,9 @@ impl Uploader {
             let (init, segments) = playlist::segments(&text);
             let stored = self.stored.entry(rung.name.clone()).or_default();
             let key = |name: &str| format!("{}{}/{name}", self.prefix, rung.name);
-            if let (false, Some(init)) = (stored.init, &init) {
-                store.put_file(&key(init), &dir.join(init)).await?;
-                stored.init = true;
+            if let (None, Some(init)) = (&stored.init, init) {
+                store.put_file(&key(&init), &dir.join(&init)).await?;
+                stored.init = Some(init);
             }
             let mut added = false;
             for segment in segments {
@@ -130,8 +131,8 @@ impl Uploader {
         let mut keys = vec![self.master_key()];
         for rung in &self.rungs {
             keys.push(format!("{}{}/index.m3u8", self.prefix, rung.name));
-            keys.push(format!("{}{}/init.mp4", self.prefix, rung.name));
             if let Some(stored) = self.stored.get(&rung.name) {
+                keys.extend(stored.init.iter().map(|init| format!("{}{}/{init}", self.prefix, rung.name)));
                 keys.extend(stored.segments.iter().map(|s| format!("{}{}/{s}", self.prefix, rung.name)));
             }
         }

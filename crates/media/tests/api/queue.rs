@@ -1,0 +1,113 @@
+//! The durable queue: an abandoned attempt is taken over once its lease runs out and the
+//! job completes exactly once, with nothing of the abandoned attempt left in storage;
+//! fencing refuses the late writes of the attempt that lost its lease; cancel and
+//! requeue do what editors expect.
+
+use ottr_media::{queue, storage::keys};
+use ottr_proto::media::v1 as pb;
+use sqlx::PgPool;
+
+use crate::helpers::{Scratch, bearer, clip, code, landscape, spawn_app_with};
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn an_abandoned_attempt_is_completed_by_another_worker_exactly_once(pool: PgPool) {
+    // The API instance runs no worker, so the job waits in the queue.
+    let api = spawn_app_with(pool.clone(), |s| s.worker.enabled = false).await;
+    let scratch = Scratch::new();
+    let asset = api.upload(&landscape(&scratch.0, 3)).await.unwrap();
+
+    // A worker claims it with a short lease, stores part of its output, and dies: it is
+    // never heard from again (no heartbeat, no cleanup). This stands in for kill -9 of
+    // a worker process; the fault test under scripts/ kills a real one.
+    let ghost = queue::claim(&pool, "ghost", 1).await.unwrap().expect("the job is claimable");
+    assert_eq!(ghost.attempt, 1);
+    let ghost_prefix = keys::hls(ghost.asset_id, ghost.attempt);
+    api.ctx.store.put_bytes(&format!("{ghost_prefix}1080p/seg_00000.m4s"), vec![1; 100]).await.unwrap();
+    api.ctx.store.put_bytes(&format!("{ghost_prefix}master.m3u8"), b"#EXTM3U\n".to_vec()).await.unwrap();
+
+    // A second media process with a worker shares the same database and storage.
+    let objects = api.objects.clone();
+    let worker = spawn_app_with(pool.clone(), move |s| s.storage.local_root = objects).await;
+    let events = worker.watch(&asset.job_id).await;
+    assert_eq!(events.last().unwrap().phase, pb::Phase::Ready as i32);
+    assert_eq!(events.iter().filter(|e| e.phase == pb::Phase::Ready as i32).count(), 1, "one transition to ready");
+
+    let (state, attempt): (String, i32) = sqlx::query_as("SELECT state, attempt FROM media.jobs WHERE id = $1::uuid")
+        .bind(&asset.job_id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!((state.as_str(), attempt), ("ready", 2));
+    assert!(worker.stored(&ghost_prefix).await.is_empty(), "the abandoned attempt's objects are gone");
+    let ready = worker.asset(&asset.id).await;
+    assert!(ready.master_playlist.starts_with(&keys::hls(ghost.asset_id, 2)));
+
+    // The ghost comes back to life: every write it tries is fenced off.
+    assert!(!queue::heartbeat(&pool, &ghost, 60).await.unwrap());
+    let done = queue::Finished { master_key: "x", poster_key: "x", storyboard_key: "x", rungs: &[] };
+    assert!(!queue::complete(&pool, &ghost, &done).await.unwrap());
+    assert!(!queue::mark_playable(&pool, &ghost, "x", &[]).await.unwrap());
+    assert_eq!(worker.asset(&asset.id).await.master_playlist, ready.master_playlist, "nothing changed");
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn a_queued_job_can_be_cancelled_and_requeued(pool: PgPool) {
+    let api = spawn_app_with(pool.clone(), |s| s.worker.enabled = false).await;
+    let scratch = Scratch::new();
+    let source = clip(&scratch.0, "c.mp4", "testsrc2=size=640x360:rate=25:duration=2", false, &["-pix_fmt", "yuv420p"]);
+    let asset = api.upload(&source).await.unwrap();
+    let job = pb::JobRequest { job_id: asset.job_id.clone() };
+
+    let cancelled = api.client.clone().cancel_job(bearer(job.clone(), &api.editor)).await.unwrap().into_inner();
+    assert_eq!(cancelled.phase, pb::Phase::Cancelled as i32);
+    assert_eq!(api.asset(&asset.id).await.state, pb::AssetState::Cancelled as i32);
+    let twice = api.client.clone().cancel_job(bearer(job.clone(), &api.editor)).await.unwrap_err();
+    assert_eq!(code(&twice), "job_state_conflict");
+
+    let requeued = api.client.clone().requeue_job(bearer(job.clone(), &api.editor)).await.unwrap().into_inner();
+    assert_eq!(requeued.phase, pb::Phase::Queued as i32);
+    let again = api.client.clone().requeue_job(bearer(job, &api.editor)).await.unwrap_err();
+    assert_eq!(code(&again), "job_state_conflict", "a queued job is not requeued");
+
+    let objects = api.objects.clone();
+    let worker = spawn_app_with(pool, move |s| s.storage.local_root = objects).await;
+    assert_eq!(worker.watch(&asset.job_id).await.last().unwrap().phase, pb::Phase::Ready as i32);
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn a_running_job_that_is_cancelled_stops_and_leaves_no_objects(pool: PgPool) {
+    let app = spawn_app_with(pool.clone(), |s| s.worker.preset = "medium".into()).await;
+    let scratch = Scratch::new();
+    let asset = app.upload(&landscape(&scratch.0, 20)).await.unwrap();
+    let mut stream = app
+        .client
+        .clone()
+        .watch_job(bearer(pb::WatchJobRequest { job_id: asset.job_id.clone() }, &app.editor))
+        .await
+        .unwrap()
+        .into_inner();
+    // Wait until ffmpeg is running, then cancel.
+    while let Some(event) = stream.message().await.unwrap() {
+        if event.phase == pb::Phase::Transcoding as i32 {
+            break;
+        }
+    }
+    app.client.clone().cancel_job(bearer(pb::JobRequest { job_id: asset.job_id.clone() }, &app.editor)).await.unwrap();
+    let mut last = None;
+    while let Some(event) = stream.message().await.unwrap() {
+        last = Some(event);
+    }
+    assert_eq!(last.unwrap().phase, pb::Phase::Cancelled as i32);
+    // The worker notices at its next heartbeat (1 s here) and removes what it stored.
+    let asset_id: uuid::Uuid = asset.id.parse().unwrap();
+    let mut left = app.stored(&keys::hls_root(asset_id)).await;
+    for _ in 0..50 {
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        left = app.stored(&keys::hls_root(asset_id)).await;
+    }
+    assert!(left.is_empty(), "objects left after cancel: {left:?}");
+    assert!(std::fs::read_dir(app.ctx.settings.work_dir.join("uploads")).map(|d| d.count()).unwrap_or(0) == 0);
+}

@@ -1,0 +1,125 @@
+//! The object-store contract, run against the local filesystem and against a real S3
+//! server that checks SigV4 signatures (s3s-fs, served in-process on port 0).
+
+use hyper_util::{
+    rt::{TokioExecutor, TokioIo},
+    server::conn::auto::Builder,
+};
+use ottr_media::storage::{LocalStore, ObjectStore, S3Settings, S3Store, StorageError};
+use s3s::{auth::SimpleAuth, service::S3ServiceBuilder};
+
+use crate::helpers::Scratch;
+
+const ACCESS: &str = "ottr-test-access";
+const SECRET: &str = "ottr-test-secret-key";
+
+/// Starts s3s-fs on a free port; it lives as long as the test's runtime.
+async fn s3_server(root: &std::path::Path) -> String {
+    let fs = s3s_fs::FileSystem::new(root).unwrap();
+    let mut builder = S3ServiceBuilder::new(fs);
+    builder.set_auth(SimpleAuth::from_single(ACCESS, SECRET));
+    let service = builder.build();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        loop {
+            let Ok((socket, _)) = listener.accept().await else { continue };
+            let service = service.clone();
+            tokio::spawn(async move {
+                let _ = Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(socket), service).await;
+            });
+        }
+    });
+    endpoint
+}
+
+async fn s3_store(endpoint: &str, secret: &str) -> S3Store {
+    let settings = S3Settings {
+        endpoint: endpoint.into(),
+        bucket: "ottr-test".into(),
+        access_key: ACCESS.into(),
+        secret_key: secret.to_owned().into(),
+        max_attempts: 2,
+        ..Default::default()
+    };
+    S3Store::connect(&settings).await
+}
+
+async fn contract(store: &ObjectStore, scratch: &Scratch) {
+    // Put, head with Content-Type, get, range.
+    store.put_bytes("hls/a/1/master.m3u8", b"#EXTM3U\n".to_vec()).await.unwrap();
+    let head = store.head("hls/a/1/master.m3u8").await.unwrap().unwrap();
+    assert_eq!(head.size, 8);
+    assert_eq!(head.content_type, "application/vnd.apple.mpegurl");
+    assert_eq!(store.get_bytes("hls/a/1/master.m3u8").await.unwrap(), b"#EXTM3U\n");
+    assert_eq!(store.get_range("hls/a/1/master.m3u8", 1, Some(3)).await.unwrap(), b"EXT");
+    assert_eq!(store.get_range("hls/a/1/master.m3u8", 6, None).await.unwrap(), b"U\n");
+
+    // A file larger than one part goes up in parts and comes back whole.
+    let big: Vec<u8> = (0..20 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let path = scratch.0.join("big.bin");
+    std::fs::write(&path, &big).unwrap();
+    store.put_file("sources/a/source.mp4", &path).await.unwrap();
+    let meta = store.head("sources/a/source.mp4").await.unwrap().unwrap();
+    assert_eq!((meta.size, meta.content_type.as_str()), (big.len() as u64, "video/mp4"));
+    let back = scratch.0.join("back.bin");
+    store.download("sources/a/source.mp4", &back).await.unwrap();
+    assert!(std::fs::read(&back).unwrap() == big, "the round trip is byte-exact");
+
+    // Segments, listing, deleting a prefix.
+    for i in 0..3 {
+        store.put_bytes(&format!("hls/a/1/720p/seg_0000{i}.m4s"), vec![i; 10]).await.unwrap();
+    }
+    assert_eq!(store.head("hls/a/1/720p/seg_00000.m4s").await.unwrap().unwrap().content_type, "video/iso.segment");
+    assert_eq!(
+        store.list("hls/a/1/").await.unwrap(),
+        vec![
+            "hls/a/1/720p/seg_00000.m4s",
+            "hls/a/1/720p/seg_00001.m4s",
+            "hls/a/1/720p/seg_00002.m4s",
+            "hls/a/1/master.m3u8"
+        ]
+    );
+    assert_eq!(store.delete_prefix("hls/a/1/").await.unwrap(), 4);
+    assert!(store.list("hls/a/").await.unwrap().is_empty());
+    assert_eq!(store.list("sources/").await.unwrap(), vec!["sources/a/source.mp4"]);
+
+    // Missing objects and bad keys.
+    assert!(store.head("hls/a/1/nothing.m4s").await.unwrap().is_none());
+    assert!(matches!(store.get_bytes("hls/a/1/nothing.m4s").await, Err(StorageError::NotFound(_))));
+    store.delete("hls/a/1/nothing.m4s").await.unwrap();
+    for bad in ["../etc/passwd", "/abs", "a//b"] {
+        assert!(matches!(store.put_bytes(bad, vec![1]).await, Err(StorageError::BadKey(_))), "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn the_local_store_keeps_the_contract() {
+    let scratch = Scratch::new();
+    let store = ObjectStore::Local(LocalStore::new(scratch.0.join("objects")));
+    contract(&store, &scratch).await;
+}
+
+#[tokio::test]
+async fn the_s3_store_keeps_the_contract_against_a_signature_checking_server() {
+    let scratch = Scratch::new();
+    let root = scratch.0.join("s3");
+    std::fs::create_dir_all(&root).unwrap();
+    let endpoint = s3_server(&root).await;
+    let store = s3_store(&endpoint, SECRET).await;
+    store.ensure_bucket().await.unwrap();
+    contract(&ObjectStore::S3(store), &scratch).await;
+}
+
+#[tokio::test]
+async fn a_wrong_secret_is_refused_by_the_s3_server() {
+    let scratch = Scratch::new();
+    let root = scratch.0.join("s3");
+    std::fs::create_dir_all(&root).unwrap();
+    let endpoint = s3_server(&root).await;
+    s3_store(&endpoint, SECRET).await.ensure_bucket().await.unwrap();
+    let forged = ObjectStore::S3(s3_store(&endpoint, "not-the-secret").await);
+    let refused = forged.put_bytes("hls/a/1/x.m4s", vec![1]).await.unwrap_err();
+    assert!(matches!(refused, StorageError::S3(_)), "{refused}");
+    assert!(std::fs::read_dir(root.join("ottr-test")).unwrap().next().is_none(), "nothing was written");
+}

@@ -1,0 +1,201 @@
+//! Sources generated with lavfi go through upload, probe, the single ffmpeg ladder and
+//! storage; ffprobe then reads what players would read.
+
+use std::path::Path;
+
+use ottr_media::transcode::playlist;
+use ottr_proto::media::v1 as pb;
+use serde_json::Value;
+use sqlx::PgPool;
+
+use crate::helpers::{Scratch, TestApp, clip, landscape, spawn_app};
+
+/// Uploads, waits for the end, and returns the ready asset.
+async fn transcode(app: &TestApp, source: &Path) -> pb::Asset {
+    let asset = app.upload(source).await.expect("the source is accepted");
+    let events = app.watch(&asset.job_id).await;
+    let last = events.last().expect("at least the snapshot");
+    assert_eq!(last.phase, pb::Phase::Ready as i32, "ended with {last:?}");
+    let asset = app.asset(&asset.id).await;
+    assert_eq!(asset.state, pb::AssetState::Ready as i32);
+    asset
+}
+
+fn ffprobe(path: &Path) -> Value {
+    let out = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-print_format", "json", "-show_streams"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// (width, height) of every video stream ffprobe finds through the master playlist.
+fn video_sizes(probe: &Value) -> Vec<(u64, u64)> {
+    let mut sizes: Vec<(u64, u64)> = probe["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["codec_type"] == "video")
+        .map(|s| (s["width"].as_u64().unwrap(), s["height"].as_u64().unwrap()))
+        .collect();
+    sizes.sort();
+    sizes.dedup();
+    sizes.reverse();
+    sizes
+}
+
+fn codecs(probe: &Value, kind: &str) -> Vec<String> {
+    let mut found: Vec<String> = probe["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["codec_type"] == kind)
+        .map(|s| s["codec_name"].as_str().unwrap().to_owned())
+        .collect();
+    found.dedup();
+    found
+}
+
+fn master_path(app: &TestApp, asset: &pb::Asset) -> std::path::PathBuf {
+    app.objects.join(&asset.master_playlist)
+}
+
+/// Segment durations of each rung, as its playlist lists them.
+fn durations(app: &TestApp, asset: &pb::Asset) -> Vec<Vec<f64>> {
+    let root = master_path(app, asset).parent().unwrap().to_owned();
+    asset
+        .renditions
+        .iter()
+        .map(|r| {
+            let text = std::fs::read_to_string(root.join(&r.name).join("index.m3u8")).unwrap();
+            assert!(text.contains("#EXT-X-PLAYLIST-TYPE:VOD") && text.contains("#EXT-X-ENDLIST"), "{text}");
+            playlist::segments(&text).1.iter().map(|s| s.duration).collect()
+        })
+        .collect()
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn a_1080p_source_with_audio_becomes_the_four_rung_ladder_with_aligned_segments(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let scratch = Scratch::new();
+    let asset = transcode(&app, &landscape(&scratch.0, 9)).await;
+
+    let probe = ffprobe(&master_path(&app, &asset));
+    assert_eq!(video_sizes(&probe), vec![(1920, 1080), (1280, 720), (854, 480), (640, 360)]);
+    assert_eq!(codecs(&probe, "video"), vec!["h264"]);
+    assert_eq!(codecs(&probe, "audio"), vec!["aac"]);
+    let high = probe["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["codec_type"] == "video")
+        .all(|s| s["profile"] == "High");
+    assert!(high, "every rung is H.264 high profile");
+
+    let master = std::fs::read_to_string(master_path(&app, &asset)).unwrap();
+    assert!(master.contains("#EXT-X-INDEPENDENT-SEGMENTS"));
+    for attribute in
+        ["BANDWIDTH=", "AVERAGE-BANDWIDTH=", "RESOLUTION=1920x1080", "CODECS=\"avc1.", "mp4a.40.2", "FRAME-RATE=30.000"]
+    {
+        assert!(master.contains(attribute), "{attribute} missing from\n{master}");
+    }
+
+    let per_rung = durations(&app, &asset);
+    assert_eq!(per_rung.len(), 4);
+    assert!(per_rung.iter().all(|d| d == &per_rung[0]), "segment boundaries match across rungs: {per_rung:?}");
+    let full = &per_rung[0][..per_rung[0].len() - 1];
+    assert!(!full.is_empty() && full.iter().all(|d| (d - 4.0).abs() < 0.1), "4 s segments: {per_rung:?}");
+
+    // The storyboard is its WebVTT cues, pointing into the sprite sheet beside it.
+    let cues = app.objects.join(&asset.storyboard);
+    let sheet = cues.with_file_name("storyboard.jpg");
+    for image in [app.objects.join(&asset.poster), sheet] {
+        assert!(image.metadata().unwrap().len() > 0, "{}", image.display());
+    }
+    let vtt = std::fs::read_to_string(cues).unwrap();
+    assert!(vtt.starts_with("WEBVTT") && vtt.contains("storyboard.jpg#xywh=0,0,160,90"), "{vtt}");
+    let source = asset.source.unwrap();
+    assert_eq!((source.width, source.height, source.audio_codec.as_str()), (1920, 1080, "aac"));
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn a_720p_source_gets_three_rungs_never_an_upscale(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let scratch = Scratch::new();
+    let source =
+        clip(&scratch.0, "hd.mp4", "testsrc2=size=1280x720:rate=25:duration=3", true, &["-pix_fmt", "yuv420p"]);
+    let asset = transcode(&app, &source).await;
+    assert_eq!(video_sizes(&ffprobe(&master_path(&app, &asset))), vec![(1280, 720), (854, 480), (640, 360)]);
+    let names: Vec<_> = asset.renditions.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, vec!["720p", "480p", "360p"]);
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn portrait_video_without_audio_keeps_its_shape_and_plays_silent(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let scratch = Scratch::new();
+    let source =
+        clip(&scratch.0, "phone.mp4", "testsrc2=size=720x1280:rate=30:duration=3", false, &["-pix_fmt", "yuv420p"]);
+    let asset = transcode(&app, &source).await;
+    let probe = ffprobe(&master_path(&app, &asset));
+    assert_eq!(video_sizes(&probe), vec![(720, 1280), (480, 854), (360, 640)]);
+    assert!(codecs(&probe, "audio").is_empty());
+    let master = std::fs::read_to_string(master_path(&app, &asset)).unwrap();
+    assert!(!master.contains("mp4a"), "no audio codec is announced: {master}");
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn odd_dimensions_become_even_and_a_rotated_phone_clip_comes_out_upright(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let scratch = Scratch::new();
+    let odd = clip(
+        &scratch.0,
+        "odd.mkv",
+        "testsrc2=size=640x360:rate=24:duration=3",
+        true,
+        &["-vf", "scale=641:359", "-pix_fmt", "yuv444p"],
+    );
+    let asset = transcode(&app, &odd).await;
+    let probe = ffprobe(&master_path(&app, &asset));
+    assert_eq!(video_sizes(&probe), vec![(640, 358)]);
+    let pix: Vec<_> = probe["streams"].as_array().unwrap().iter().filter_map(|s| s["pix_fmt"].as_str()).collect();
+    assert!(pix.iter().all(|p| *p == "yuv420p"), "players need 4:2:0: {pix:?}");
+
+    let landscape =
+        clip(&scratch.0, "sideways.mp4", "testsrc2=size=1280x720:rate=30:duration=3", false, &["-pix_fmt", "yuv420p"]);
+    let rotated = scratch.0.join("rotated.mp4");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(&landscape)
+        .args(["-c", "copy", "-metadata:s:v:0", "rotate=90"])
+        .arg(&rotated)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let asset = transcode(&app, &rotated).await;
+    assert_eq!(asset.source.as_ref().unwrap().rotation, 90);
+    assert_eq!(video_sizes(&ffprobe(&master_path(&app, &asset))), vec![(720, 1280), (480, 854), (360, 640)]);
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn two_watchers_see_monotonic_progress_that_ends_ready(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let scratch = Scratch::new();
+    let asset = app.upload(&landscape(&scratch.0, 6)).await.unwrap();
+    let (first, second) = tokio::join!(app.watch(&asset.job_id), app.watch(&asset.job_id));
+    for events in [first, second] {
+        let phases: Vec<i32> = events.iter().map(|e| e.phase).collect();
+        assert_eq!(*phases.last().unwrap(), pb::Phase::Ready as i32);
+        assert!(events.windows(2).all(|w| w[0].sequence < w[1].sequence), "sequence rises");
+        let percents: Vec<f64> =
+            events.iter().filter(|e| e.phase == pb::Phase::Transcoding as i32).map(|e| e.percent).collect();
+        assert!(percents.windows(2).all(|w| w[0] <= w[1]), "percent never goes back: {percents:?}");
+        let last = events.last().unwrap();
+        assert_eq!(last.percent, 100.0);
+        assert!(last.playable);
+        assert_eq!(last.renditions.len(), 4);
+        assert!(last.renditions.iter().all(|r| r.state == "done" && r.segments_stored >= 1), "{:?}", last.renditions);
+    }
+}
