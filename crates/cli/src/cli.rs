@@ -38,6 +38,7 @@ pub enum Command {
 pub enum Service {
     Auth,
     Catalog,
+    Media,
 }
 
 #[derive(Debug, Subcommand)]

@@ -28,7 +28,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Up => {
             db::migrate(&settings.database).await.context("applying migrations")?;
-            serve(&settings, &[Service::Auth, Service::Catalog]).await
+            serve(&settings, &[Service::Auth, Service::Catalog, Service::Media]).await
         }
         Command::Serve { service } => serve(&settings, &[service]).await,
         Command::User { command: UserCommand::Create { email, roles, password_stdin } } => {
@@ -69,6 +69,19 @@ async fn serve(settings: &Settings, services: &[Service]) -> anyhow::Result<()> 
                     ottr_catalog::Application::build(&settings.catalog, deps).await.context("starting catalog")?;
                 println!("catalog listening on {}:{}", settings.catalog.listen.host, app.port());
                 running.spawn(async move { app.run_until_stopped(stopped).await.context("catalog") });
+            }
+            Service::Media => {
+                let verifier = Arc::new(TokenVerifier::from_settings(&tokens)?);
+                let deps = ottr_media::Dependencies {
+                    pool: pool.clone(),
+                    redis: redis.clone(),
+                    redis_settings: settings.redis.clone(),
+                    verifier,
+                };
+                let app =
+                    ottr_media::Application::build(settings.media.clone(), deps).await.context("starting media")?;
+                println!("media listening on {}:{}", settings.media.listen.host, app.port());
+                running.spawn(async move { app.run_until_stopped(stopped).await.context("media") });
             }
         }
     }

@@ -4,6 +4,7 @@ use serde::Deserialize;
 
 use ottr_auth::AuthSettings;
 use ottr_catalog::CatalogSettings;
+use ottr_media::MediaSettings;
 use ottr_runtime::config::{DatabaseSettings, RedisSettings, TelemetrySettings, TokenSettings};
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -15,4 +16,5 @@ pub struct Settings {
     pub tokens: TokenSettings,
     pub auth: AuthSettings,
     pub catalog: CatalogSettings,
+    pub media: MediaSettings,
 }

@@ -198,6 +198,8 @@ impl<'a> Attempt<'a> {
         }
         let hls_prefix = keys::hls(self.claim.asset_id, self.claim.attempt);
         let mut uploader = Uploader::new(out_dir.clone(), hls_prefix, rungs.clone(), has_audio, frame_rate);
+        let sheet_plan = storyboard::Plan::new(info.duration_secs, width, height);
+        let sheet = work.0.join("storyboard.jpg");
         let command = Ladder {
             source: &source,
             out_dir: &out_dir,
@@ -206,6 +208,7 @@ impl<'a> Attempt<'a> {
             has_audio,
             preset: &settings.worker.preset,
             guards: probe::input_guards(settings.limits.max_pixels),
+            storyboard: Some((sheet_plan, &sheet)),
         };
         self.transcode(command.args(), info.duration_secs, &mut uploader).await?;
 
@@ -216,7 +219,7 @@ impl<'a> Attempt<'a> {
         self.ctx.store.put_bytes(&uploader.master_key(), master.into_bytes()).await?;
 
         self.phase(Phase::Finalizing).await?;
-        let images = self.images(&source, &work.0, info.duration_secs, width, height).await?;
+        let images = self.images(&source, &work.0, info.duration_secs, width, &sheet_plan).await?;
         let mut expected = uploader.expected_keys();
         expected.extend(images.iter().cloned());
         self.verify(&expected).await?;
@@ -323,14 +326,15 @@ impl<'a> Attempt<'a> {
         }
     }
 
-    /// Poster and storyboard; returns the keys [poster, storyboard image, storyboard cues].
+    /// The poster (one seek and one frame) and the storyboard sheet ffmpeg drew during the
+    /// transcode; returns the keys [poster, storyboard image, storyboard cues].
     async fn images(
         &self,
         source: &std::path::Path,
         work: &std::path::Path,
         duration: f64,
         width: u32,
-        height: u32,
+        plan: &storyboard::Plan,
     ) -> Result<Vec<String>, Stop> {
         let guards = probe::input_guards(self.ctx.settings.limits.max_pixels);
         let limit = Duration::from_secs(600);
@@ -339,9 +343,7 @@ impl<'a> Attempt<'a> {
         process::run("ffmpeg", &storyboard::poster_args(source, &poster, at, width.min(1280), &guards), limit)
             .await
             .map_err(bad_media)?;
-        let plan = storyboard::Plan::new(duration, width, height);
         let sheet = work.join("storyboard.jpg");
-        process::run("ffmpeg", &plan.args(source, &sheet, &guards), limit).await.map_err(bad_media)?;
         let prefix = keys::images(self.claim.asset_id, self.claim.attempt);
         let keys =
             vec![format!("{prefix}poster.jpg"), format!("{prefix}storyboard.jpg"), format!("{prefix}storyboard.vtt")];

@@ -43,6 +43,26 @@ pub async fn object_store(settings: &MediaSettings) -> Result<ObjectStore, Media
     }
 }
 
+/// Creates the work folder, emptying what a killed process left in it: a process that
+/// dies by kill -9 runs no cleanup, so the next start does it. Each media process on a
+/// machine needs a work folder of its own.
+async fn clean_work_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    tokio::fs::create_dir_all(dir).await?;
+    let mut entries = tokio::fs::read_dir(dir).await?;
+    while let Some(entry) = entries.next_entry().await? {
+        let path = entry.path();
+        let removed = if entry.file_type().await?.is_dir() {
+            tokio::fs::remove_dir_all(&path).await
+        } else {
+            tokio::fs::remove_file(&path).await
+        };
+        if let Err(error) = removed {
+            tracing::warn!(%error, path = %path.display(), "could not remove a leftover work file");
+        }
+    }
+    Ok(())
+}
+
 pub struct Application {
     listener: TcpListener,
     server: GrpcServer,
@@ -55,7 +75,7 @@ impl Application {
         let listener = grpc::bind(&settings.listen).await.map_err(|e| {
             MediaError::Internal(format!("cannot listen on {}:{}: {e}", settings.listen.host, settings.listen.port))
         })?;
-        tokio::fs::create_dir_all(&settings.work_dir).await.map_err(|e| MediaError::Internal(e.to_string()))?;
+        clean_work_dir(&settings.work_dir).await.map_err(|e| MediaError::Internal(format!("work folder: {e}")))?;
         let store = object_store(&settings).await?;
         let events = Events::start(deps.pool.clone(), deps.redis, &deps.redis_settings)?;
         let ctx = Context { pool: deps.pool, store, events, settings: Arc::new(settings) };

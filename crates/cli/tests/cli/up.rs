@@ -33,6 +33,9 @@ impl ScratchDatabase {
 
 impl Drop for ScratchDatabase {
     fn drop(&mut self) {
+        for folder in ["objects", "work"] {
+            let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("{}-{folder}", self.name)));
+        }
         let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
         // Drop runs outside the test's runtime, so it gets one of its own.
         let _ = std::thread::spawn(move || {
@@ -55,6 +58,9 @@ fn ottr(db: &ScratchDatabase) -> Command {
         .env("OTTR__DATABASE__URL", db.url())
         .env("OTTR__AUTH__LISTEN__PORT", "0")
         .env("OTTR__CATALOG__LISTEN__PORT", "0")
+        .env("OTTR__MEDIA__LISTEN__PORT", "0")
+        .env("OTTR__MEDIA__STORAGE__LOCAL_ROOT", std::env::temp_dir().join(format!("{}-objects", db.name)))
+        .env("OTTR__MEDIA__WORK_DIR", std::env::temp_dir().join(format!("{}-work", db.name)))
         .env("OTTR__REDIS__KEY_PREFIX", format!("{}:", db.name))
         .env("RUST_LOG", "warn");
     command
@@ -73,7 +79,7 @@ impl Drop for Running {
 // Two workers: the test blocks one waiting for the child while the other lets the
 // client connections close, which graceful shutdown waits for.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ottr_up_serves_auth_and_catalog_with_reflection_health_and_a_cli_made_admin_who_can_sign_in() {
+async fn ottr_up_serves_every_service_with_reflection_health_and_a_cli_made_admin_who_can_sign_in() {
     let db = ScratchDatabase::new();
     let migrated = ottr(&db).arg("migrate").output().unwrap();
     assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
@@ -93,7 +99,7 @@ async fn ottr_up_serves_auth_and_catalog_with_reflection_health_and_a_cli_made_a
     let mut up = Running(ottr(&db).arg("up").stdout(Stdio::piped()).spawn().unwrap());
     let mut lines = BufReader::new(up.0.stdout.take().unwrap()).lines();
     let mut ports = std::collections::HashMap::new();
-    while ports.len() < 2 {
+    while ports.len() < 3 {
         let line = lines.next().expect("ottr up prints where each service listens").unwrap();
         if let Some((service, addr)) = line.split_once(" listening on ") {
             ports.insert(service.to_owned(), addr.rsplit_once(':').unwrap().1.parse::<u16>().unwrap());
@@ -101,6 +107,7 @@ async fn ottr_up_serves_auth_and_catalog_with_reflection_health_and_a_cli_made_a
     }
     let url = format!("http://127.0.0.1:{}", ports["auth"]);
     let catalog_url = format!("http://127.0.0.1:{}", ports["catalog"]);
+    let media_url = format!("http://127.0.0.1:{}", ports["media"]);
 
     let channel = tonic::transport::Endpoint::from_shared(url.clone()).unwrap().connect().await.unwrap();
     let mut reflection = ServerReflectionClient::new(channel.clone());
@@ -124,8 +131,14 @@ async fn ottr_up_serves_auth_and_catalog_with_reflection_health_and_a_cli_made_a
         .into_inner();
     assert_eq!(health.status, ServingStatus::Serving as i32);
     let catalog_channel = tonic::transport::Endpoint::from_shared(catalog_url).unwrap().connect().await.unwrap();
-    for service in ["ottr.catalog.v1.CatalogService", "ottr.catalog.v1.LibraryService"] {
-        let health = HealthClient::new(catalog_channel.clone())
+    let media_channel = tonic::transport::Endpoint::from_shared(media_url).unwrap().connect().await.unwrap();
+    let checks = [
+        (&catalog_channel, "ottr.catalog.v1.CatalogService"),
+        (&catalog_channel, "ottr.catalog.v1.LibraryService"),
+        (&media_channel, "ottr.media.v1.MediaService"),
+    ];
+    for (channel, service) in checks {
+        let health = HealthClient::new(channel.clone())
             .check(HealthCheckRequest { service: service.into() })
             .await
             .unwrap()
@@ -143,7 +156,7 @@ async fn ottr_up_serves_auth_and_catalog_with_reflection_health_and_a_cli_made_a
     assert_eq!(session.user.unwrap().roles, vec![pb::Role::Admin as i32]);
 
     // SIGTERM stops it cleanly (idle connections closed first, or the drain waits on them).
-    drop((answers, reflection, catalog_channel));
+    drop((answers, reflection, catalog_channel, media_channel));
     let pid = up.0.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     let status = up.0.wait().unwrap();

@@ -5,7 +5,10 @@
 
 use std::path::Path;
 
-use super::ladder::{AUDIO_KBPS, Rung};
+use super::{
+    ladder::{AUDIO_KBPS, Rung},
+    storyboard,
+};
 
 /// Segment length in seconds; the GOP equals it.
 pub const SEGMENT_SECS: u32 = 4;
@@ -20,6 +23,8 @@ pub struct Ladder<'a> {
     pub preset: &'a str,
     /// Input guards (protocol and format allow-lists, pixel limit), from `probe::input_guards`.
     pub guards: Vec<String>,
+    /// The storyboard sheet, drawn from the same decode as the ladder.
+    pub storyboard: Option<(storyboard::Plan, &'a Path)>,
 }
 
 fn push(args: &mut Vec<String>, items: &[&str]) {
@@ -37,18 +42,30 @@ impl Ladder<'_> {
         self.video(&mut args);
         self.audio(&mut args);
         self.hls(&mut args);
+        self.sheet(&mut args);
         args
     }
 
-    /// Decode once: cap the frame rate, split, scale each branch.
+    /// Decode once: cap the frame rate, split, scale each branch (and tile the storyboard).
     fn filters(&self, args: &mut Vec<String>) {
         let n = self.rungs.len();
-        let outs: String = (0..n).map(|i| format!("[s{i}]")).collect();
-        let mut graph = format!("[0:v]fps={:.3},split={n}{outs}", self.frame_rate);
+        let branches = n + usize::from(self.storyboard.is_some());
+        let outs: String = (0..branches).map(|i| format!("[s{i}]")).collect();
+        let mut graph = format!("[0:v]fps={:.3},split={branches}{outs}", self.frame_rate);
         for (i, rung) in self.rungs.iter().enumerate() {
             graph.push_str(&format!(";[s{i}]scale={}:{},setsar=1,format=yuv420p[v{i}]", rung.width, rung.height));
         }
+        if let Some((plan, _)) = &self.storyboard {
+            graph.push_str(&format!(";[s{n}]{}[sheet]", plan.filter()));
+        }
         push(args, &["-filter_complex", &graph]);
+    }
+
+    /// The storyboard sheet: a second output of the same process, one JPEG.
+    fn sheet(&self, args: &mut Vec<String>) {
+        if let Some((_, path)) = &self.storyboard {
+            push(args, &["-map", "[sheet]", "-frames:v", "1", "-q:v", "5", &path.to_string_lossy()]);
+        }
     }
 
     fn video(&self, args: &mut Vec<String>) {
@@ -147,6 +164,7 @@ mod tests {
             has_audio,
             preset: "veryfast",
             guards: vec!["-protocol_whitelist".into(), "file".into()],
+            storyboard: None,
         }
         .args()
     }
@@ -179,6 +197,30 @@ mod tests {
         assert_eq!(after(&args, "-b:v:0"), "2500k");
         assert_eq!(after(&args, "-maxrate:v:0"), "2675k");
         assert_eq!(after(&args, "-profile:v:2"), "high");
+    }
+
+    #[test]
+    fn the_storyboard_is_a_branch_of_the_same_decode() {
+        let rungs = plan(1920, 1080);
+        let sheet = Path::new("/tmp/out/storyboard.jpg");
+        let args = Ladder {
+            source: Path::new("/tmp/in.mp4"),
+            out_dir: Path::new("/tmp/out"),
+            rungs: &rungs,
+            frame_rate: 25.0,
+            has_audio: false,
+            preset: "veryfast",
+            guards: vec![],
+            storyboard: Some((storyboard::Plan::new(30.0, 1920, 1080), sheet)),
+        }
+        .args();
+        assert_eq!(args.iter().filter(|a| *a == "-i").count(), 1);
+        let graph = after(&args, "-filter_complex");
+        assert!(
+            graph.contains("split=5") && graph.contains(";[s4]fps=1/1,scale=160:90,setsar=1,tile=10x3[sheet]"),
+            "{graph}"
+        );
+        assert_eq!(args.last().unwrap(), "/tmp/out/storyboard.jpg");
     }
 
     #[test]

@@ -48,21 +48,16 @@ impl Plan {
         out
     }
 
-    /// ffmpeg arguments that draw the sheet from `source` into `out`.
-    pub fn args(&self, source: &Path, out: &Path, guards: &[String]) -> Vec<String> {
-        let mut args: Vec<String> = ["-hide_banner", "-nostdin", "-v", "error", "-y"].map(String::from).to_vec();
-        args.extend(guards.iter().cloned());
-        args.extend(["-i".to_owned(), source.to_string_lossy().into_owned()]);
-        let filter = format!(
+    /// The filter that turns decoded frames into the sheet: one frame per interval,
+    /// scaled to a tile, laid out in rows.
+    pub fn filter(&self) -> String {
+        format!(
             "fps=1/{},scale={}:{},setsar=1,tile={COLUMNS}x{}",
             self.interval_secs,
             self.tile_width,
             self.tile_height,
             self.rows()
-        );
-        args.extend(["-vf".into(), filter, "-frames:v".into(), "1".into(), "-q:v".into(), "5".into()]);
-        args.push(out.to_string_lossy().into_owned());
-        args
+        )
     }
 }
 

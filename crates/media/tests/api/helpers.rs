@@ -71,6 +71,8 @@ pub struct TestApp {
     pub viewer: String,
     pub ctx: Context,
     pub objects: PathBuf,
+    /// The media process's task; aborting it is this test suite's kill -9.
+    pub media: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
     _scratch: Scratch,
     _stop: Vec<tokio::sync::oneshot::Sender<()>>,
 }
@@ -135,7 +137,7 @@ pub async fn spawn_app_with(pool: PgPool, change: impl FnOnce(&mut MediaSettings
     let url = format!("http://127.0.0.1:{}", app.port());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     stops.push(stop);
-    tokio::spawn(app.run_until_stopped(async move {
+    let media = tokio::spawn(app.run_until_stopped(async move {
         let _ = stopped.await;
     }));
 
@@ -160,6 +162,7 @@ pub async fn spawn_app_with(pool: PgPool, change: impl FnOnce(&mut MediaSettings
         viewer,
         ctx,
         objects,
+        media,
         _scratch: scratch,
         _stop: stops,
     }

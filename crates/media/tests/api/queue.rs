@@ -51,6 +51,57 @@ async fn an_abandoned_attempt_is_completed_by_another_worker_exactly_once(pool: 
 }
 
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn a_worker_killed_mid_transcode_is_taken_over_after_its_lease_and_leaves_nothing_behind(pool: PgPool) {
+    // A slow preset and short lease: the first worker is surely mid-transcode when killed.
+    let first = spawn_app_with(pool.clone(), |s| {
+        s.worker.preset = "medium".into();
+        s.worker.lease_secs = 2;
+    })
+    .await;
+    let scratch = Scratch::new();
+    let asset = first.upload(&landscape(&scratch.0, 12)).await.unwrap();
+    let asset_id: uuid::Uuid = asset.id.parse().unwrap();
+    let mut stream = first
+        .client
+        .clone()
+        .watch_job(bearer(pb::WatchJobRequest { job_id: asset.job_id.clone() }, &first.editor))
+        .await
+        .unwrap()
+        .into_inner();
+    // Playable before the encode is over: every rung has segments stored and the master is there.
+    let playable = loop {
+        let event = stream.message().await.unwrap().expect("the job runs");
+        assert_ne!(event.phase, pb::Phase::Ready as i32, "the encode ended before it was killed");
+        if event.playable {
+            break event;
+        }
+    };
+    assert_eq!(playable.phase, pb::Phase::Transcoding as i32);
+    assert!(playable.percent < 100.0);
+    let attempt_one = keys::hls(asset_id, 1);
+    assert!(first.ctx.store.head(&format!("{attempt_one}master.m3u8")).await.unwrap().is_some());
+    let growing =
+        String::from_utf8(first.ctx.store.get_bytes(&format!("{attempt_one}360p/index.m3u8")).await.unwrap()).unwrap();
+    assert!(growing.contains("#EXT-X-PLAYLIST-TYPE:EVENT") && !growing.contains("#EXT-X-ENDLIST"), "{growing}");
+
+    first.media.abort(); // the worker dies mid-transcode: no cleanup, no hand-back
+    let objects = first.objects.clone();
+    let second = spawn_app_with(pool.clone(), move |s| s.storage.local_root = objects).await;
+    let events = second.watch(&asset.job_id).await;
+    assert_eq!(events.last().unwrap().phase, pb::Phase::Ready as i32);
+    assert_eq!(events.iter().filter(|e| e.phase == pb::Phase::Ready as i32).count(), 1);
+    let (state, attempt): (String, i32) = sqlx::query_as("SELECT state, attempt FROM media.jobs WHERE id = $1::uuid")
+        .bind(&asset.job_id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!((state.as_str(), attempt), ("ready", 2));
+    assert!(second.stored(&attempt_one).await.is_empty(), "nothing of the killed attempt is left");
+    let ready = second.asset(&asset.id).await;
+    assert!(ready.master_playlist.starts_with(&keys::hls(asset_id, 2)));
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
 async fn a_queued_job_can_be_cancelled_and_requeued(pool: PgPool) {
     let api = spawn_app_with(pool.clone(), |s| s.worker.enabled = false).await;
     let scratch = Scratch::new();
