@@ -58,6 +58,50 @@ where
     run
 }
 
+/// A database of the benchmark's own, created and migrated, dropped by [`Scratch::drop`].
+pub struct ScratchDatabase {
+    admin_url: String,
+    pub name: String,
+    pub settings: ottr_runtime::config::DatabaseSettings,
+}
+
+impl ScratchDatabase {
+    pub async fn create() -> anyhow::Result<Self> {
+        let admin_url = std::env::var("DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".to_owned());
+        let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b).to_owned();
+        let name = format!("ottr_bench_{}", uuid::Uuid::new_v4().simple());
+        let settings =
+            ottr_runtime::config::DatabaseSettings { url: format!("{base}/{name}").into(), ..Default::default() };
+        ottr_runtime::db::migrate(&settings).await?;
+        Ok(Self { admin_url, name, settings })
+    }
+
+    pub async fn drop(self) {
+        use sqlx::Connection;
+        if let Ok(mut conn) = sqlx::PgConnection::connect(&self.admin_url).await {
+            let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+            let _ = sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&mut conn).await;
+        }
+    }
+}
+
+/// The first line a program prints for `args`, or "unknown".
+pub fn version_of(program: &str, args: &[&str]) -> String {
+    std::process::Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|text| text.lines().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Where result files go.
+pub fn results_path(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../results").join(name)
+}
+
 /// Cores, memory and CPU model, for the result files.
 pub fn machine() -> serde_json::Value {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();

@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
 use fred::interfaces::KeysInterface;
-use ottr_bench::{Run, fixed_rate, machine};
+use ottr_bench::{Run, ScratchDatabase, fixed_rate, machine, results_path};
 use ottr_proto::catalog::v1::{GetTitleRequest, catalog_service_client::CatalogServiceClient};
 use ottr_runtime::{
     config::{DatabaseSettings, ListenSettings, RedisSettings, TokenSettings},
@@ -28,16 +28,12 @@ async fn main() -> anyhow::Result<()> {
     let rate: u32 = env("BENCH_RATE", 2000);
     let seconds: u64 = env("BENCH_SECONDS", 10);
     let duration = Duration::from_secs(seconds);
-    let admin_url: String = env("DATABASE_URL", "postgres://postgres:postgres@127.0.0.1:5432/postgres".to_owned());
-    let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b).to_owned();
-    let name = format!("ottr_bench_{}", uuid::Uuid::new_v4().simple());
-    let database = DatabaseSettings { url: format!("{base}/{name}").into(), ..Default::default() };
-    eprintln!("bench/catalog: {rate} req/s for {seconds} s per phase; scratch database {name}");
-    db::migrate(&database).await.context("migrating the scratch database")?;
-    let result = run(&database, rate, duration).await;
-    drop_database(&admin_url, &name).await;
+    let database = ScratchDatabase::create().await.context("creating a scratch database")?;
+    eprintln!("bench/catalog: {rate} req/s for {seconds} s per phase; scratch database {}", database.name);
+    let result = run(&database.settings, rate, duration).await;
+    database.drop().await;
     let report = result?;
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../results/catalog.json");
+    let path = results_path("catalog.json");
     std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")?;
     eprintln!("wrote {}", path.canonicalize()?.display());
     Ok(())
@@ -157,26 +153,7 @@ async fn run(database: &DatabaseSettings, rate: u32, duration: Duration) -> anyh
         "versions": {
             "ottr": env!("CARGO_PKG_VERSION"),
             "postgres": postgres,
-            "redis": redis_version(),
+            "redis": ottr_bench::version_of("redis-server", &["--version"]),
         },
     }))
-}
-
-fn redis_version() -> String {
-    std::process::Command::new("redis-cli")
-        .args(["-h", "127.0.0.1", "INFO", "server"])
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|info| info.lines().find_map(|l| l.strip_prefix("redis_version:").map(|v| v.trim().to_owned())))
-        .unwrap_or_else(|| "unknown".into())
-}
-
-async fn drop_database(admin_url: &str, name: &str) {
-    use sqlx::Connection;
-    if let Ok(mut conn) = sqlx::PgConnection::connect(admin_url).await {
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-            .execute(&mut conn)
-            .await;
-    }
 }

@@ -1,0 +1,203 @@
+//! `bench/transcode`: the same generated 1080p source through (a) the seed design's four
+//! sequential ffmpeg runs, one per rendition, (b) a bare single-process ffmpeg ladder
+//! with the same settings, and (c) ottr's whole pipeline, from the source in storage to a
+//! verified ready asset. Same preset for all. Writes `bench/results/transcode.json`.
+
+use std::{path::Path, sync::Arc, time::Instant};
+
+use anyhow::Context;
+use ottr_bench::{ScratchDatabase, machine, results_path, version_of};
+use ottr_media::{
+    Dependencies, MediaSettings, probe, queue,
+    storage::keys,
+    transcode::{command::Ladder, ladder},
+};
+use ottr_proto::media::v1::Phase;
+use ottr_runtime::{
+    config::{ListenSettings, RedisSettings, TokenSettings},
+    redis::Redis,
+    token::TokenVerifier,
+};
+
+fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn ffmpeg(args: &[String]) -> anyhow::Result<()> {
+    let out = std::process::Command::new("ffmpeg").args(args).output()?;
+    anyhow::ensure!(out.status.success(), "ffmpeg failed: {}", String::from_utf8_lossy(&out.stderr));
+    Ok(())
+}
+
+/// A 1080p30 source with audio; `bitrate` sets how heavy it is to decode.
+fn make_source(path: &Path, seconds: u32, bitrate: &str) -> anyhow::Result<()> {
+    let args: Vec<String> = [
+        "-v",
+        "error",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        &format!("testsrc2=size=1920x1080:rate=30:duration={seconds}"),
+        "-f",
+        "lavfi",
+        "-i",
+        &format!("sine=frequency=440:sample_rate=48000:duration={seconds}"),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-b:v",
+        bitrate,
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+    ]
+    .map(String::from)
+    .into_iter()
+    .chain([path.to_string_lossy().into_owned()])
+    .collect();
+    ffmpeg(&args)
+}
+
+fn timed(f: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<f64> {
+    let start = Instant::now();
+    f()?;
+    Ok(start.elapsed().as_secs_f64())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let seconds: u32 = env("BENCH_SOURCE_SECONDS", 10);
+    let preset: String = env("BENCH_PRESET", "veryfast".to_owned());
+    let bitrate: String = env("BENCH_SOURCE_BITRATE", "8M".to_owned());
+    let scratch = std::env::temp_dir().join(format!("ottr-bench-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&scratch)?;
+    let result = run(&scratch, seconds, &preset, &bitrate).await;
+    let _ = std::fs::remove_dir_all(&scratch);
+    let report = result?;
+    let path = results_path("transcode.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")?;
+    eprintln!("wrote {}", path.canonicalize()?.display());
+    Ok(())
+}
+
+async fn run(scratch: &Path, seconds: u32, preset: &str, bitrate: &str) -> anyhow::Result<serde_json::Value> {
+    let source = scratch.join("source.mp4");
+    eprintln!("making a {seconds} s 1080p source at {bitrate}");
+    make_source(&source, seconds, bitrate)?;
+    let limits = MediaSettings::default().limits;
+    let info = probe::probe(&source, limits.probe_limits()).await.map_err(|r| anyhow::anyhow!("{r}"))?;
+    let rungs = ladder::plan(info.width, info.height);
+    let frame_rate = ladder::frame_rate(info.frame_rate);
+    let ladder_for = |rungs: &[ladder::Rung], out: &Path| -> Vec<String> {
+        std::fs::create_dir_all(out).unwrap();
+        for rung in rungs {
+            std::fs::create_dir_all(out.join(&rung.name)).unwrap();
+        }
+        Ladder {
+            source: &source,
+            out_dir: out,
+            rungs,
+            frame_rate,
+            has_audio: true,
+            preset,
+            guards: probe::input_guards(limits.max_pixels),
+            storyboard: None,
+        }
+        .args()
+    };
+
+    eprintln!("(a) seed: four sequential ffmpeg runs, one per rendition");
+    let seed_s = timed(|| {
+        for (i, rung) in rungs.iter().enumerate() {
+            ffmpeg(&ladder_for(std::slice::from_ref(rung), &scratch.join(format!("seed-{i}"))))?;
+        }
+        Ok(())
+    })?;
+    eprintln!("(b) bare: one ffmpeg process for the whole ladder");
+    let bare_s = timed(|| ffmpeg(&ladder_for(&rungs, &scratch.join("bare"))))?;
+
+    eprintln!("(c) ottr: source in storage → verified ready asset");
+    let (ottr_s, first_playable_s) = pipeline(scratch, &source, &info, preset).await?;
+
+    println!("{:<44} {:>9}", "1080p ladder, same preset", "seconds");
+    println!("{:<44} {seed_s:>9.2}", "(a) seed: 4 sequential ffmpeg runs");
+    println!("{:<44} {bare_s:>9.2}", "(b) bare single-process ffmpeg ladder");
+    println!("{:<44} {ottr_s:>9.2}", "(c) ottr pipeline, storage to ready");
+    println!("{:<44} {first_playable_s:>9.2}", "    of which until first playable");
+    println!(
+        "ottr / bare = {:.3} (target ≤ 1.10); seed / ottr = {:.3} (target ≥ 1.25)",
+        ottr_s / bare_s,
+        seed_s / ottr_s
+    );
+
+    Ok(serde_json::json!({
+        "source": format!("lavfi testsrc2 1920x1080 30 fps, {seconds} s, H.264 {bitrate}, AAC"),
+        "preset": preset,
+        "rungs": rungs.iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
+        "seed_s": seed_s,
+        "bare_s": bare_s,
+        "ottr_s": ottr_s,
+        "first_playable_s": first_playable_s,
+        "ottr_over_bare": ottr_s / bare_s,
+        "seed_over_ottr": seed_s / ottr_s,
+        "machine": machine(),
+        "versions": { "ottr": env!("CARGO_PKG_VERSION"), "ffmpeg": version_of("ffmpeg", &["-version"]) },
+    }))
+}
+
+/// ottr's pipeline in-process: local storage, one worker, the source already stored.
+async fn pipeline(scratch: &Path, source: &Path, info: &probe::SourceInfo, preset: &str) -> anyhow::Result<(f64, f64)> {
+    let database = ScratchDatabase::create().await.context("creating a scratch database")?;
+    let result = async {
+        let pool = ottr_runtime::db::pool(&database.settings)?;
+        let redis_settings =
+            RedisSettings { key_prefix: format!("ottr-bench:{}:", uuid::Uuid::new_v4()), ..Default::default() };
+        let redis = Redis::connect(&redis_settings)?;
+        let mut settings = MediaSettings { listen: ListenSettings::new("127.0.0.1", 0), ..Default::default() };
+        settings.storage.local_root = scratch.join("objects");
+        settings.work_dir = scratch.join("work");
+        settings.worker.preset = preset.to_owned();
+        settings.worker.poll_ms = 50;
+        settings.worker.concurrency = 1;
+        // Anonymous: the benchmark never calls an RPC that needs a token.
+        let verifier = Arc::new(TokenVerifier::from_settings(&TokenSettings::default())?);
+        let app = ottr_media::Application::build(
+            settings,
+            Dependencies { pool: pool.clone(), redis, redis_settings, verifier },
+        )
+        .await?;
+        let ctx = app.context();
+        let asset_id = uuid::Uuid::new_v4();
+        let source_key = keys::source(asset_id, "mp4");
+        ctx.store.put_file(&source_key, source).await?;
+        tokio::spawn(app.run_until_stopped(std::future::pending()));
+
+        let start = Instant::now();
+        let job_id = queue::create(&pool, asset_id, "source.mp4", &source_key, info, None, 1).await?;
+        let mut first_playable = None;
+        loop {
+            let event = ctx.events.snapshot(job_id).await?;
+            if event.playable && first_playable.is_none() {
+                first_playable = Some(start.elapsed().as_secs_f64());
+            }
+            if ottr_media::events::is_terminal(event.phase) {
+                anyhow::ensure!(
+                    event.phase == Phase::Ready as i32,
+                    "the job ended {:?}: {}",
+                    event.phase,
+                    event.error_message
+                );
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let total = start.elapsed().as_secs_f64();
+        Ok((total, first_playable.unwrap_or(total)))
+    }
+    .await;
+    database.drop().await;
+    result
+}
