@@ -65,11 +65,7 @@ impl From<AuthError> for Status {
     fn from(error: AuthError) -> Self {
         let code = error.code();
         if !error.is_client_error() {
-            let chain: Vec<String> = std::iter::successors(Some(&error as &dyn std::error::Error), |e| e.source())
-                .map(ToString::to_string)
-                .collect();
-            tracing::error!(error = chain.join(": "), "auth request failed");
-            return code.status("something went wrong on our side; try again");
+            return code.server_error("auth", &error);
         }
         let mut status = code.status(error.to_string());
         if let AuthError::TooManyAttempts { retry_after_secs } = error {

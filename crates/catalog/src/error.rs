@@ -57,11 +57,7 @@ impl From<CatalogError> for Status {
     fn from(error: CatalogError) -> Self {
         let code = error.code();
         if !error.is_client_error() {
-            let chain: Vec<String> = std::iter::successors(Some(&error as &dyn std::error::Error), |e| e.source())
-                .map(ToString::to_string)
-                .collect();
-            tracing::error!(error = chain.join(": "), "catalog request failed");
-            return code.status("something went wrong on our side; try again");
+            return code.server_error("catalog", &error);
         }
         let mut status = code.status(error.to_string());
         if let CatalogError::Invalid { field, .. } = error {

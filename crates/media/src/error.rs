@@ -70,11 +70,7 @@ impl From<MediaError> for Status {
     fn from(error: MediaError) -> Self {
         let code = error.code();
         if !error.is_client_error() {
-            let chain: Vec<String> = std::iter::successors(Some(&error as &dyn std::error::Error), |e| e.source())
-                .map(ToString::to_string)
-                .collect();
-            tracing::error!(error = chain.join(": "), "media request failed");
-            return code.status("something went wrong on our side; try again");
+            return code.server_error("media", &error);
         }
         code.status(error.to_string())
     }

@@ -109,23 +109,11 @@ async fn finish_with(ctx: &Context, claim: &Claim, stop: Stop) {
     let message = stop.to_string();
     tracing::warn!(job_id = %claim.job_id, attempt = claim.attempt, %code, %message, "attempt failed");
     match queue::fail(&ctx.pool, claim, outcome, code, &message).await {
-        Ok(true) => {
+        Ok(failed_for_good) => {
             let event = JobEvent {
                 job_id: claim.job_id.to_string(),
                 asset_id: claim.asset_id.to_string(),
-                phase: Phase::Failed as i32,
-                attempt: claim.attempt as u32,
-                error_code: code.to_owned(),
-                error_message: message,
-                ..Default::default()
-            };
-            let _ = ctx.events.publish(event, None).await;
-        }
-        Ok(false) => {
-            let event = JobEvent {
-                job_id: claim.job_id.to_string(),
-                asset_id: claim.asset_id.to_string(),
-                phase: Phase::Queued as i32,
+                phase: if failed_for_good { Phase::Failed } else { Phase::Queued } as i32,
                 attempt: claim.attempt as u32,
                 error_code: code.to_owned(),
                 error_message: message,

@@ -232,18 +232,23 @@ impl Claim {
     }
 }
 
+/// Locks the job row, refusing unless it is in one of `allowed`.
+async fn lock_in_state(conn: &mut PgConnection, job_id: Uuid, allowed: &[&str]) -> Result<(), MediaError> {
+    let state: Option<String> = sqlx::query_scalar("SELECT state FROM media.jobs WHERE id = $1 FOR UPDATE")
+        .bind(job_id)
+        .fetch_optional(conn)
+        .await?;
+    match state {
+        None => Err(MediaError::NotFound("job")),
+        Some(state) if allowed.contains(&state.as_str()) => Ok(()),
+        Some(state) => Err(MediaError::JobState(state)),
+    }
+}
+
 /// Cancels a queued or running job; a running worker sees it at its next heartbeat.
 pub async fn cancel(pool: &PgPool, job_id: Uuid) -> Result<(), MediaError> {
     let mut tx = pool.begin().await?;
-    let state: Option<String> = sqlx::query_scalar("SELECT state FROM media.jobs WHERE id = $1 FOR UPDATE")
-        .bind(job_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    match state.as_deref() {
-        None => return Err(MediaError::NotFound("job")),
-        Some("queued" | "running") => {}
-        Some(other) => return Err(MediaError::JobState(other.to_owned())),
-    }
+    lock_in_state(&mut tx, job_id, &["queued", "running"]).await?;
     sqlx::query("UPDATE media.jobs SET state = 'cancelled', lease_until = NULL, updated_at = now() WHERE id = $1")
         .bind(job_id)
         .execute(&mut *tx)
@@ -262,15 +267,7 @@ pub async fn cancel(pool: &PgPool, job_id: Uuid) -> Result<(), MediaError> {
 /// The attempt number keeps rising, so fencing still holds.
 pub async fn requeue(pool: &PgPool, job_id: Uuid, budget: i32) -> Result<(), MediaError> {
     let mut tx = pool.begin().await?;
-    let state: Option<String> = sqlx::query_scalar("SELECT state FROM media.jobs WHERE id = $1 FOR UPDATE")
-        .bind(job_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    match state.as_deref() {
-        None => return Err(MediaError::NotFound("job")),
-        Some("failed" | "cancelled") => {}
-        Some(other) => return Err(MediaError::JobState(other.to_owned())),
-    }
+    lock_in_state(&mut tx, job_id, &["failed", "cancelled"]).await?;
     sqlx::query(
         "UPDATE media.jobs SET state = 'queued', max_attempts = attempt + $2, run_after = now(), error_code = NULL,
             error_message = NULL, updated_at = now()

@@ -36,6 +36,18 @@ fn viewable(title: &pb::Title, scope: Scope) -> bool {
 }
 
 impl LibraryApi {
+    /// The caller, their profile and the title a watchlist request names.
+    async fn watchlist_entry(
+        &self,
+        request: Request<pb::WatchlistRequest>,
+    ) -> Result<(Caller, Uuid, Uuid), CatalogError> {
+        let caller = signed_in(&request)?;
+        let body = request.into_inner();
+        let profile_id = self.0.own_profile(&caller, &body.profile_id).await?;
+        let title_id = parse_id("title_id", &body.title_id)?;
+        Ok((caller, profile_id, title_id))
+    }
+
     /// Progress rows as wire items, with their titles and episodes, dropping titles the
     /// caller may no longer see (unpublished since).
     async fn items(&self, rows: Vec<(ProgressRow, bool)>, scope: Scope) -> Result<Vec<pb::Progress>, CatalogError> {
@@ -93,10 +105,7 @@ impl LibraryService for LibraryApi {
         &self,
         request: Request<pb::WatchlistRequest>,
     ) -> Result<Response<pb::WatchlistResponse>, Status> {
-        let caller = signed_in(&request)?;
-        let body = request.into_inner();
-        let profile_id = self.0.own_profile(&caller, &body.profile_id).await?;
-        let title_id = parse_id("title_id", &body.title_id)?;
+        let (caller, profile_id, title_id) = self.watchlist_entry(request).await?;
         self.0.visible_title(&title_id.to_string(), Scope::of(Some(&caller))).await?;
         library::add_to_watchlist(&self.0.pool, profile_id, title_id).await?;
         Ok(Response::new(pb::WatchlistResponse {}))
@@ -107,10 +116,7 @@ impl LibraryService for LibraryApi {
         &self,
         request: Request<pb::WatchlistRequest>,
     ) -> Result<Response<pb::WatchlistResponse>, Status> {
-        let caller = signed_in(&request)?;
-        let body = request.into_inner();
-        let profile_id = self.0.own_profile(&caller, &body.profile_id).await?;
-        let title_id = parse_id("title_id", &body.title_id)?;
+        let (_, profile_id, title_id) = self.watchlist_entry(request).await?;
         library::remove_from_watchlist(&self.0.pool, profile_id, title_id).await?;
         Ok(Response::new(pb::WatchlistResponse {}))
     }
