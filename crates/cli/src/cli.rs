@@ -39,6 +39,7 @@ pub enum Service {
     Auth,
     Catalog,
     Media,
+    Edge,
 }
 
 #[derive(Debug, Subcommand)]

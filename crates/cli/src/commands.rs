@@ -28,7 +28,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Up => {
             db::migrate(&settings.database).await.context("applying migrations")?;
-            serve(&settings, &[Service::Auth, Service::Catalog, Service::Media]).await
+            serve(&settings, &[Service::Auth, Service::Catalog, Service::Media, Service::Edge]).await
         }
         Command::Serve { service } => serve(&settings, &[service]).await,
         Command::User { command: UserCommand::Create { email, roles, password_stdin } } => {
@@ -42,6 +42,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(settings: &Settings, services: &[Service]) -> anyhow::Result<()> {
     // Services in this process verify tokens against the auth started here, wherever it bound.
     let mut tokens = settings.tokens.clone();
+    // And the edge reaches the services started here, wherever they bound.
+    let mut edge = settings.edge.clone();
     let pool = db::pool(&settings.database)?;
     let redis = Redis::connect(&settings.redis)?;
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -60,6 +62,7 @@ async fn serve(settings: &Settings, services: &[Service]) -> anyhow::Result<()> 
                     ottr_auth::Application::build(&settings.auth, &tokens, deps).await.context("starting auth")?;
                 println!("auth listening on {}:{}", settings.auth.listen.host, app.port());
                 tokens.auth_url = format!("http://{}:{}", settings.auth.listen.host, app.port());
+                edge.auth_url = tokens.auth_url.clone();
                 running.spawn(async move { app.run_until_stopped(stopped).await.context("auth") });
             }
             Service::Catalog => {
@@ -68,6 +71,7 @@ async fn serve(settings: &Settings, services: &[Service]) -> anyhow::Result<()> 
                 let app =
                     ottr_catalog::Application::build(&settings.catalog, deps).await.context("starting catalog")?;
                 println!("catalog listening on {}:{}", settings.catalog.listen.host, app.port());
+                edge.catalog_url = format!("http://{}:{}", settings.catalog.listen.host, app.port());
                 running.spawn(async move { app.run_until_stopped(stopped).await.context("catalog") });
             }
             Service::Media => {
@@ -81,7 +85,16 @@ async fn serve(settings: &Settings, services: &[Service]) -> anyhow::Result<()> 
                 let app =
                     ottr_media::Application::build(settings.media.clone(), deps).await.context("starting media")?;
                 println!("media listening on {}:{}", settings.media.listen.host, app.port());
+                edge.media_url = format!("http://{}:{}", settings.media.listen.host, app.port());
                 running.spawn(async move { app.run_until_stopped(stopped).await.context("media") });
+            }
+            Service::Edge => {
+                let store =
+                    ottr_media::startup::object_store(&settings.media).await.context("opening object storage")?;
+                let app = ottr_edge::Application::build(&edge, store).await.context("starting edge")?;
+                println!("edge listening on {}:{}", edge.listen.host, app.port());
+                println!("ottr is up: http://{}:{}/api/v1/openapi.json", edge.listen.host, app.port());
+                running.spawn(async move { app.run_until_stopped(stopped).await.context("edge") });
             }
         }
     }

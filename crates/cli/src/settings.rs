@@ -4,6 +4,7 @@ use serde::Deserialize;
 
 use ottr_auth::AuthSettings;
 use ottr_catalog::CatalogSettings;
+use ottr_edge::EdgeSettings;
 use ottr_media::MediaSettings;
 use ottr_runtime::config::{DatabaseSettings, RedisSettings, TelemetrySettings, TokenSettings};
 
@@ -17,4 +18,5 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub catalog: CatalogSettings,
     pub media: MediaSettings,
+    pub edge: EdgeSettings,
 }

@@ -173,6 +173,23 @@ impl MediaService for MediaApi {
         Ok(Response::new(asset(queue::asset(&self.ctx.pool, id).await?)))
     }
 
+    #[tracing::instrument(skip_all)]
+    async fn get_playback(&self, request: Request<pb::GetPlaybackRequest>) -> Result<Response<pb::Playback>, Status> {
+        token::caller(&request).ok_or(MediaError::Unauthenticated)?;
+        let id = parse_id("asset_id", &request.into_inner().asset_id)?;
+        let row = queue::asset(&self.ctx.pool, id).await?;
+        let master =
+            row.master_key.filter(|_| row.state != "cancelled").ok_or(MediaError::NotFound("playable asset"))?;
+        Ok(Response::new(pb::Playback {
+            asset_id: row.id.to_string(),
+            master_playlist: master,
+            poster: row.poster_key.unwrap_or_default(),
+            storyboard: row.storyboard_key.unwrap_or_default(),
+            ready: row.state == "ready",
+            duration_secs: row.source.duration_secs,
+        }))
+    }
+
     type WatchJobStream = ReceiverStream<Result<pb::JobEvent, Status>>;
 
     #[tracing::instrument(skip_all)]

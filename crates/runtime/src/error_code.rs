@@ -80,6 +80,10 @@ codes! {
     UploadIncomplete => "upload_incomplete", InvalidArgument, 400;
     TranscodeFailed => "transcode_failed", Internal, 500;
     JobStateConflict => "job_state_conflict", FailedPrecondition, 409;
+    // Edge.
+    PlaybackTokenInvalid => "playback_token_invalid", PermissionDenied, 403;
+    PlaybackTokenExpired => "playback_token_expired", PermissionDenied, 403;
+    RangeNotSatisfiable => "range_not_satisfiable", OutOfRange, 416;
 }
 
 impl ErrorCode {

@@ -59,6 +59,7 @@ fn ottr(db: &ScratchDatabase) -> Command {
         .env("OTTR__AUTH__LISTEN__PORT", "0")
         .env("OTTR__CATALOG__LISTEN__PORT", "0")
         .env("OTTR__MEDIA__LISTEN__PORT", "0")
+        .env("OTTR__EDGE__LISTEN__PORT", "0")
         .env("OTTR__MEDIA__STORAGE__LOCAL_ROOT", std::env::temp_dir().join(format!("{}-objects", db.name)))
         .env("OTTR__MEDIA__WORK_DIR", std::env::temp_dir().join(format!("{}-work", db.name)))
         .env("OTTR__REDIS__KEY_PREFIX", format!("{}:", db.name))
@@ -99,7 +100,7 @@ async fn ottr_up_serves_every_service_with_reflection_health_and_a_cli_made_admi
     let mut up = Running(ottr(&db).arg("up").stdout(Stdio::piped()).spawn().unwrap());
     let mut lines = BufReader::new(up.0.stdout.take().unwrap()).lines();
     let mut ports = std::collections::HashMap::new();
-    while ports.len() < 3 {
+    while ports.len() < 4 {
         let line = lines.next().expect("ottr up prints where each service listens").unwrap();
         if let Some((service, addr)) = line.split_once(" listening on ") {
             ports.insert(service.to_owned(), addr.rsplit_once(':').unwrap().1.parse::<u16>().unwrap());
@@ -108,6 +109,7 @@ async fn ottr_up_serves_every_service_with_reflection_health_and_a_cli_made_admi
     let url = format!("http://127.0.0.1:{}", ports["auth"]);
     let catalog_url = format!("http://127.0.0.1:{}", ports["catalog"]);
     let media_url = format!("http://127.0.0.1:{}", ports["media"]);
+    let edge_url = format!("http://127.0.0.1:{}", ports["edge"]);
 
     let channel = tonic::transport::Endpoint::from_shared(url.clone()).unwrap().connect().await.unwrap();
     let mut reflection = ServerReflectionClient::new(channel.clone());
@@ -154,6 +156,21 @@ async fn ottr_up_serves_every_service_with_reflection_health_and_a_cli_made_admi
         .unwrap()
         .into_inner();
     assert_eq!(session.user.unwrap().roles, vec![pb::Role::Admin as i32]);
+
+    // The edge answers REST with the same account, and is ready once auth answers.
+    let http = reqwest::Client::new();
+    assert_eq!(http.get(format!("{edge_url}/readyz")).send().await.unwrap().status(), 200);
+    let login: serde_json::Value = http
+        .post(format!("{edge_url}/api/v1/auth/login"))
+        .json(&serde_json::json!({"email": "root@example.org", "password": "a long admin passphrase"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(login["user"]["roles"], serde_json::json!(["admin"]));
+    drop(http);
 
     // SIGTERM stops it cleanly (idle connections closed first, or the drain waits on them).
     drop((answers, reflection, catalog_channel, media_channel));

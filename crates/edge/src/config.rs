@@ -1,0 +1,52 @@
+//! Settings of the edge.
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use ottr_runtime::config::ListenSettings;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct EdgeSettings {
+    pub listen: ListenSettings,
+    /// The URL browsers reach the edge at, for absolute links; empty means `http://host:port`.
+    pub public_url: String,
+    pub auth_url: String,
+    pub catalog_url: String,
+    pub media_url: String,
+    pub playback: PlaybackSettings,
+    /// Origins allowed by CORS; `*` allows any.
+    pub cors_origins: Vec<String>,
+    /// Bytes of immutable HLS objects (segments, init segments, images) kept in memory.
+    pub hls_cache_bytes: usize,
+}
+
+impl Default for EdgeSettings {
+    fn default() -> Self {
+        Self {
+            listen: ListenSettings::new("127.0.0.1", 8080),
+            public_url: String::new(),
+            auth_url: "http://127.0.0.1:50051".into(),
+            catalog_url: "http://127.0.0.1:50052".into(),
+            media_url: "http://127.0.0.1:50053".into(),
+            playback: PlaybackSettings::default(),
+            cors_origins: vec!["*".into()],
+            hls_cache_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct PlaybackSettings {
+    /// Signs playback URLs. Every edge of a deployment needs the same one; when empty, a
+    /// random one is made at start (fine for one process, wrong for several).
+    pub secret: SecretString,
+    pub ttl_secs: i64,
+}
+
+impl Default for PlaybackSettings {
+    fn default() -> Self {
+        Self { secret: SecretString::from(""), ttl_secs: 4 * 3600 }
+    }
+}

@@ -1,0 +1,186 @@
+//! HLS delivery from object storage: `/hls/<token>/<attempt>/…` and
+//! `/images/<token>/<attempt>/…`, each request's token checked, with the right
+//! Content-Type, Range (206), HEAD, ETag and If-None-Match, and Cache-Control (long and
+//! immutable for segments and images, short for playlists, which grow while encoding).
+
+mod cache;
+pub mod token;
+
+use std::sync::Arc;
+
+use axum::{
+    body::{Body, Bytes},
+    extract::{Path, State},
+    http::{HeaderMap, Method, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use ottr_media::storage::{ObjectStore, StorageError, keys};
+use ottr_runtime::ErrorCode;
+
+pub use cache::HotCache;
+use token::{Signer, TokenProblem};
+
+use crate::EdgeError;
+
+pub struct Delivery {
+    pub store: ObjectStore,
+    pub signer: Signer,
+    pub cache: HotCache,
+}
+
+/// Whether an object never changes once written: every attempt writes under its own
+/// prefix, so only playlists (rewritten while they grow) do.
+fn immutable(key: &str) -> bool {
+    !key.ends_with(".m3u8")
+}
+
+/// FNV-1a: a stable hash for ETags, the same on every edge.
+fn fnv(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, b| (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// `bytes=a-b`, `bytes=a-` or `bytes=-n` against an object of `size` bytes.
+fn range(value: &str, size: u64) -> Option<(u64, u64)> {
+    let spec = value.strip_prefix("bytes=")?;
+    if spec.contains(',') || size == 0 {
+        return None; // one range only
+    }
+    let (start, end) = spec.split_once('-')?;
+    let (start, end) = match (start.trim(), end.trim()) {
+        ("", suffix) => {
+            let n: u64 = suffix.parse().ok()?;
+            (size.saturating_sub(n), size - 1)
+        }
+        (start, "") => (start.parse().ok()?, size - 1),
+        (start, end) => (start.parse().ok()?, end.parse::<u64>().ok()?.min(size - 1)),
+    };
+    (start <= end && start < size).then_some((start, end))
+}
+
+impl Delivery {
+    async fn serve(
+        &self,
+        root: &str,
+        token: &str,
+        rest: &str,
+        method: &Method,
+        headers: &HeaderMap,
+    ) -> Result<Response, EdgeError> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let asset = self.signer.verify(token, now).map_err(|problem| match problem {
+            TokenProblem::Invalid => EdgeError::Coded(ErrorCode::PlaybackTokenInvalid, problem.to_string()),
+            TokenProblem::Expired => EdgeError::Coded(ErrorCode::PlaybackTokenExpired, problem.to_string()),
+        })?;
+        let not_found = || EdgeError::Coded(ErrorCode::NotFound, "no such object".into());
+        let key = format!("{root}/{asset}/{rest}");
+        // The key may not climb out of the asset's folder, whatever the path says.
+        keys::check(&key).map_err(|_| not_found())?;
+        let meta = self.store.head(&key).await.map_err(storage)?.ok_or_else(not_found)?;
+        let etag = format!("W/\"{:x}-{:x}\"", meta.size, fnv(&key));
+        let cache_control = if immutable(&key) {
+            "public, max-age=31536000, immutable"
+        } else {
+            "public, max-age=2, stale-while-revalidate=2"
+        };
+        let mut response = Response::builder()
+            .header(header::CONTENT_TYPE, keys::content_type(&key))
+            .header(header::ACCEPT_RANGES, "bytes")
+            .header(header::ETAG, &etag)
+            .header(header::CACHE_CONTROL, cache_control);
+        if headers.get(header::IF_NONE_MATCH).is_some_and(|v| v.as_bytes() == etag.as_bytes()) {
+            return Ok(response.status(StatusCode::NOT_MODIFIED).body(Body::empty()).expect("valid response"));
+        }
+        let wanted = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+            Some(value) => match range(value, meta.size) {
+                Some(range) => Some(range),
+                None => {
+                    let unsatisfiable = Response::builder()
+                        .status(StatusCode::RANGE_NOT_SATISFIABLE)
+                        .header(header::CONTENT_RANGE, format!("bytes */{}", meta.size))
+                        .body(Body::empty())
+                        .expect("valid response");
+                    return Ok(unsatisfiable);
+                }
+            },
+            None => None,
+        };
+        let length = wanted.map_or(meta.size, |(start, end)| end - start + 1);
+        response = response.header(header::CONTENT_LENGTH, length);
+        if let Some((start, end)) = wanted {
+            response = response
+                .status(StatusCode::PARTIAL_CONTENT)
+                .header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{}", meta.size));
+        }
+        if method == Method::HEAD {
+            return Ok(response.body(Body::empty()).expect("valid response"));
+        }
+        let whole = self.whole(&key).await?;
+        let body = match wanted {
+            Some((start, end)) => whole.slice(start as usize..=end as usize),
+            None => whole,
+        };
+        Ok(response.body(Body::from(body)).expect("valid response"))
+    }
+
+    /// The object's bytes, from memory when hot.
+    async fn whole(&self, key: &str) -> Result<Bytes, EdgeError> {
+        if let Some(bytes) = self.cache.get(key) {
+            return Ok(bytes);
+        }
+        let bytes = Bytes::from(self.store.get_bytes(key).await.map_err(storage)?);
+        if immutable(key) {
+            self.cache.put(key, bytes.clone());
+        }
+        Ok(bytes)
+    }
+}
+
+fn storage(error: StorageError) -> EdgeError {
+    match error {
+        StorageError::NotFound(_) | StorageError::BadKey(_) => {
+            EdgeError::Coded(ErrorCode::NotFound, "no such object".into())
+        }
+        other => {
+            tracing::error!(error = %other, "storage failed during delivery");
+            EdgeError::Coded(ErrorCode::Unavailable, "storage is unavailable; try again".into())
+        }
+    }
+}
+
+pub async fn hls(
+    State(delivery): State<Arc<Delivery>>,
+    Path((token, rest)): Path<(String, String)>,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
+    into_response(delivery.serve("hls", &token, &rest, &method, &headers).await)
+}
+
+pub async fn images(
+    State(delivery): State<Arc<Delivery>>,
+    Path((token, rest)): Path<(String, String)>,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
+    into_response(delivery.serve("images", &token, &rest, &method, &headers).await)
+}
+
+fn into_response(result: Result<Response, EdgeError>) -> Response {
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::range;
+
+    #[test]
+    fn ranges_are_read_as_rfc_9110_says() {
+        assert_eq!(range("bytes=0-99", 1000), Some((0, 99)));
+        assert_eq!(range("bytes=900-", 1000), Some((900, 999)));
+        assert_eq!(range("bytes=-100", 1000), Some((900, 999)));
+        assert_eq!(range("bytes=990-2000", 1000), Some((990, 999)), "the end is clamped");
+        for bad in ["bytes=1000-", "bytes=5-1", "bytes=a-b", "items=0-1", "bytes=0-1,5-6"] {
+            assert_eq!(range(bad, 1000), None, "{bad}");
+        }
+    }
+}

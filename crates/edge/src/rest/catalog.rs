@@ -1,0 +1,226 @@
+//! `/api/v1/titles`, `/api/v1/search` and `/api/v1/series`, relayed to the catalog.
+
+use axum::{
+    Json,
+    extract::{Path, Query, State},
+    http::HeaderMap,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use ottr_proto::catalog::v1 as pb;
+
+use super::Api;
+use crate::{EdgeError, error::ErrorBody, upstream::forward};
+
+#[derive(Serialize, ToSchema)]
+pub struct Credit {
+    pub name: String,
+    pub role: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Title {
+    pub id: String,
+    /// `movie` or `series`.
+    pub kind: String,
+    pub slug: String,
+    pub title: String,
+    pub synopsis: String,
+    pub release_year: u32,
+    pub runtime_secs: u32,
+    pub maturity_rating: String,
+    pub genres: Vec<String>,
+    pub tags: Vec<String>,
+    pub credits: Vec<Credit>,
+    pub poster_url: String,
+    pub backdrop_url: String,
+    /// Movies: the asset that plays it, empty until attached.
+    pub asset_id: String,
+    /// `draft`, `published` or `unlisted`.
+    pub visibility: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub published_at: i64,
+}
+
+fn enum_name(name: &str, prefix: &str) -> String {
+    name.trim_start_matches(prefix).to_lowercase()
+}
+
+impl From<pb::Title> for Title {
+    fn from(t: pb::Title) -> Self {
+        let f = t.fields.unwrap_or_default();
+        let artwork = f.artwork.unwrap_or_default();
+        Self {
+            id: t.id,
+            kind: enum_name(pb::Kind::try_from(f.kind).unwrap_or_default().as_str_name(), "KIND_"),
+            slug: f.slug,
+            title: f.title,
+            synopsis: f.synopsis,
+            release_year: f.release_year,
+            runtime_secs: f.runtime_secs,
+            maturity_rating: f.maturity_rating,
+            genres: f.genres,
+            tags: f.tags,
+            credits: f.credits.into_iter().map(|c| Credit { name: c.name, role: c.role }).collect(),
+            poster_url: artwork.poster_url,
+            backdrop_url: artwork.backdrop_url,
+            asset_id: f.asset_id,
+            visibility: enum_name(
+                pb::Visibility::try_from(t.visibility).unwrap_or_default().as_str_name(),
+                "VISIBILITY_",
+            ),
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+            published_at: t.published_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TitlePage {
+    pub titles: Vec<Title>,
+    /// Pass back as `page_token` for the next page; empty on the last.
+    pub next_page_token: String,
+}
+
+impl From<pb::ListTitlesResponse> for TitlePage {
+    fn from(page: pb::ListTitlesResponse) -> Self {
+        Self { titles: page.titles.into_iter().map(Into::into).collect(), next_page_token: page.next_page_token }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ListQuery {
+    pub genre: Option<String>,
+    /// `movie` or `series`.
+    pub kind: Option<String>,
+    pub page_size: Option<u32>,
+    pub page_token: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct SearchQuery {
+    /// Words; each matches as a prefix, accents and case ignored.
+    pub q: String,
+    pub page_size: Option<u32>,
+    pub page_token: Option<String>,
+}
+
+/// Published titles, newest first (editors also see drafts).
+#[utoipa::path(get, path = "/api/v1/titles", params(ListQuery), tag = "catalog",
+    responses((status = 200, body = TitlePage), (status = 400, body = ErrorBody)))]
+pub async fn list_titles(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<TitlePage>, EdgeError> {
+    let kind = match q.kind.as_deref() {
+        None | Some("") => pb::Kind::Unspecified,
+        Some("movie") => pb::Kind::Movie,
+        Some("series") => pb::Kind::Series,
+        Some(_) => return Err(EdgeError::BadRequest("kind must be movie or series".into())),
+    };
+    let message = pb::ListTitlesRequest {
+        genre: q.genre.unwrap_or_default(),
+        kind: kind as i32,
+        page_size: q.page_size.unwrap_or(0),
+        page_token: q.page_token.unwrap_or_default(),
+    };
+    Ok(Json(api.upstream.catalog.clone().list_titles(forward(&headers, message)).await?.into_inner().into()))
+}
+
+/// A title by id or slug.
+#[utoipa::path(get, path = "/api/v1/titles/{id}", params(("id" = String, Path, description = "id or slug")), tag = "catalog",
+    responses((status = 200, body = Title), (status = 404, body = ErrorBody)))]
+pub async fn get_title(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Title>, EdgeError> {
+    let request = forward(&headers, pb::GetTitleRequest { id_or_slug: id });
+    Ok(Json(api.upstream.catalog.clone().get_title(request).await?.into_inner().into()))
+}
+
+/// Full-text search, title matches first.
+#[utoipa::path(get, path = "/api/v1/search", params(SearchQuery), tag = "catalog",
+    responses((status = 200, body = TitlePage), (status = 400, body = ErrorBody)))]
+pub async fn search(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Query(q): Query<SearchQuery>,
+) -> Result<Json<TitlePage>, EdgeError> {
+    let message = pb::SearchTitlesRequest {
+        query: q.q,
+        page_size: q.page_size.unwrap_or(0),
+        page_token: q.page_token.unwrap_or_default(),
+    };
+    Ok(Json(api.upstream.catalog.clone().search_titles(forward(&headers, message)).await?.into_inner().into()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Episode {
+    pub id: String,
+    pub number: u32,
+    pub title: String,
+    pub synopsis: String,
+    pub runtime_secs: u32,
+    pub asset_id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Season {
+    pub id: String,
+    pub number: u32,
+    pub title: String,
+    pub episodes: Vec<Episode>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Series {
+    pub title: Option<Title>,
+    pub seasons: Vec<Season>,
+}
+
+impl From<pb::Series> for Series {
+    fn from(s: pb::Series) -> Self {
+        let seasons = s
+            .seasons
+            .into_iter()
+            .map(|season| Season {
+                id: season.id,
+                number: season.number,
+                title: season.title,
+                episodes: season
+                    .episodes
+                    .into_iter()
+                    .map(|e| {
+                        let f = e.fields.unwrap_or_default();
+                        Episode {
+                            id: e.id,
+                            number: f.number,
+                            title: f.title,
+                            synopsis: f.synopsis,
+                            runtime_secs: f.runtime_secs,
+                            asset_id: f.asset_id,
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        Self { title: s.title.map(Into::into), seasons }
+    }
+}
+
+/// A series with its seasons and episodes in order.
+#[utoipa::path(get, path = "/api/v1/series/{id}", params(("id" = String, Path, description = "id or slug")), tag = "catalog",
+    responses((status = 200, body = Series), (status = 404, body = ErrorBody)))]
+pub async fn get_series(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Series>, EdgeError> {
+    let request = forward(&headers, pb::GetSeriesRequest { id_or_slug: id });
+    Ok(Json(api.upstream.catalog.clone().get_series(request).await?.into_inner().into()))
+}

@@ -1,0 +1,69 @@
+//! REST/JSON under `/api/v1`, described by the OpenAPI document at
+//! `/api/v1/openapi.json`, which is generated from these handlers.
+
+mod auth;
+mod catalog;
+mod playback;
+
+use std::sync::Arc;
+
+use axum::{Json, Router, routing::get, routing::post};
+use utoipa::OpenApi;
+
+use crate::{error::ErrorBody, hls::Delivery, upstream::Upstream};
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct Api {
+    pub upstream: Upstream,
+    pub delivery: Arc<Delivery>,
+    /// Absolute base for the URLs the API hands out.
+    pub public_url: String,
+    pub playback_ttl_secs: i64,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "ottr", description = "ottr's public REST API. Errors are `{ code, message }` with stable codes."),
+    paths(
+        auth::register, auth::login, auth::refresh, auth::logout, auth::me,
+        catalog::list_titles, catalog::get_title, catalog::search, catalog::get_series,
+        playback::playback,
+    ),
+    components(schemas(ErrorBody)),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+pub fn router(api: Api) -> Router {
+    Router::new()
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/auth/register", post(auth::register))
+        .route("/api/v1/auth/login", post(auth::login))
+        .route("/api/v1/auth/refresh", post(auth::refresh))
+        .route("/api/v1/auth/logout", post(auth::logout))
+        .route("/api/v1/me", get(auth::me))
+        .route("/api/v1/titles", get(catalog::list_titles))
+        .route("/api/v1/titles/{id}", get(catalog::get_title))
+        .route("/api/v1/titles/{id}/playback", get(playback::playback))
+        .route("/api/v1/series/{id}", get(catalog::get_series))
+        .route("/api/v1/search", get(catalog::search))
+        .with_state(api)
+}

@@ -1,0 +1,92 @@
+//! `/api/v1/titles/{id}/playback`: a signed HLS URL for a title the caller may see.
+
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::HeaderMap,
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use ottr_proto::{catalog::v1 as catalog, media::v1 as media};
+use ottr_runtime::ErrorCode;
+
+use super::Api;
+use crate::{EdgeError, error::ErrorBody, upstream::forward};
+
+#[derive(Serialize, ToSchema)]
+pub struct Playback {
+    /// The master playlist; the token in its path covers every playlist and segment below it.
+    pub url: String,
+    pub poster_url: String,
+    /// WebVTT cues pointing into the sprite sheet beside them.
+    pub storyboard_url: String,
+    /// Unix seconds after which the URLs stop working.
+    pub expires_at: i64,
+    /// False while the ladder is still growing (playable, not finished).
+    pub ready: bool,
+    pub duration_secs: f64,
+}
+
+/// Strips the `hls/<asset>/` or `images/<asset>/` head of an object key.
+fn within_asset<'a>(key: &'a str, root: &str) -> Option<&'a str> {
+    let rest = key.strip_prefix(root)?.strip_prefix('/')?;
+    rest.split_once('/').map(|(_, within)| within)
+}
+
+/// The catalog decides whether the caller may see the title (drafts only for editors); the
+/// media service says where its asset's playlist is; the edge signs a URL for it.
+#[utoipa::path(get, path = "/api/v1/titles/{id}/playback", params(("id" = String, Path, description = "id or slug")),
+    tag = "playback", security(("bearer" = [])),
+    responses((status = 200, body = Playback), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn playback(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Playback>, EdgeError> {
+    let title = api
+        .upstream
+        .catalog
+        .clone()
+        .get_title(forward(&headers, catalog::GetTitleRequest { id_or_slug: id }))
+        .await?
+        .into_inner();
+    let asset_id = title.fields.map(|f| f.asset_id).filter(|a| !a.is_empty());
+    let asset_id =
+        asset_id.ok_or_else(|| EdgeError::Coded(ErrorCode::NotFound, "this title has nothing to play yet".into()))?;
+    let found = api
+        .upstream
+        .media
+        .clone()
+        .get_playback(forward(&headers, media::GetPlaybackRequest { asset_id }))
+        .await?
+        .into_inner();
+    let asset: uuid::Uuid =
+        found.asset_id.parse().map_err(|_| EdgeError::Coded(ErrorCode::Internal, "bad asset id".into()))?;
+    let expires_at = time::OffsetDateTime::now_utc().unix_timestamp() + api.playback_ttl_secs;
+    let token = api.delivery.signer.sign(asset, expires_at);
+    let url = |root: &str, key: &str| {
+        within_asset(key, root).map(|path| format!("{}/{root}/{token}/{path}", api.public_url)).unwrap_or_default()
+    };
+    Ok(Json(Playback {
+        url: url("hls", &found.master_playlist),
+        poster_url: url("images", &found.poster),
+        storyboard_url: url("images", &found.storyboard),
+        expires_at,
+        ready: found.ready,
+        duration_secs: found.duration_secs,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::within_asset;
+
+    #[test]
+    fn keys_lose_their_root_and_asset() {
+        assert_eq!(within_asset("hls/abc/2/master.m3u8", "hls"), Some("2/master.m3u8"));
+        assert_eq!(within_asset("images/abc/2/poster.jpg", "images"), Some("2/poster.jpg"));
+        assert_eq!(within_asset("", "images"), None);
+        assert_eq!(within_asset("sources/abc/x", "hls"), None);
+    }
+}

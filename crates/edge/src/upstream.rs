@@ -1,0 +1,55 @@
+//! Clients of the internal services, and passing the caller's identity along: the bearer
+//! token and the request id go with every call, and each service verifies the token itself.
+
+use axum::http::HeaderMap;
+use tonic::{
+    metadata::MetadataValue,
+    transport::{Channel, Endpoint},
+};
+
+use ottr_proto::{
+    auth::v1::auth_service_client::AuthServiceClient,
+    catalog::v1::{catalog_service_client::CatalogServiceClient, library_service_client::LibraryServiceClient},
+    media::v1::media_service_client::MediaServiceClient,
+};
+use ottr_runtime::request_id;
+
+use crate::EdgeSettings;
+
+#[derive(Clone)]
+pub struct Upstream {
+    pub auth: AuthServiceClient<Channel>,
+    pub catalog: CatalogServiceClient<Channel>,
+    pub library: LibraryServiceClient<Channel>,
+    pub media: MediaServiceClient<Channel>,
+}
+
+fn channel(url: &str) -> Result<Channel, tonic::transport::Error> {
+    // Lazy: the edge starts, and answers "unavailable", while a service is still coming up.
+    Ok(Endpoint::from_shared(url.to_owned())?.connect_timeout(std::time::Duration::from_secs(3)).connect_lazy())
+}
+
+impl Upstream {
+    pub fn new(settings: &EdgeSettings) -> Result<Self, tonic::transport::Error> {
+        let catalog = channel(&settings.catalog_url)?;
+        Ok(Self {
+            auth: AuthServiceClient::new(channel(&settings.auth_url)?),
+            catalog: CatalogServiceClient::new(catalog.clone()),
+            library: LibraryServiceClient::new(catalog),
+            media: MediaServiceClient::new(channel(&settings.media_url)?),
+        })
+    }
+}
+
+/// A gRPC request carrying the HTTP caller's bearer token and request id.
+pub fn forward<T>(headers: &HeaderMap, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    for name in [axum::http::header::AUTHORIZATION.as_str(), request_id::HEADER] {
+        if let Some(value) =
+            headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| MetadataValue::try_from(v).ok())
+        {
+            request.metadata_mut().insert(name, value);
+        }
+    }
+    request
+}

@@ -1,0 +1,201 @@
+//! Every service on port 0 in this process, and the edge in front of them.
+
+use std::{path::PathBuf, sync::Arc};
+
+use ottr_edge::EdgeSettings;
+use ottr_media::MediaSettings;
+use ottr_proto::{
+    auth::v1 as auth_pb,
+    catalog::v1::{self as catalog_pb, catalog_service_client::CatalogServiceClient},
+    media::v1::{self as media_pb, media_service_client::MediaServiceClient},
+};
+use ottr_runtime::{
+    config::{ListenSettings, RedisSettings, TokenSettings},
+    redis::Redis,
+    token::{Role, TokenVerifier},
+};
+use sqlx::PgPool;
+use tonic::Request;
+
+pub const SECRET: &str = "edge-test-playback-secret";
+
+pub struct Stack {
+    pub edge: String,
+    pub http: reqwest::Client,
+    pub editor: String,
+    pub catalog: CatalogServiceClient<tonic::transport::Channel>,
+    pub media: MediaServiceClient<tonic::transport::Channel>,
+    scratch: PathBuf,
+    _stop: Vec<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.scratch);
+    }
+}
+
+fn stopper(stops: &mut Vec<tokio::sync::oneshot::Sender<()>>) -> impl Future<Output = ()> + Send + 'static {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    stops.push(tx);
+    async move {
+        let _ = rx.await;
+    }
+}
+
+pub fn bearer<T>(message: T, token: &str) -> Request<T> {
+    let mut request = Request::new(message);
+    request.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+}
+
+pub async fn spawn_stack(pool: PgPool) -> Stack {
+    let scratch = std::env::temp_dir().join(format!("ottr-edge-test-{}", uuid::Uuid::new_v4().simple()));
+    let mut stops = Vec::new();
+    let redis_settings =
+        RedisSettings { key_prefix: format!("ottr-test:{}:", uuid::Uuid::new_v4()), ..Default::default() };
+    let redis = Redis::connect(&redis_settings).unwrap();
+    let local = || ListenSettings::new("127.0.0.1", 0);
+
+    let auth_settings = ottr_auth::AuthSettings { listen: local(), ..Default::default() };
+    let auth_deps = ottr_auth::Dependencies { pool: pool.clone(), redis: redis.clone() };
+    let auth = ottr_auth::Application::build(&auth_settings, &TokenSettings::default(), auth_deps).await.unwrap();
+    let auth_url = format!("http://127.0.0.1:{}", auth.port());
+    tokio::spawn(auth.run_until_stopped(stopper(&mut stops)));
+    let tokens = TokenSettings { auth_url: auth_url.clone(), ..Default::default() };
+    let verifier = || Arc::new(TokenVerifier::from_settings(&tokens).unwrap());
+
+    let catalog_settings = ottr_catalog::CatalogSettings { listen: local(), ..Default::default() };
+    let catalog_deps = ottr_catalog::Dependencies { pool: pool.clone(), redis: redis.clone(), verifier: verifier() };
+    let catalog = ottr_catalog::Application::build(&catalog_settings, catalog_deps).await.unwrap();
+    let catalog_url = format!("http://127.0.0.1:{}", catalog.port());
+    tokio::spawn(catalog.run_until_stopped(stopper(&mut stops)));
+
+    let mut media_settings = MediaSettings { listen: local(), ..Default::default() };
+    media_settings.storage.local_root = scratch.join("objects");
+    media_settings.work_dir = scratch.join("work");
+    media_settings.worker.preset = "superfast".into();
+    media_settings.worker.poll_ms = 100;
+    let store = ottr_media::startup::object_store(&media_settings).await.unwrap();
+    let media_deps = ottr_media::Dependencies { pool: pool.clone(), redis, redis_settings, verifier: verifier() };
+    let media = ottr_media::Application::build(media_settings, media_deps).await.unwrap();
+    let media_url = format!("http://127.0.0.1:{}", media.port());
+    tokio::spawn(media.run_until_stopped(stopper(&mut stops)));
+
+    let mut edge_settings = EdgeSettings {
+        listen: local(),
+        auth_url: auth_url.clone(),
+        catalog_url: catalog_url.clone(),
+        media_url: media_url.clone(),
+        ..Default::default()
+    };
+    edge_settings.playback.secret = SECRET.to_owned().into();
+    let edge = ottr_edge::Application::build(&edge_settings, store).await.unwrap();
+    let edge_url = format!("http://127.0.0.1:{}", edge.port());
+    tokio::spawn(edge.run_until_stopped(stopper(&mut stops)));
+
+    ottr_auth::create_user(&pool, "editor@example.org", "a fine passphrase", &[Role::Editor]).await.unwrap();
+    let editor = ottr_proto::auth::v1::auth_service_client::AuthServiceClient::connect(auth_url)
+        .await
+        .unwrap()
+        .login(auth_pb::LoginRequest { email: "editor@example.org".into(), password: "a fine passphrase".into() })
+        .await
+        .unwrap()
+        .into_inner()
+        .access_token;
+    Stack {
+        edge: edge_url,
+        http: reqwest::Client::new(),
+        editor,
+        catalog: CatalogServiceClient::connect(catalog_url).await.unwrap(),
+        media: MediaServiceClient::connect(media_url).await.unwrap(),
+        scratch,
+        _stop: stops,
+    }
+}
+
+impl Stack {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.edge)
+    }
+
+    /// A published movie playing a freshly transcoded 6-second clip; returns its id.
+    pub async fn playable_movie(&self) -> String {
+        std::fs::create_dir_all(&self.scratch).unwrap();
+        let source = self.scratch.join("clip.mp4");
+        let status = std::process::Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration=6"])
+            .args(["-f", "lavfi", "-i", "sine=duration=6", "-shortest", "-c:v", "libx264", "-preset", "ultrafast"])
+            .args(["-pix_fmt", "yuv420p", "-c:a", "aac"])
+            .arg(&source)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let bytes = std::fs::read(&source).unwrap();
+        let mut messages = vec![media_pb::UploadRequest {
+            part: Some(media_pb::upload_request::Part::Header(media_pb::UploadHeader {
+                filename: "clip.mp4".into(),
+                size_bytes: bytes.len() as u64,
+            })),
+        }];
+        messages.extend(
+            bytes
+                .chunks(65536)
+                .map(|c| media_pb::UploadRequest { part: Some(media_pb::upload_request::Part::Chunk(c.to_vec())) }),
+        );
+        let asset = self
+            .media
+            .clone()
+            .upload(bearer(tonic::codegen::tokio_stream::iter(messages), &self.editor))
+            .await
+            .unwrap()
+            .into_inner();
+        let mut events = self
+            .media
+            .clone()
+            .watch_job(bearer(media_pb::WatchJobRequest { job_id: asset.job_id }, &self.editor))
+            .await
+            .unwrap()
+            .into_inner();
+        let mut last = None;
+        while let Some(event) = events.message().await.unwrap() {
+            last = Some(event.phase);
+        }
+        assert_eq!(last, Some(media_pb::Phase::Ready as i32));
+
+        let fields = catalog_pb::TitleFields {
+            kind: catalog_pb::Kind::Movie as i32,
+            slug: "test-pattern".into(),
+            title: "Test Pattern".into(),
+            asset_id: asset.id,
+            ..Default::default()
+        };
+        let mut catalog = self.catalog.clone();
+        let title = catalog
+            .create_title(bearer(catalog_pb::CreateTitleRequest { fields: Some(fields) }, &self.editor))
+            .await
+            .unwrap()
+            .into_inner();
+        let publish = catalog_pb::SetVisibilityRequest {
+            id: title.id.clone(),
+            visibility: catalog_pb::Visibility::Published as i32,
+        };
+        catalog.set_visibility(bearer(publish, &self.editor)).await.unwrap();
+        title.id
+    }
+
+    /// Registers a viewer over REST and returns its access token.
+    pub async fn viewer(&self) -> String {
+        let session: serde_json::Value = self
+            .http
+            .post(self.url("/api/v1/auth/register"))
+            .json(&serde_json::json!({"email": "viewer@example.org", "password": "a fine passphrase"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        session["access_token"].as_str().unwrap().to_owned()
+    }
+}

@@ -1,0 +1,6 @@
+//! The edge over HTTP, in front of real auth, catalog and media services (PostgreSQL,
+//! Redis, ffmpeg), with ffprobe as an off-the-shelf HLS client.
+
+mod delivery;
+mod helpers;
+mod rest;

@@ -1,0 +1,112 @@
+//! REST/JSON: sessions, the catalog, errors with stable codes, the OpenAPI document.
+
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+use crate::helpers::spawn_stack;
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn a_viewer_registers_signs_in_and_reads_the_catalog_over_rest(pool: PgPool) {
+    let stack = spawn_stack(pool).await;
+    let token = stack.viewer().await;
+    let me: Value =
+        stack.http.get(stack.url("/api/v1/me")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["email"], "viewer@example.org");
+    assert_eq!(me["roles"], json!(["viewer"]));
+
+    let login = stack
+        .http
+        .post(stack.url("/api/v1/auth/login"))
+        .json(&json!({"email": "viewer@example.org", "password": "a fine passphrase"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let session: Value = login.json().await.unwrap();
+    let refreshed = stack
+        .http
+        .post(stack.url("/api/v1/auth/refresh"))
+        .json(&json!({"refresh_token": session["refresh_token"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), 200);
+
+    let id = stack.playable_movie().await;
+    let page: Value =
+        stack.http.get(stack.url("/api/v1/titles?page_size=10")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(page["titles"][0]["id"], id.as_str());
+    assert_eq!(page["titles"][0]["kind"], "movie");
+    assert_eq!(page["titles"][0]["visibility"], "published");
+    let found: Value = stack.http.get(stack.url("/api/v1/search?q=patt")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(found["titles"][0]["slug"], "test-pattern");
+    let by_slug: Value =
+        stack.http.get(stack.url("/api/v1/titles/test-pattern")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(by_slug["id"], id.as_str());
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn errors_are_code_and_message_with_the_grpc_codes_and_http_statuses(pool: PgPool) {
+    let stack = spawn_stack(pool).await;
+    stack.viewer().await;
+    let cases = [
+        (
+            stack
+                .http
+                .post(stack.url("/api/v1/auth/login"))
+                .json(&json!({"email": "viewer@example.org", "password": "wrong password"})),
+            401,
+            "invalid_credentials",
+        ),
+        (
+            stack
+                .http
+                .post(stack.url("/api/v1/auth/register"))
+                .json(&json!({"email": "viewer@example.org", "password": "a fine passphrase"})),
+            409,
+            "email_taken",
+        ),
+        (
+            stack
+                .http
+                .post(stack.url("/api/v1/auth/register"))
+                .json(&json!({"email": "new@example.org", "password": "short"})),
+            400,
+            "invalid_password",
+        ),
+        (stack.http.get(stack.url("/api/v1/me")), 401, "unauthenticated"),
+        (stack.http.get(stack.url("/api/v1/me")).bearer_auth("not.a.jwt"), 401, "token_invalid"),
+        (stack.http.get(stack.url("/api/v1/titles/no-such-title")), 404, "not_found"),
+        (stack.http.get(stack.url("/api/v1/titles?kind=opera")), 400, "invalid_argument"),
+        (stack.http.get(stack.url("/api/v1/search?q=%26%7C")), 400, "invalid_argument"),
+    ];
+    for (request, status, code) in cases {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), status, "{code}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["code"], code);
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn the_openapi_document_describes_every_route_and_the_error_body(pool: PgPool) {
+    let stack = spawn_stack(pool).await;
+    let doc: Value = stack.http.get(stack.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/api/v1/auth/login",
+        "/api/v1/me",
+        "/api/v1/titles",
+        "/api/v1/titles/{id}",
+        "/api/v1/search",
+        "/api/v1/series/{id}",
+        "/api/v1/titles/{id}/playback",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} is not documented");
+    }
+    assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    assert_eq!(stack.http.get(stack.url("/healthz")).send().await.unwrap().status(), 200);
+    assert_eq!(stack.http.get(stack.url("/readyz")).send().await.unwrap().status(), 200);
+}
