@@ -3,11 +3,15 @@
 
 mod auth;
 mod catalog;
+mod library;
 mod playback;
 
 use std::sync::Arc;
 
-use axum::{Json, Router, routing::get, routing::post};
+use axum::{
+    Json, Router,
+    routing::{get, post, put},
+};
 use utoipa::OpenApi;
 
 use crate::{error::ErrorBody, hls::Delivery, upstream::Upstream};
@@ -28,6 +32,8 @@ pub struct Api {
     paths(
         auth::register, auth::login, auth::refresh, auth::logout, auth::me,
         catalog::list_titles, catalog::get_title, catalog::search, catalog::get_series,
+        library::list_profiles, library::create_profile, library::watchlist, library::add_to_watchlist,
+        library::remove_from_watchlist, library::record_progress, library::history, library::continue_watching,
         playback::playback,
     ),
     components(schemas(ErrorBody)),
@@ -65,5 +71,14 @@ pub fn router(api: Api) -> Router {
         .route("/api/v1/titles/{id}/playback", get(playback::playback))
         .route("/api/v1/series/{id}", get(catalog::get_series))
         .route("/api/v1/search", get(catalog::search))
+        .route("/api/v1/profiles", get(library::list_profiles).post(library::create_profile))
+        .route("/api/v1/profiles/{profile}/watchlist", get(library::watchlist))
+        .route(
+            "/api/v1/profiles/{profile}/watchlist/{title}",
+            put(library::add_to_watchlist).delete(library::remove_from_watchlist),
+        )
+        .route("/api/v1/profiles/{profile}/progress", put(library::record_progress))
+        .route("/api/v1/profiles/{profile}/history", get(library::history))
+        .route("/api/v1/profiles/{profile}/continue-watching", get(library::continue_watching))
         .with_state(api)
 }

@@ -110,3 +110,83 @@ async fn the_openapi_document_describes_every_route_and_the_error_body(pool: PgP
     assert_eq!(stack.http.get(stack.url("/healthz")).send().await.unwrap().status(), 200);
     assert_eq!(stack.http.get(stack.url("/readyz")).send().await.unwrap().status(), 200);
 }
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn a_profile_keeps_a_watchlist_and_resumes_where_it_stopped(pool: PgPool) {
+    let stack = spawn_stack(pool).await;
+    let id = stack.playable_movie().await;
+    let token = stack.viewer().await;
+    let profile: Value = stack
+        .http
+        .post(stack.url("/api/v1/profiles"))
+        .bearer_auth(&token)
+        .json(&json!({"name": "Ada"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let pid = profile["id"].as_str().unwrap();
+    for _ in 0..2 {
+        let added = stack
+            .http
+            .put(stack.url(&format!("/api/v1/profiles/{pid}/watchlist/{id}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(added.status(), 204);
+    }
+    let list: Value = stack
+        .http
+        .get(stack.url(&format!("/api/v1/profiles/{pid}/watchlist")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["titles"].as_array().unwrap().len(), 1);
+
+    let report = json!({"title_id": id, "position_secs": 3.0, "duration_secs": 6.0});
+    let saved = stack
+        .http
+        .put(stack.url(&format!("/api/v1/profiles/{pid}/progress")))
+        .bearer_auth(&token)
+        .json(&report)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 200);
+    let resume: Value = stack
+        .http
+        .get(stack.url(&format!("/api/v1/profiles/{pid}/continue-watching")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(resume["items"][0]["title"]["id"], id.as_str());
+    assert_eq!(resume["items"][0]["position_secs"], 3.0);
+
+    let removed = stack
+        .http
+        .delete(stack.url(&format!("/api/v1/profiles/{pid}/watchlist/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), 204);
+    let someone_else = stack
+        .http
+        .get(stack.url(&format!("/api/v1/profiles/{pid}/history")))
+        .bearer_auth(&stack.editor)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(someone_else.status(), 404, "another account's profile");
+}
