@@ -1,9 +1,11 @@
 //! ottr's edge: the only public door. REST/JSON under `/api/v1` with an OpenAPI document,
-//! signed HLS delivery from object storage, liveness and readiness. It reaches the other
+//! gRPC and gRPC-web for apps, signed HLS delivery from object storage, liveness and
+//! readiness, all on one port. It reaches the other
 //! services only through their generated gRPC clients, passing the caller's token on.
 
 pub mod config;
 pub mod error;
+mod grpc_proxy;
 pub mod hls;
 mod rest;
 pub mod startup;

@@ -11,7 +11,7 @@ use ottr_media::storage::ObjectStore;
 use ottr_proto::auth::v1::GetJwksRequest;
 
 use crate::{
-    EdgeError, EdgeSettings,
+    EdgeError, EdgeSettings, grpc_proxy,
     hls::{self, Delivery, HotCache, token::Signer},
     rest::{self, Api},
     upstream::Upstream,
@@ -73,8 +73,16 @@ impl Application {
             .route("/hls/{token}/{*rest}", get(hls::hls))
             .route("/images/{token}/{*rest}", get(hls::images))
             .with_state(delivery);
+        let channels = &upstream.channels;
+        let grpc = grpc_proxy::router(&[
+            ("ottr.auth.v1.AuthService", channels.auth.clone()),
+            ("ottr.catalog.v1.CatalogService", channels.catalog.clone()),
+            ("ottr.catalog.v1.LibraryService", channels.catalog.clone()),
+            ("ottr.media.v1.MediaService", channels.media.clone()),
+        ]);
         let router = Router::new()
             .merge(rest::router(api))
+            .merge(grpc)
             .merge(hls_routes)
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(move || ready(upstream.clone())))

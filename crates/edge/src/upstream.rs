@@ -18,6 +18,8 @@ use crate::EdgeSettings;
 
 #[derive(Clone)]
 pub struct Upstream {
+    /// The raw channels, for relaying gRPC as it is.
+    pub channels: Channels,
     pub auth: AuthServiceClient<Channel>,
     pub catalog: CatalogServiceClient<Channel>,
     pub library: LibraryServiceClient<Channel>,
@@ -29,14 +31,26 @@ fn channel(url: &str) -> Result<Channel, tonic::transport::Error> {
     Ok(Endpoint::from_shared(url.to_owned())?.connect_timeout(std::time::Duration::from_secs(3)).connect_lazy())
 }
 
+#[derive(Clone)]
+pub struct Channels {
+    pub auth: Channel,
+    pub catalog: Channel,
+    pub media: Channel,
+}
+
 impl Upstream {
     pub fn new(settings: &EdgeSettings) -> Result<Self, tonic::transport::Error> {
-        let catalog = channel(&settings.catalog_url)?;
+        let channels = Channels {
+            auth: channel(&settings.auth_url)?,
+            catalog: channel(&settings.catalog_url)?,
+            media: channel(&settings.media_url)?,
+        };
         Ok(Self {
-            auth: AuthServiceClient::new(channel(&settings.auth_url)?),
-            catalog: CatalogServiceClient::new(catalog.clone()),
-            library: LibraryServiceClient::new(catalog),
-            media: MediaServiceClient::new(channel(&settings.media_url)?),
+            auth: AuthServiceClient::new(channels.auth.clone()),
+            catalog: CatalogServiceClient::new(channels.catalog.clone()),
+            library: LibraryServiceClient::new(channels.catalog.clone()),
+            media: MediaServiceClient::new(channels.media.clone()),
+            channels,
         })
     }
 }

@@ -2,5 +2,6 @@
 //! Redis, ffmpeg), with ffprobe as an off-the-shelf HLS client.
 
 mod delivery;
+mod grpc;
 mod helpers;
 mod rest;

@@ -1,0 +1,91 @@
+//! gRPC and gRPC-web on the edge's one port, for mobile and TV apps: the public RPCs of
+//! auth, catalog and media are relayed as they are (HTTP/2 frames, metadata and the
+//! caller's token included) to the service that owns them; grpc-web requests (HTTP/1.1
+//! or HTTP/2) are translated by tonic-web first. Anything not on the public list, such
+//! as key rotation, gets UNIMPLEMENTED and never leaves the edge.
+
+use std::{
+    convert::Infallible,
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll},
+};
+
+use axum::Router;
+use tonic::{body::Body, transport::Channel};
+use tower::{Service, ServiceExt};
+
+/// Every RPC reachable from outside. Each service still checks the caller's token and roles.
+pub const PUBLIC: &[&str] = &[
+    "/ottr.auth.v1.AuthService/Register",
+    "/ottr.auth.v1.AuthService/Login",
+    "/ottr.auth.v1.AuthService/Refresh",
+    "/ottr.auth.v1.AuthService/Logout",
+    "/ottr.auth.v1.AuthService/Me",
+    "/ottr.auth.v1.AuthService/ListUsers",
+    "/ottr.auth.v1.AuthService/SetRoles",
+    "/ottr.auth.v1.AuthService/GetJwks",
+    "/ottr.catalog.v1.CatalogService/CreateTitle",
+    "/ottr.catalog.v1.CatalogService/UpdateTitle",
+    "/ottr.catalog.v1.CatalogService/SetVisibility",
+    "/ottr.catalog.v1.CatalogService/GetTitle",
+    "/ottr.catalog.v1.CatalogService/ListTitles",
+    "/ottr.catalog.v1.CatalogService/SearchTitles",
+    "/ottr.catalog.v1.CatalogService/CreateSeason",
+    "/ottr.catalog.v1.CatalogService/CreateEpisode",
+    "/ottr.catalog.v1.CatalogService/UpdateEpisode",
+    "/ottr.catalog.v1.CatalogService/GetSeries",
+    "/ottr.catalog.v1.LibraryService/CreateProfile",
+    "/ottr.catalog.v1.LibraryService/ListProfiles",
+    "/ottr.catalog.v1.LibraryService/AddToWatchlist",
+    "/ottr.catalog.v1.LibraryService/RemoveFromWatchlist",
+    "/ottr.catalog.v1.LibraryService/ListWatchlist",
+    "/ottr.catalog.v1.LibraryService/RecordProgress",
+    "/ottr.catalog.v1.LibraryService/ListHistory",
+    "/ottr.catalog.v1.LibraryService/ContinueWatching",
+    "/ottr.media.v1.MediaService/Upload",
+    "/ottr.media.v1.MediaService/GetAsset",
+    "/ottr.media.v1.MediaService/GetPlayback",
+    "/ottr.media.v1.MediaService/WatchJob",
+    "/ottr.media.v1.MediaService/RequeueJob",
+    "/ottr.media.v1.MediaService/CancelJob",
+];
+
+/// Relays requests to one upstream service.
+#[derive(Clone)]
+struct Relay {
+    channel: Channel,
+}
+
+impl Service<http::Request<Body>> for Relay {
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        let channel = self.channel.clone();
+        Box::pin(async move {
+            if !PUBLIC.contains(&request.uri().path()) {
+                return Ok(tonic::Status::unimplemented("not a public RPC").into_http());
+            }
+            Ok(channel.oneshot(request).await.unwrap_or_else(|error| {
+                tracing::warn!(%error, "upstream gRPC service unreachable");
+                tonic::Status::unavailable("the service is unavailable; try again").into_http()
+            }))
+        })
+    }
+}
+
+/// Routes `/<package>.<Service>/<Method>` of each upstream, gRPC-web enabled.
+pub fn router(upstreams: &[(&str, Channel)]) -> Router {
+    upstreams.iter().fold(Router::new(), |router, (service, channel)| {
+        let relay = tower::ServiceBuilder::new()
+            .layer(tonic_web::GrpcWebLayer::new())
+            .service(Relay { channel: channel.clone() });
+        router.route_service(&format!("/{service}/{{method}}"), relay)
+    })
+}
