@@ -19,6 +19,11 @@ pub struct EdgeSettings {
     pub cors_origins: Vec<String>,
     /// Bytes of immutable HLS objects (segments, init segments, images) kept in memory.
     pub hls_cache_bytes: usize,
+    /// Where resumable uploads are assembled before they go to media. A client resumes
+    /// against the same edge (sticky sessions when there are several).
+    pub upload_dir: std::path::PathBuf,
+    /// Refused up front, before a byte is received.
+    pub max_upload_bytes: u64,
 }
 
 impl Default for EdgeSettings {
@@ -32,6 +37,8 @@ impl Default for EdgeSettings {
             playback: PlaybackSettings::default(),
             cors_origins: vec!["*".into()],
             hls_cache_bytes: 256 * 1024 * 1024,
+            upload_dir: std::env::temp_dir().join("ottr-edge-uploads"),
+            max_upload_bytes: 50 * 1024 * 1024 * 1024,
         }
     }
 }

@@ -63,11 +63,13 @@ impl Application {
             signer: Signer::new(&secret(settings)),
             cache: HotCache::new(settings.hls_cache_bytes),
         });
+        let uploads = rest::uploads::Uploads::new(settings.upload_dir.clone(), settings.max_upload_bytes);
         let api = Api {
             upstream: upstream.clone(),
             delivery: delivery.clone(),
             public_url,
             playback_ttl_secs: settings.playback.ttl_secs,
+            uploads,
         };
         let hls_routes = Router::new()
             .route("/hls/{token}/{*rest}", get(hls::hls))

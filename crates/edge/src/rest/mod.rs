@@ -3,8 +3,10 @@
 
 mod auth;
 mod catalog;
+mod jobs;
 mod library;
 mod playback;
+pub mod uploads;
 
 use std::sync::Arc;
 
@@ -24,6 +26,7 @@ pub struct Api {
     /// Absolute base for the URLs the API hands out.
     pub public_url: String,
     pub playback_ttl_secs: i64,
+    pub uploads: std::sync::Arc<uploads::Uploads>,
 }
 
 #[derive(OpenApi)]
@@ -34,7 +37,7 @@ pub struct Api {
         catalog::list_titles, catalog::get_title, catalog::search, catalog::get_series,
         library::list_profiles, library::create_profile, library::watchlist, library::add_to_watchlist,
         library::remove_from_watchlist, library::record_progress, library::history, library::continue_watching,
-        playback::playback,
+        playback::playback, jobs::events,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth)
@@ -71,6 +74,16 @@ pub fn router(api: Api) -> Router {
         .route("/api/v1/titles/{id}/playback", get(playback::playback))
         .route("/api/v1/series/{id}", get(catalog::get_series))
         .route("/api/v1/search", get(catalog::search))
+        .route("/api/v1/jobs/{id}/events", get(jobs::events))
+        .route("/api/v1/uploads", post(uploads::create).options(uploads::options))
+        .route(
+            "/api/v1/uploads/{id}",
+            get(uploads::status)
+                .head(uploads::head)
+                .patch(uploads::patch)
+                .delete(uploads::delete)
+                .options(uploads::options),
+        )
         .route("/api/v1/profiles", get(library::list_profiles).post(library::create_profile))
         .route("/api/v1/profiles/{profile}/watchlist", get(library::watchlist))
         .route(

@@ -90,6 +90,7 @@ pub async fn spawn_stack(pool: PgPool) -> Stack {
         ..Default::default()
     };
     edge_settings.playback.secret = SECRET.to_owned().into();
+    edge_settings.upload_dir = scratch.join("uploads");
     let edge = ottr_edge::Application::build(&edge_settings, store).await.unwrap();
     let edge_url = format!("http://127.0.0.1:{}", edge.port());
     tokio::spawn(edge.run_until_stopped(stopper(&mut stops)));
@@ -182,6 +183,28 @@ impl Stack {
         };
         catalog.set_visibility(bearer(publish, &self.editor)).await.unwrap();
         title.id
+    }
+
+    /// A generated clip of `seconds`, as bytes.
+    pub fn clip(&self, seconds: u32) -> Vec<u8> {
+        std::fs::create_dir_all(&self.scratch).unwrap();
+        let path = self.scratch.join(format!("upload-{seconds}.mp4"));
+        let status = std::process::Command::new("ffmpeg")
+            .args([
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                &format!("testsrc2=size=640x360:rate=25:duration={seconds}"),
+            ])
+            .args(["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"])
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::fs::read(path).unwrap()
     }
 
     /// Registers a viewer over REST and returns its access token.

@@ -5,3 +5,4 @@ mod delivery;
 mod grpc;
 mod helpers;
 mod rest;
+mod uploads;

@@ -1,0 +1,145 @@
+//! Resumable upload over tus 1.0, then the transcode's progress as Server-Sent Events.
+
+use aws_lc_rs::digest;
+use base64::{Engine, engine::general_purpose::STANDARD};
+use sqlx::PgPool;
+use tonic::codegen::tokio_stream::StreamExt;
+
+use crate::helpers::{Stack, spawn_stack};
+
+async fn create(stack: &Stack, token: &str, length: u64) -> reqwest::Response {
+    stack
+        .http
+        .post(stack.url("/api/v1/uploads"))
+        .bearer_auth(token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", length.to_string())
+        .header("Upload-Metadata", format!("filename {}", STANDARD.encode("clip.mp4")))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn patch(
+    stack: &Stack,
+    location: &str,
+    offset: u64,
+    bytes: &[u8],
+    checksum: Option<String>,
+) -> reqwest::Response {
+    let mut request = stack
+        .http
+        .patch(location)
+        .bearer_auth(&stack.editor)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Content-Type", "application/offset+octet-stream")
+        .header("Upload-Offset", offset.to_string());
+    if let Some(checksum) = checksum {
+        request = request.header("Upload-Checksum", checksum);
+    }
+    request.body(bytes.to_vec()).send().await.unwrap()
+}
+
+async fn offset(stack: &Stack, location: &str) -> u64 {
+    let head =
+        stack.http.head(location).bearer_auth(&stack.editor).header("Tus-Resumable", "1.0.0").send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    head.headers()["upload-offset"].to_str().unwrap().parse().unwrap()
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    format!("sha256 {}", STANDARD.encode(digest::digest(&digest::SHA256, bytes).as_ref()))
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn an_interrupted_upload_resumes_bad_chunks_change_nothing_and_progress_streams_to_ready(pool: PgPool) {
+    let stack = spawn_stack(pool).await;
+    let clip = stack.clip(4);
+    let created = create(&stack, &stack.editor, clip.len() as u64).await;
+    assert_eq!(created.status(), 201);
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+
+    let half = clip.len() / 2;
+    assert_eq!(patch(&stack, &location, 0, &clip[..half], None).await.status(), 204);
+    // The connection dropped here; the client asks where to resume.
+    assert_eq!(offset(&stack, &location).await, half as u64);
+
+    let wrong_offset = patch(&stack, &location, 10, &clip[10..half], None).await;
+    assert_eq!(wrong_offset.status(), 409);
+    let corrupt = patch(&stack, &location, half as u64, &clip[half..], Some(sha256(b"something else"))).await;
+    assert_eq!(corrupt.status().as_u16(), 460, "checksum mismatch");
+    assert_eq!(offset(&stack, &location).await, half as u64, "refused chunks left nothing behind");
+
+    let last = patch(&stack, &location, half as u64, &clip[half..], Some(sha256(&clip[half..]))).await;
+    assert_eq!(last.status(), 204);
+    assert_eq!(last.headers()["upload-offset"], clip.len().to_string().as_str());
+    let job = last.headers()["ottr-job-id"].to_str().unwrap().to_owned();
+    assert!(!last.headers()["ottr-asset-id"].is_empty());
+    assert_eq!(offset(&stack, &location).await, clip.len() as u64);
+
+    // The browser's view of the transcode: Server-Sent Events, token in the query.
+    let events = stack
+        .http
+        .get(stack.url(&format!("/api/v1/jobs/{job}/events?access_token={}", stack.editor)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), 200);
+    assert!(events.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    let mut body = events.bytes_stream();
+    let mut text = String::new();
+    while let Some(chunk) = body.next().await {
+        text.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+        if text.contains("\"phase\":\"ready\"") || text.contains("\"phase\":\"failed\"") {
+            break;
+        }
+    }
+    assert!(text.contains("event: progress"), "{text}");
+    assert!(text.contains("\"phase\":\"ready\""), "{text}");
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn limits_roles_and_ownership_are_enforced_before_a_byte_is_stored(pool: PgPool) {
+    let stack = spawn_stack(pool.clone()).await;
+    let huge = create(&stack, &stack.editor, 60 * 1024 * 1024 * 1024).await;
+    assert_eq!(huge.status(), 413);
+    let body: serde_json::Value = huge.json().await.unwrap();
+    assert_eq!(body["code"], "upload_too_large");
+
+    let viewer = stack.viewer().await;
+    assert_eq!(create(&stack, &viewer, 100).await.status(), 403);
+    let no_length = stack.http.post(stack.url("/api/v1/uploads")).bearer_auth(&stack.editor).send().await.unwrap();
+    assert_eq!(no_length.status(), 400);
+
+    let created = create(&stack, &stack.editor, 100).await;
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    ottr_auth::create_user(
+        &pool,
+        "other-editor@example.org",
+        "a fine passphrase",
+        &[ottr_runtime::token::Role::Editor],
+    )
+    .await
+    .unwrap();
+    let login: serde_json::Value = stack
+        .http
+        .post(stack.url("/api/v1/auth/login"))
+        .json(&serde_json::json!({"email": "other-editor@example.org", "password": "a fine passphrase"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let other = login["access_token"].as_str().unwrap();
+    let theirs = stack.http.head(&location).bearer_auth(other).send().await.unwrap();
+    assert_eq!(theirs.status(), 404, "another editor's upload does not exist for them");
+
+    let overflow = patch(&stack, &location, 0, &[0u8; 101], None).await;
+    assert_eq!(overflow.status(), 413, "more than Upload-Length");
+    assert_eq!(offset(&stack, &location).await, 0);
+
+    let deleted = stack.http.delete(&location).bearer_auth(&stack.editor).send().await.unwrap();
+    assert_eq!(deleted.status(), 204);
+    assert_eq!(stack.http.head(&location).bearer_auth(&stack.editor).send().await.unwrap().status(), 404);
+}
