@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 mod grpc_proxy;
 pub mod hls;
+mod metrics;
 mod rest;
 pub mod startup;
 mod upstream;

@@ -13,6 +13,7 @@ use ottr_proto::auth::v1::GetJwksRequest;
 use crate::{
     EdgeError, EdgeSettings, grpc_proxy,
     hls::{self, Delivery, HotCache, token::Signer},
+    metrics::{self, Metrics},
     rest::{self, Api},
     upstream::Upstream,
 };
@@ -87,7 +88,12 @@ impl Application {
             .merge(grpc)
             .merge(hls_routes)
             .route("/healthz", get(|| async { "ok" }))
-            .route("/readyz", get(move || ready(upstream.clone())))
+            .route("/readyz", get(move || ready(upstream.clone())));
+        let metrics = Metrics::default();
+        let exposed = metrics.clone();
+        let router = router
+            .route("/metrics", get(move || async move { exposed.render() }))
+            .route_layer(axum::middleware::from_fn_with_state(metrics, metrics::record))
             .layer(cors(&settings.cors_origins));
         Ok(Self { listener, router })
     }

@@ -109,6 +109,11 @@ async fn the_openapi_document_describes_every_route_and_the_error_body(pool: PgP
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
     assert_eq!(stack.http.get(stack.url("/healthz")).send().await.unwrap().status(), 200);
     assert_eq!(stack.http.get(stack.url("/readyz")).send().await.unwrap().status(), 200);
+    let metrics = stack.http.get(stack.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.contains("ottr_http_requests_total{method=\"GET\",route=\"/api/v1/openapi.json\",status=\"200\"} 1"),
+        "{metrics}"
+    );
 }
 
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
