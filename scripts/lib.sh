@@ -56,11 +56,22 @@ ensure_postgres_login() {
   psql "$PGURL_ADMIN" -qtAc 'SELECT 1' >/dev/null
 }
 
+# The web app's npm packages (hls.js; playwright-core for the browser test), installed
+# again only when package-lock.json changed.
+npm_packages() {
+  command -v npm >/dev/null || apt_install nodejs npm
+  if [ ! -e "$ROOT/node_modules/.package-lock.json" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
+    say "installing npm packages"
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
 # Everything the platform and its tests need on this machine, installed and running.
 prepare_machine() {
   command -v cargo >/dev/null || { echo "cargo is missing: install Rust 1.95 (rustup) first" >&2; exit 1; }
-  apt_install ffmpeg postgresql postgresql-client redis-server redis-tools ca-certificates gcc
+  apt_install ffmpeg postgresql postgresql-client redis-server redis-tools ca-certificates gcc chromium
   start_postgres
   start_redis
   ensure_postgres_login
+  npm_packages
 }

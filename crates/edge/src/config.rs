@@ -24,6 +24,10 @@ pub struct EdgeSettings {
     pub upload_dir: std::path::PathBuf,
     /// Refused up front, before a byte is received.
     pub max_upload_bytes: u64,
+    /// The web app's files (`web/` of the repository).
+    pub web_dir: std::path::PathBuf,
+    /// hls.js, as npm installed it.
+    pub hls_js: std::path::PathBuf,
 }
 
 impl Default for EdgeSettings {
@@ -39,6 +43,8 @@ impl Default for EdgeSettings {
             hls_cache_bytes: 256 * 1024 * 1024,
             upload_dir: std::env::temp_dir().join("ottr-edge-uploads"),
             max_upload_bytes: 50 * 1024 * 1024 * 1024,
+            web_dir: "web".into(),
+            hls_js: "node_modules/hls.js/dist/hls.min.js".into(),
         }
     }
 }

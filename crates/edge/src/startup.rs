@@ -5,7 +5,10 @@ use std::{future::Future, sync::Arc};
 use axum::{Router, http::StatusCode, routing::get};
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
-use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use tower_http::{
+    cors::{AllowOrigin, Any, CorsLayer},
+    services::{ServeDir, ServeFile},
+};
 
 use ottr_media::storage::ObjectStore;
 use ottr_proto::auth::v1::GetJwksRequest;
@@ -93,6 +96,8 @@ impl Application {
         let exposed = metrics.clone();
         let router = router
             .route("/metrics", get(move || async move { exposed.render() }))
+            .route_service("/vendor/hls.min.js", ServeFile::new(&settings.hls_js))
+            .fallback_service(ServeDir::new(&settings.web_dir))
             .route_layer(axum::middleware::from_fn_with_state(metrics, metrics::record))
             .layer(cors(&settings.cors_origins));
         Ok(Self { listener, router })

@@ -224,3 +224,104 @@ pub async fn get_series(
     let request = forward(&headers, pb::GetSeriesRequest { id_or_slug: id });
     Ok(Json(api.upstream.catalog.clone().get_series(request).await?.into_inner().into()))
 }
+
+/// The editable fields of a title, for editors.
+#[derive(Deserialize, ToSchema)]
+pub struct TitleInput {
+    /// `movie` or `series`.
+    pub kind: String,
+    pub slug: String,
+    pub title: String,
+    #[serde(default)]
+    pub synopsis: String,
+    #[serde(default)]
+    pub release_year: u32,
+    #[serde(default)]
+    pub runtime_secs: u32,
+    #[serde(default)]
+    pub maturity_rating: String,
+    #[serde(default)]
+    pub genres: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub poster_url: String,
+    #[serde(default)]
+    pub backdrop_url: String,
+    #[serde(default)]
+    pub asset_id: String,
+}
+
+impl TitleInput {
+    fn into_fields(self) -> Result<pb::TitleFields, EdgeError> {
+        let kind = match self.kind.as_str() {
+            "movie" => pb::Kind::Movie,
+            "series" => pb::Kind::Series,
+            _ => return Err(EdgeError::BadRequest("kind must be movie or series".into())),
+        };
+        Ok(pb::TitleFields {
+            kind: kind as i32,
+            slug: self.slug,
+            title: self.title,
+            synopsis: self.synopsis,
+            release_year: self.release_year,
+            runtime_secs: self.runtime_secs,
+            maturity_rating: self.maturity_rating,
+            genres: self.genres,
+            tags: self.tags,
+            credits: Vec::new(),
+            artwork: Some(pb::Artwork { poster_url: self.poster_url, backdrop_url: self.backdrop_url }),
+            asset_id: self.asset_id,
+        })
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct VisibilityInput {
+    /// `draft`, `published` or `unlisted`.
+    pub visibility: String,
+}
+
+/// Creates a draft title (editors).
+#[utoipa::path(post, path = "/api/v1/titles", request_body = TitleInput, tag = "catalog", security(("bearer" = [])),
+    responses((status = 200, body = Title), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create_title(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Json(input): Json<TitleInput>,
+) -> Result<Json<Title>, EdgeError> {
+    let request = forward(&headers, pb::CreateTitleRequest { fields: Some(input.into_fields()?) });
+    Ok(Json(api.upstream.catalog.clone().create_title(request).await?.into_inner().into()))
+}
+
+/// Replaces a title's fields, for example to attach its asset (editors).
+#[utoipa::path(put, path = "/api/v1/titles/{id}", params(("id" = String, Path)), request_body = TitleInput, tag = "catalog",
+    security(("bearer" = [])), responses((status = 200, body = Title), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update_title(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(input): Json<TitleInput>,
+) -> Result<Json<Title>, EdgeError> {
+    let request = forward(&headers, pb::UpdateTitleRequest { id, fields: Some(input.into_fields()?) });
+    Ok(Json(api.upstream.catalog.clone().update_title(request).await?.into_inner().into()))
+}
+
+/// Publishes, unlists or returns a title to draft (editors).
+#[utoipa::path(put, path = "/api/v1/titles/{id}/visibility", params(("id" = String, Path)), request_body = VisibilityInput,
+    tag = "catalog", security(("bearer" = [])), responses((status = 200, body = Title), (status = 404, body = ErrorBody)))]
+pub async fn set_visibility(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(input): Json<VisibilityInput>,
+) -> Result<Json<Title>, EdgeError> {
+    let visibility = match input.visibility.as_str() {
+        "draft" => pb::Visibility::Draft,
+        "published" => pb::Visibility::Published,
+        "unlisted" => pb::Visibility::Unlisted,
+        _ => return Err(EdgeError::BadRequest("visibility must be draft, published or unlisted".into())),
+    };
+    let request = forward(&headers, pb::SetVisibilityRequest { id, visibility: visibility as i32 });
+    Ok(Json(api.upstream.catalog.clone().set_visibility(request).await?.into_inner().into()))
+}

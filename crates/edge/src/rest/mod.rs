@@ -35,6 +35,7 @@ pub struct Api {
     paths(
         auth::register, auth::login, auth::refresh, auth::logout, auth::me,
         catalog::list_titles, catalog::get_title, catalog::search, catalog::get_series,
+        catalog::create_title, catalog::update_title, catalog::set_visibility,
         library::list_profiles, library::create_profile, library::watchlist, library::add_to_watchlist,
         library::remove_from_watchlist, library::record_progress, library::history, library::continue_watching,
         playback::playback, jobs::events,
@@ -69,8 +70,9 @@ pub fn router(api: Api) -> Router {
         .route("/api/v1/auth/refresh", post(auth::refresh))
         .route("/api/v1/auth/logout", post(auth::logout))
         .route("/api/v1/me", get(auth::me))
-        .route("/api/v1/titles", get(catalog::list_titles))
-        .route("/api/v1/titles/{id}", get(catalog::get_title))
+        .route("/api/v1/titles", get(catalog::list_titles).post(catalog::create_title))
+        .route("/api/v1/titles/{id}", get(catalog::get_title).put(catalog::update_title))
+        .route("/api/v1/titles/{id}/visibility", put(catalog::set_visibility))
         .route("/api/v1/titles/{id}/playback", get(playback::playback))
         .route("/api/v1/series/{id}", get(catalog::get_series))
         .route("/api/v1/search", get(catalog::search))

@@ -91,6 +91,9 @@ pub async fn spawn_stack(pool: PgPool) -> Stack {
     };
     edge_settings.playback.secret = SECRET.to_owned().into();
     edge_settings.upload_dir = scratch.join("uploads");
+    let repository = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    edge_settings.web_dir = repository.join("web");
+    edge_settings.hls_js = repository.join("node_modules/hls.js/dist/hls.min.js");
     let edge = ottr_edge::Application::build(&edge_settings, store).await.unwrap();
     let edge_url = format!("http://127.0.0.1:{}", edge.port());
     tokio::spawn(edge.run_until_stopped(stopper(&mut stops)));
@@ -187,18 +190,31 @@ impl Stack {
 
     /// A generated clip of `seconds`, as bytes.
     pub fn clip(&self, seconds: u32) -> Vec<u8> {
+        self.generate(seconds, "640x360", false)
+    }
+
+    /// A 720p clip with sound, so the ladder has three rungs to switch between.
+    pub fn clip_with_audio(&self, seconds: u32) -> Vec<u8> {
+        self.generate(seconds, "1280x720", true)
+    }
+
+    fn generate(&self, seconds: u32, size: &str, audio: bool) -> Vec<u8> {
         std::fs::create_dir_all(&self.scratch).unwrap();
-        let path = self.scratch.join(format!("upload-{seconds}.mp4"));
-        let status = std::process::Command::new("ffmpeg")
-            .args([
-                "-v",
-                "error",
-                "-y",
-                "-f",
-                "lavfi",
-                "-i",
-                &format!("testsrc2=size=640x360:rate=25:duration={seconds}"),
-            ])
+        let path = self.scratch.join(format!("upload-{seconds}-{size}.mp4"));
+        let mut command = std::process::Command::new("ffmpeg");
+        command.args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("testsrc2=size={size}:rate=25:duration={seconds}"),
+        ]);
+        if audio {
+            command.args(["-f", "lavfi", "-i", &format!("sine=duration={seconds}"), "-c:a", "aac"]);
+        }
+        let status = command
             .args(["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"])
             .arg(&path)
             .status()

@@ -1,6 +1,7 @@
 //! The edge over HTTP, in front of real auth, catalog and media services (PostgreSQL,
 //! Redis, ffmpeg), with ffprobe as an off-the-shelf HLS client.
 
+mod browser;
 mod delivery;
 mod grpc;
 mod helpers;

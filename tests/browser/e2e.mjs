@@ -1,0 +1,59 @@
+// The web app in a real headless Chromium (Debian's), driven by playwright-core: an
+// editor signs in, creates a title, uploads a clip with the progress bar, waits for the
+// live transcode to reach "ready", publishes, plays it (time advances, at least two
+// renditions offered), and after a reload playback resumes where it stopped.
+// Usage: node tests/browser/e2e.mjs <edge url> <editor email> <password> <clip path>
+import { chromium } from 'playwright-core';
+
+const [url, email, password, clip] = process.argv.slice(2);
+const step = message => console.log(`browser: ${message}`);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+    '--no-first-run', '--disable-sync', '--disable-quic', '--autoplay-policy=no-user-gesture-required'],
+});
+let failed = false;
+try {
+  const page = await browser.newPage();
+  page.on('pageerror', error => console.log(`page error: ${error.message}`));
+  await page.goto(`${url}/#/login`);
+  await page.getByTestId('email').fill(email);
+  await page.getByTestId('password').fill(password);
+  await page.getByTestId('sign-in').click();
+  await page.getByTestId('studio-link').waitFor();
+  step('signed in');
+
+  await page.getByTestId('studio-link').click();
+  await page.getByTestId('new-title').fill('Browser Test Pattern');
+  await page.getByTestId('new-slug').fill('browser-test-pattern');
+  await page.getByTestId('file').setInputFiles(clip);
+  await page.getByTestId('create-upload').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=upload-progress]')?.value === 100, null, { timeout: 60_000 });
+  step('uploaded');
+  await page.waitForFunction(() => document.querySelector('[data-testid=job-phase]')?.textContent === 'ready', null, { timeout: 180_000 });
+  step('transcoded, as the live progress showed');
+  await page.getByTestId('publish').click();
+  await page.getByTestId('open-title').click();
+  await page.getByTestId('play').click();
+
+  await page.waitForFunction(() => document.querySelector('video')?.currentTime > 2, null, { timeout: 60_000 });
+  const levels = await page.evaluate(() => window.ottrPlayer.levels.map(l => l.height));
+  if (levels.length < 2) throw new Error(`expected at least two renditions, got ${levels}`);
+  step(`playing; renditions offered: ${levels.join(', ')}`);
+  await page.waitForFunction(() => Number(document.querySelector('video')?.dataset.reported || 0) > 2, null, { timeout: 30_000 });
+  const reported = await page.evaluate(() => Number(document.querySelector('video').dataset.reported));
+  step(`position reported: ${reported.toFixed(1)} s`);
+
+  await page.reload();
+  await page.waitForFunction(() => document.querySelector('video')?.dataset.resumedFrom !== undefined, null, { timeout: 30_000 });
+  const resumed = await page.evaluate(() => Number(document.querySelector('video').dataset.resumedFrom));
+  if (!(resumed >= 2)) throw new Error(`playback did not resume (from ${resumed} s)`);
+  step(`resumed from ${resumed.toFixed(1)} s`);
+} catch (error) {
+  failed = true;
+  console.log(`browser: FAILED: ${error.message}`);
+} finally {
+  await browser.close();
+}
+console.log(failed ? '0 passed, 1 failed' : '1 passed, 0 failed');
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,277 @@
+// ottr's web app: sign in, browse and search, title pages, watchlist, continue watching,
+// playback with hls.js (quality menu and automatic ABR, position reported for resume),
+// and a studio where editors create a title, upload a file with a progress bar, watch
+// the transcode live and publish. Plain modules, no build step.
+
+const view = document.getElementById('view');
+const nav = document.getElementById('nav');
+const state = JSON.parse(localStorage.getItem('ottr.session') || 'null') || {};
+
+function save() { localStorage.setItem('ottr.session', JSON.stringify(state)); }
+function esc(text) { return String(text ?? '').replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`); }
+function isStaff() { return (state.user?.roles || []).some(r => r === 'editor' || r === 'admin'); }
+
+async function api(path, { method = 'GET', body, retry = true } = {}) {
+  const headers = { 'content-type': 'application/json' };
+  if (state.token) headers.authorization = `Bearer ${state.token}`;
+  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  // An expired access token is renewed once with the refresh token.
+  if (response.status === 401 && retry && state.refresh) {
+    const renewed = await fetch('/api/v1/auth/refresh', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refresh_token: state.refresh }) });
+    if (renewed.ok) { remember(await renewed.json()); return api(path, { method, body, retry: false }); }
+  }
+  if (response.status === 204) return null;
+  const data = await response.json().catch(() => null);
+  if (!response.ok) throw Object.assign(new Error(data?.message || response.statusText), { code: data?.code, status: response.status });
+  return data;
+}
+
+function remember(session) {
+  state.token = session.access_token;
+  state.refresh = session.refresh_token;
+  state.user = session.user;
+  save();
+}
+
+async function profile() {
+  if (state.profile) return state.profile;
+  let profiles = await api('/api/v1/profiles');
+  if (!profiles.length) profiles = [await api('/api/v1/profiles', { method: 'POST', body: { name: 'Main' } })];
+  state.profile = profiles[0].id;
+  save();
+  return state.profile;
+}
+
+function renderNav() {
+  nav.innerHTML = state.token
+    ? `<a href="#/">Browse</a>${isStaff() ? '<a href="#/studio" data-testid="studio-link">Studio</a>' : ''}
+       <span class="muted">${esc(state.user?.email)}</span><button class="secondary" id="signout">Sign out</button>`
+    : '<a href="#/login">Sign in</a>';
+  document.getElementById('signout')?.addEventListener('click', async () => {
+    if (state.refresh) await api('/api/v1/auth/logout', { method: 'POST', body: { refresh_token: state.refresh } }).catch(() => {});
+    for (const key of Object.keys(state)) delete state[key];
+    save();
+    location.hash = '#/login';
+  });
+}
+
+function card(title, extra = '') {
+  return `<a class="card" href="#/title/${esc(title.id)}" data-testid="title-card">
+    <strong>${esc(title.title)}</strong><br><small>${esc(title.release_year || '')} ${esc(title.kind)}</small>${extra}</a>`;
+}
+
+const pages = {
+  async login(_, paint) {
+    paint(`<h1>Sign in</h1>
+      <form id="login"><input name="email" type="email" placeholder="Email" required data-testid="email">
+      <input name="password" type="password" placeholder="Password (8+ characters)" required data-testid="password">
+      <button data-testid="sign-in">Sign in</button><button type="button" class="secondary" id="register">Create account</button>
+      <div class="error" id="error"></div></form>`);
+    const form = document.getElementById('login');
+    const submit = async path => {
+      const body = { email: form.email.value, password: form.password.value };
+      try { remember(await api(path, { method: 'POST', body })); location.hash = '#/'; }
+      catch (error) { document.getElementById('error').textContent = error.message; }
+    };
+    form.addEventListener('submit', event => { event.preventDefault(); submit('/api/v1/auth/login'); });
+    document.getElementById('register').addEventListener('click', () => submit('/api/v1/auth/register'));
+  },
+
+  async home(_, paint) {
+    if (!state.token) { location.hash = '#/login'; return; }
+    const pid = await profile();
+    const [resume, page] = await Promise.all([api(`/api/v1/profiles/${pid}/continue-watching`), api('/api/v1/titles?page_size=48')]);
+    paint(`
+      <form id="search" style="max-width:none;grid-template-columns:1fr auto"><input name="q" placeholder="Search titles, people, stories" data-testid="search">
+      <button>Search</button></form>
+      <h2>Continue watching</h2><div class="row" data-testid="continue-row">${resume.items.map(item =>
+        card(item.title, `<br><small>${Math.round(item.position_secs)} s${item.up_next ? ' · up next' : ''}</small>`)).join('') || '<span class="muted">Nothing started yet.</span>'}</div>
+      <h2 id="list-heading">New</h2><div class="grid" id="titles">${page.titles.map(t => card(t)).join('')}</div>`);
+    document.getElementById('search').addEventListener('submit', async event => {
+      event.preventDefault();
+      const q = event.target.q.value.trim();
+      if (!q) return;
+      const found = await api(`/api/v1/search?q=${encodeURIComponent(q)}`).catch(() => ({ titles: [] }));
+      document.getElementById('list-heading').textContent = `Results for “${q}”`;
+      document.getElementById('titles').innerHTML = found.titles.map(t => card(t)).join('') || '<span class="muted">No match.</span>';
+    });
+  },
+
+  async title(id, paint) {
+    const title = await api(`/api/v1/titles/${encodeURIComponent(id)}`);
+    const pid = await profile();
+    const list = await api(`/api/v1/profiles/${pid}/watchlist`);
+    let listed = list.titles.some(t => t.id === title.id);
+    let seasons = '';
+    if (title.kind === 'series') {
+      const series = await api(`/api/v1/series/${title.id}`);
+      seasons = series.seasons.map(s => `<h3>Season ${s.number}</h3><ol>${s.episodes.map(e =>
+        `<li>${esc(e.title)} <span class="muted">${Math.round(e.runtime_secs / 60)} min</span></li>`).join('')}</ol>`).join('');
+    }
+    paint(`<h1 data-testid="title-name">${esc(title.title)}</h1>
+      <p class="muted">${esc(title.release_year || '')} · ${esc(title.maturity_rating)} · ${esc(title.genres.join(', '))}</p>
+      <p>${esc(title.synopsis)}</p>
+      ${title.asset_id ? `<a href="#/watch/${esc(title.id)}"><button data-testid="play">Play</button></a>` : ''}
+      <button class="secondary" id="watchlist" data-testid="watchlist">${listed ? 'On your list ✓' : '+ My list'}</button>${seasons}`);
+    document.getElementById('watchlist').addEventListener('click', async event => {
+      await api(`/api/v1/profiles/${pid}/watchlist/${title.id}`, { method: listed ? 'DELETE' : 'PUT' });
+      listed = !listed;
+      event.target.textContent = listed ? 'On your list ✓' : '+ My list';
+    });
+  },
+
+  async watch(id, paint) {
+    const pid = await profile();
+    const [title, playback, resume] = await Promise.all([
+      api(`/api/v1/titles/${encodeURIComponent(id)}`),
+      api(`/api/v1/titles/${encodeURIComponent(id)}/playback`),
+      api(`/api/v1/profiles/${pid}/continue-watching`),
+    ]);
+    const started = resume.items.find(item => item.title?.id === title.id && !item.up_next);
+    paint(`<h1>${esc(title.title)}</h1>
+      <video id="video" controls playsinline data-testid="video" poster="${esc(playback.poster_url)}"></video>
+      <div class="player-bar"><label>Quality <select id="quality" data-testid="quality"><option value="-1">Auto</option></select></label>
+      <span class="muted" id="level" data-testid="level"></span></div>`);
+    const video = document.getElementById('video');
+    const quality = document.getElementById('quality');
+    const player = new Hls({ capLevelToPlayerSize: false });
+    window.ottrPlayer = player;
+    player.on(Hls.Events.MANIFEST_PARSED, (_, data) => {
+      quality.innerHTML = '<option value="-1">Auto</option>' + data.levels
+        .map((level, i) => `<option value="${i}">${level.height}p · ${Math.round(level.bitrate / 1000)} kb/s</option>`).join('');
+    });
+    player.on(Hls.Events.LEVEL_SWITCHED, (_, data) => {
+      const level = player.levels[data.level];
+      document.getElementById('level').textContent = level ? `playing ${level.height}p` : '';
+    });
+    quality.addEventListener('change', () => { player.currentLevel = Number(quality.value); });
+    player.loadSource(playback.url);
+    player.attachMedia(video);
+    video.addEventListener('loadedmetadata', () => {
+      if (started && started.position_secs > 0) video.currentTime = started.position_secs;
+      video.dataset.resumedFrom = String(started?.position_secs ?? 0);
+    }, { once: true });
+    // The position is reported every few seconds and on pause, so resume works anywhere.
+    const report = () => {
+      if (!video.duration || !isFinite(video.duration)) return;
+      api(`/api/v1/profiles/${pid}/progress`, { method: 'PUT', body: { title_id: title.id, position_secs: video.currentTime, duration_secs: video.duration } })
+        .then(() => { video.dataset.reported = String(video.currentTime); })
+        .catch(() => {});
+    };
+    const timer = setInterval(report, 5000);
+    video.addEventListener('pause', report);
+    window.addEventListener('hashchange', () => { clearInterval(timer); report(); player.destroy(); }, { once: true });
+    video.muted = true;
+    video.play().catch(() => {});
+  },
+
+  async studio(_, paint) {
+    if (!isStaff()) { paint('<p>Only editors and admins use the studio.</p>'); return; }
+    paint(`<h1>Studio</h1>
+      <form id="create"><input name="title" placeholder="Title" required data-testid="new-title">
+      <input name="slug" placeholder="slug-like-this" required pattern="[a-z0-9]+(-[a-z0-9]+)*" data-testid="new-slug">
+      <textarea name="synopsis" placeholder="Synopsis"></textarea>
+      <select name="kind"><option value="movie">Movie</option><option value="series">Series</option></select>
+      <input name="file" type="file" accept="video/*" required data-testid="file">
+      <button data-testid="create-upload">Create and upload</button>
+      <div class="error" id="error"></div></form>
+      <section id="progress" hidden>
+        <p>Upload <progress id="upload-bar" max="100" value="0" data-testid="upload-progress"></progress></p>
+        <p>Transcode <progress id="job-bar" max="100" value="0"></progress>
+          <span data-testid="job-phase" id="job-phase">waiting</span> <span class="muted" id="job-detail"></span></p>
+        <button id="publish" hidden data-testid="publish">Publish</button> <a id="open" hidden data-testid="open-title">Open the title</a>
+      </section>`);
+    const form = document.getElementById('create');
+    form.addEventListener('submit', async event => {
+      event.preventDefault();
+      try {
+        const body = { kind: form.kind.value, slug: form.slug.value, title: form.title.value, synopsis: form.synopsis.value };
+        const title = await api('/api/v1/titles', { method: 'POST', body });
+        document.getElementById('progress').hidden = false;
+        const { asset, job } = await upload(form.file.files[0], percent => { document.getElementById('upload-bar').value = percent; });
+        await api(`/api/v1/titles/${title.id}`, { method: 'PUT', body: { ...body, asset_id: asset } });
+        follow(job, title);
+      } catch (error) { document.getElementById('error').textContent = error.message; }
+    });
+  },
+};
+
+// tus 1.0 by hand: create, then PATCH 8 MiB at a time, resuming from the server's offset.
+async function upload(file, onProgress) {
+  const created = await fetch('/api/v1/uploads', { method: 'POST', headers: {
+    authorization: `Bearer ${state.token}`, 'tus-resumable': '1.0.0', 'upload-length': String(file.size),
+    'upload-metadata': `filename ${btoa(unescape(encodeURIComponent(file.name)))}` } });
+  if (!created.ok) throw new Error((await created.json().catch(() => ({}))).message || 'upload refused');
+  const location = created.headers.get('location');
+  let offset = 0, asset = '', job = '';
+  while (offset < file.size) {
+    const chunk = file.slice(offset, offset + 8 * 1024 * 1024);
+    const answer = await new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('PATCH', location);
+      xhr.setRequestHeader('authorization', `Bearer ${state.token}`);
+      xhr.setRequestHeader('tus-resumable', '1.0.0');
+      xhr.setRequestHeader('upload-offset', String(offset));
+      xhr.setRequestHeader('content-type', 'application/offset+octet-stream');
+      xhr.upload.onprogress = e => onProgress(Math.round((offset + e.loaded) / file.size * 100));
+      xhr.onload = () => resolve(xhr);
+      xhr.onerror = () => reject(new Error('the connection dropped'));
+      xhr.send(chunk);
+    });
+    if (answer.status !== 204) throw new Error(`upload stopped (${answer.status})`);
+    offset = Number(answer.getResponseHeader('upload-offset'));
+    asset = answer.getResponseHeader('ottr-asset-id') || asset;
+    job = answer.getResponseHeader('ottr-job-id') || job;
+  }
+  onProgress(100);
+  return { asset, job };
+}
+
+// The transcode, live: Server-Sent Events relayed by the edge from media's WatchJob.
+function follow(job, title) {
+  const source = new EventSource(`/api/v1/jobs/${job}/events?access_token=${encodeURIComponent(state.token)}`);
+  source.addEventListener('progress', message => {
+    const event = JSON.parse(message.data);
+    document.getElementById('job-bar').value = event.percent;
+    document.getElementById('job-phase').textContent = event.phase;
+    document.getElementById('job-detail').textContent = event.speed ? `${event.speed.toFixed(1)}× · ${Math.round(event.eta_secs)} s left` : '';
+    if (['ready', 'failed', 'cancelled'].includes(event.phase)) {
+      source.close();
+      if (event.phase === 'failed') document.getElementById('job-detail').textContent = event.error_message;
+      if (event.phase === 'ready') {
+        const publish = document.getElementById('publish');
+        publish.hidden = false;
+        publish.addEventListener('click', async () => {
+          await api(`/api/v1/titles/${title.id}/visibility`, { method: 'PUT', body: { visibility: 'published' } });
+          const open = document.getElementById('open');
+          open.href = `#/title/${title.id}`;
+          open.hidden = false;
+          publish.textContent = 'Published ✓';
+        }, { once: true });
+      }
+    }
+  });
+}
+
+// Pages load data before they paint; a page whose navigation was overtaken by another
+// must not paint over it.
+const STALE = Symbol('stale');
+let navigation = 0;
+
+async function route() {
+  const mine = ++navigation;
+  const paint = html => { if (mine !== navigation) throw STALE; view.innerHTML = html; };
+  renderNav();
+  const [, page = '', arg] = location.hash.split('/');
+  const handler = { '': pages.home, login: pages.login, title: pages.title, watch: pages.watch, studio: pages.studio }[page] || pages.home;
+  if (!state.token && handler !== pages.login) { location.hash = '#/login'; return; }
+  try { await handler(arg && decodeURIComponent(arg), paint); }
+  catch (error) {
+    if (error === STALE) return;
+    if (error.status === 401) { for (const key of Object.keys(state)) delete state[key]; save(); location.hash = '#/login'; return; }
+    if (mine === navigation) view.innerHTML = `<p class="error" data-testid="page-error">${esc(error.message)}</p>`;
+  }
+}
+
+window.addEventListener('hashchange', route);
+route();
