@@ -14,6 +14,7 @@ use ottr_runtime::{
 
 use crate::{
     cli::{Cli, Command, Service, UserCommand},
+    first_run,
     settings::Settings,
 };
 
@@ -28,9 +29,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Up => {
             db::migrate(&settings.database).await.context("applying migrations")?;
-            serve(&settings, &[Service::Auth, Service::Catalog, Service::Media, Service::Edge]).await
+            let first_admin =
+                first_run::admin(&db::pool(&settings.database)?).await.context("creating the first admin")?;
+            if let Some(password) = &first_admin {
+                println!("first run: created {} with password {password}", first_run::ADMIN_EMAIL);
+                println!("(shown once; it is stored only as an argon2id hash)");
+            }
+            serve(&settings, &[Service::Auth, Service::Catalog, Service::Media, Service::Edge], first_admin).await
         }
-        Command::Serve { service } => serve(&settings, &[service]).await,
+        Command::Serve { service } => serve(&settings, &[service], None).await,
         Command::User { command: UserCommand::Create { email, roles, password_stdin } } => {
             create_user(&settings, &email, roles.into_iter().map(Role::from).collect(), password_stdin).await
         }
@@ -39,7 +46,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Starts each service on its own port, prints where, and stops them all together on
 /// Ctrl-C or SIGTERM.
-async fn serve(settings: &Settings, services: &[Service]) -> anyhow::Result<()> {
+async fn serve(settings: &Settings, services: &[Service], demo_password: Option<String>) -> anyhow::Result<()> {
     // Services in this process verify tokens against the auth started here, wherever it bound.
     let mut tokens = settings.tokens.clone();
     // And the edge reaches the services started here, wherever they bound.
@@ -93,10 +100,21 @@ async fn serve(settings: &Settings, services: &[Service]) -> anyhow::Result<()> 
                     ottr_media::startup::object_store(&settings.media).await.context("opening object storage")?;
                 let app = ottr_edge::Application::build(&edge, store).await.context("starting edge")?;
                 println!("edge listening on {}:{}", edge.listen.host, app.port());
-                println!("ottr is up: http://{}:{}/api/v1/openapi.json", edge.listen.host, app.port());
+                println!("ottr is up: the web app is at http://{}:{}/", edge.listen.host, app.port());
                 running.spawn(async move { app.run_until_stopped(stopped).await.context("edge") });
             }
         }
+    }
+    if let Some(password) = demo_password {
+        let (auth, catalog, media) = (edge.auth_url.clone(), edge.catalog_url.clone(), edge.media_url.clone());
+        let work = settings.media.work_dir.join("demo");
+        tokio::spawn(async move {
+            println!("first run: making and transcoding a demo clip in the background");
+            match first_run::demo(auth, catalog, media, password, work).await {
+                Ok(()) => println!("first run: the demo title is published"),
+                Err(error) => eprintln!("first run: the demo clip could not be made: {error:#}"),
+            }
+        });
     }
     tokio::select! {
         () = shutdown::signal() => {}

@@ -2,6 +2,7 @@
 
 mod cli;
 mod commands;
+mod first_run;
 mod settings;
 
 #[tokio::main]
