@@ -135,25 +135,7 @@ impl Stack {
             .status()
             .unwrap();
         assert!(status.success());
-        let bytes = std::fs::read(&source).unwrap();
-        let mut messages = vec![media_pb::UploadRequest {
-            part: Some(media_pb::upload_request::Part::Header(media_pb::UploadHeader {
-                filename: "clip.mp4".into(),
-                size_bytes: bytes.len() as u64,
-            })),
-        }];
-        messages.extend(
-            bytes
-                .chunks(65536)
-                .map(|c| media_pb::UploadRequest { part: Some(media_pb::upload_request::Part::Chunk(c.to_vec())) }),
-        );
-        let asset = self
-            .media
-            .clone()
-            .upload(bearer(tonic::codegen::tokio_stream::iter(messages), &self.editor))
-            .await
-            .unwrap()
-            .into_inner();
+        let asset = self.upload(std::fs::read(&source).unwrap()).await;
         let mut events = self
             .media
             .clone()
@@ -186,6 +168,27 @@ impl Stack {
         };
         catalog.set_visibility(bearer(publish, &self.editor)).await.unwrap();
         title.id
+    }
+
+    /// Uploads through media's client-streaming RPC as the editor; the job starts at once.
+    pub async fn upload(&self, bytes: Vec<u8>) -> media_pb::Asset {
+        let mut messages = vec![media_pb::UploadRequest {
+            part: Some(media_pb::upload_request::Part::Header(media_pb::UploadHeader {
+                filename: "clip.mp4".into(),
+                size_bytes: bytes.len() as u64,
+            })),
+        }];
+        messages.extend(
+            bytes
+                .chunks(65536)
+                .map(|c| media_pb::UploadRequest { part: Some(media_pb::upload_request::Part::Chunk(c.to_vec())) }),
+        );
+        self.media
+            .clone()
+            .upload(bearer(tonic::codegen::tokio_stream::iter(messages), &self.editor))
+            .await
+            .unwrap()
+            .into_inner()
     }
 
     /// A generated clip of `seconds`, as bytes.

@@ -4,6 +4,7 @@
 mod browser;
 mod delivery;
 mod grpc;
+mod grpc_web_js;
 mod helpers;
 mod rest;
 mod uploads;
