@@ -78,6 +78,7 @@ pub fn router(api: Api) -> Router {
         .route("/api/v1/search", get(catalog::search))
         .route("/api/v1/jobs/{id}/events", get(jobs::events))
         .route("/api/v1/uploads", post(uploads::create).options(uploads::options))
+        .route("/api/v1/uploads/file", post(uploads::multipart))
         .route(
             "/api/v1/uploads/{id}",
             get(uploads::status)

@@ -282,6 +282,58 @@ pub async fn patch(
     Ok(response.body(Body::empty()).expect("valid response"))
 }
 
+/// Plain multipart upload for small files: the `file` part is spooled to disk as it
+/// arrives (never held whole in memory) and handed to media in one go.
+pub async fn multipart(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    mut form: axum::extract::Multipart,
+) -> Result<Json<Info>, EdgeError> {
+    let owner = uploader(&api, &headers).await?;
+    let bad = |message: &str| EdgeError::BadRequest(message.to_owned());
+    let mut field = loop {
+        match form.next_field().await.map_err(|e| bad(&e.to_string()))? {
+            Some(field) if field.name() == Some("file") => break field,
+            Some(_) => continue,
+            None => return Err(bad("a `file` part is required")),
+        }
+    };
+    let id = uuid::Uuid::new_v4().to_string();
+    let filename = field.file_name().unwrap_or("upload").to_owned();
+    tokio::fs::create_dir_all(&api.uploads.dir).await.map_err(internal)?;
+    let path = api.uploads.data(&id);
+    let mut file = tokio::fs::File::create(&path).await.map_err(internal)?;
+    let mut length = 0u64;
+    let spooled: Result<(), EdgeError> = async {
+        while let Some(chunk) = field.chunk().await.map_err(|e| bad(&e.to_string()))? {
+            length += chunk.len() as u64;
+            if length > api.uploads.max_bytes {
+                return Err(coded(
+                    ErrorCode::UploadTooLarge,
+                    &format!("at most {} bytes are accepted", api.uploads.max_bytes),
+                ));
+            }
+            file.write_all(&chunk).await.map_err(internal)?;
+        }
+        file.flush().await.map_err(internal)
+    }
+    .await;
+    drop(file);
+    let result = match spooled {
+        Ok(()) => {
+            let mut info = Info { id, length, filename, owner, asset_id: String::new(), job_id: String::new() };
+            hand_off(&api, &headers, &info, &path).await.map(|asset| {
+                info.asset_id = asset.id;
+                info.job_id = asset.job_id;
+                info
+            })
+        }
+        Err(error) => Err(error),
+    };
+    let _ = tokio::fs::remove_file(&path).await;
+    result.map(Json)
+}
+
 /// `Upload-Checksum: <algorithm> <base64 digest>` of this PATCH's bytes.
 fn expected_checksum(headers: &HeaderMap) -> Result<Option<(Vec<u8>, digest::Context)>, EdgeError> {
     let Some(value) = headers.get("upload-checksum").and_then(|v| v.to_str().ok()) else { return Ok(None) };

@@ -143,3 +143,41 @@ async fn limits_roles_and_ownership_are_enforced_before_a_byte_is_stored(pool: P
     assert_eq!(deleted.status(), 204);
     assert_eq!(stack.http.head(&location).bearer_auth(&stack.editor).send().await.unwrap().status(), 404);
 }
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn a_small_file_goes_up_in_one_multipart_request(pool: PgPool) {
+    let stack = spawn_stack(pool).await;
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(stack.clip(2)).file_name("small.mp4"));
+    let response = stack
+        .http
+        .post(stack.url("/api/v1/uploads/file"))
+        .bearer_auth(&stack.editor)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let info: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(info["filename"], "small.mp4");
+    assert!(!info["job_id"].as_str().unwrap().is_empty());
+
+    let text = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(b"not a video".to_vec()).file_name("x.mp4"));
+    let refused = stack
+        .http
+        .post(stack.url("/api/v1/uploads/file"))
+        .bearer_auth(&stack.editor)
+        .multipart(text)
+        .send()
+        .await
+        .unwrap();
+    let status = refused.status().as_u16();
+    let body: serde_json::Value = refused.json().await.unwrap();
+    let expected = match body["code"].as_str().unwrap() {
+        "unreadable_media" => 422,
+        "unsupported_container" => 415,
+        other => panic!("{other}: {body}"),
+    };
+    assert_eq!(status, expected, "the HTTP status follows the code");
+}
