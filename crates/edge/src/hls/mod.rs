@@ -94,11 +94,10 @@ impl Delivery {
             Some(value) => match range(value, meta.size) {
                 Some(range) => Some(range),
                 None => {
-                    let unsatisfiable = Response::builder()
-                        .status(StatusCode::RANGE_NOT_SATISFIABLE)
-                        .header(header::CONTENT_RANGE, format!("bytes */{}", meta.size))
-                        .body(Body::empty())
-                        .expect("valid response");
+                    let message = format!("the object has {} bytes", meta.size);
+                    let mut unsatisfiable = EdgeError::Coded(ErrorCode::RangeNotSatisfiable, message).into_response();
+                    let content_range = format!("bytes */{}", meta.size).parse().expect("a valid header value");
+                    unsatisfiable.headers_mut().insert(header::CONTENT_RANGE, content_range);
                     return Ok(unsatisfiable);
                 }
             },

@@ -88,6 +88,8 @@ async fn tokens_paths_and_ranges_get_exactly_what_they_grant(pool: PgPool) {
     assert_eq!(partial.bytes().await.unwrap(), bytes.slice(10..20));
     let beyond = stack.http.get(&segment_url).header("range", format!("bytes={}-", bytes.len())).send().await.unwrap();
     assert_eq!(beyond.status(), 416);
+    assert_eq!(beyond.headers()["content-range"], format!("bytes */{}", bytes.len()).as_str());
+    assert_eq!(beyond.json::<Value>().await.unwrap()["code"], "range_not_satisfiable");
     let head = stack.http.head(&segment_url).send().await.unwrap();
     assert_eq!(head.status(), 200);
     assert_eq!(head.headers()["content-length"], bytes.len().to_string().as_str());

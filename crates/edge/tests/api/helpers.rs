@@ -228,16 +228,18 @@ impl Stack {
 
     /// Registers a viewer over REST and returns its access token.
     pub async fn viewer(&self) -> String {
-        let session: serde_json::Value = self
-            .http
-            .post(self.url("/api/v1/auth/register"))
-            .json(&serde_json::json!({"email": "viewer@example.org", "password": "a fine passphrase"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        self.session("/api/v1/auth/register", "viewer@example.org").await
+    }
+
+    /// Signs an existing account in over REST and returns its access token.
+    pub async fn sign_in(&self, email: &str) -> String {
+        self.session("/api/v1/auth/login", email).await
+    }
+
+    async fn session(&self, path: &str, email: &str) -> String {
+        let body = serde_json::json!({"email": email, "password": "a fine passphrase"});
+        let session: serde_json::Value =
+            self.http.post(self.url(path)).json(&body).send().await.unwrap().json().await.unwrap();
         session["access_token"].as_str().unwrap().to_owned()
     }
 }

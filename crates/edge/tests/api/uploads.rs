@@ -121,18 +121,8 @@ async fn limits_roles_and_ownership_are_enforced_before_a_byte_is_stored(pool: P
     )
     .await
     .unwrap();
-    let login: serde_json::Value = stack
-        .http
-        .post(stack.url("/api/v1/auth/login"))
-        .json(&serde_json::json!({"email": "other-editor@example.org", "password": "a fine passphrase"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let other = login["access_token"].as_str().unwrap();
-    let theirs = stack.http.head(&location).bearer_auth(other).send().await.unwrap();
+    let other = stack.sign_in("other-editor@example.org").await;
+    let theirs = stack.http.head(&location).bearer_auth(&other).send().await.unwrap();
     assert_eq!(theirs.status(), 404, "another editor's upload does not exist for them");
 
     let overflow = patch(&stack, &location, 0, &[0u8; 101], None).await;
