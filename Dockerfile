@@ -1,4 +1,10 @@
-# Multi-stage: build ottr with the pinned toolchain, run it on slim Debian with ffmpeg.
+# Multi-stage: hls.js from npm, ottr built with the pinned toolchain, and a slim runtime
+# with ffmpeg. One image runs every service (`ottr serve <service>`) or all (`ottr up`).
+FROM node:20-bookworm-slim AS web
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
@@ -8,9 +14,16 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ffmpeg ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 ottr
+ && useradd --system --uid 10001 --home-dir /srv/ottr ottr \
+ && mkdir -p /srv/ottr/vendor /srv/ottr/work && chown -R ottr /srv/ottr
 COPY --from=build /src/target/release/ottr /usr/local/bin/ottr
+COPY web /srv/ottr/web
+COPY --from=web /src/node_modules/hls.js/dist/hls.min.js /srv/ottr/vendor/hls.min.js
+WORKDIR /srv/ottr
 USER ottr
-ENV OTTR__TELEMETRY__FORMAT=json
+ENV OTTR__TELEMETRY__FORMAT=json \
+    OTTR__EDGE__WEB_DIR=/srv/ottr/web \
+    OTTR__EDGE__HLS_JS=/srv/ottr/vendor/hls.min.js \
+    OTTR__MEDIA__WORK_DIR=/srv/ottr/work
 ENTRYPOINT ["ottr"]
 CMD ["up"]
