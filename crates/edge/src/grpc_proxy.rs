@@ -80,9 +80,24 @@ impl Service<http::Request<Body>> for Relay {
     }
 }
 
-/// Routes `/<package>.<Service>/<Method>` of each upstream, gRPC-web enabled.
-pub fn router(upstreams: &[(&str, Channel)]) -> Router {
-    upstreams.iter().fold(Router::new(), |router, (service, channel)| {
+/// Routes `/<package>.<Service>/<Method>` of each upstream, gRPC-web enabled, plus the
+/// edge's own health (a service is SERVING here while the edge relays it) and reflection.
+pub async fn router(upstreams: &[(&str, Channel)]) -> Router {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    for (service, _) in upstreams {
+        health.set_service_status(*service, tonic_health::ServingStatus::Serving).await;
+    }
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(ottr_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .expect("the embedded descriptor sets are valid");
+    let own = tonic::service::Routes::new(health_service)
+        .add_service(reflection)
+        .prepare()
+        .into_axum_router()
+        .layer(tonic_web::GrpcWebLayer::new());
+    upstreams.iter().fold(own, |router, (service, channel)| {
         let relay = tower::ServiceBuilder::new()
             .layer(tonic_web::GrpcWebLayer::new())
             .service(Relay { channel: channel.clone() });

@@ -85,7 +85,8 @@ impl Application {
             ("ottr.catalog.v1.CatalogService", channels.catalog.clone()),
             ("ottr.catalog.v1.LibraryService", channels.catalog.clone()),
             ("ottr.media.v1.MediaService", channels.media.clone()),
-        ]);
+        ])
+        .await;
         let router = Router::new()
             .merge(rest::router(api))
             .merge(grpc)

@@ -162,3 +162,41 @@ async fn a_running_job_that_is_cancelled_stops_and_leaves_no_objects(pool: PgPoo
     assert!(left.is_empty(), "objects left after cancel: {left:?}");
     assert!(std::fs::read_dir(app.ctx.settings.work_dir.join("uploads")).map(|d| d.count()).unwrap_or(0) == 0);
 }
+
+/// Runs one job with `change`d worker settings and returns its last event.
+async fn last_event_with(pool: PgPool, change: impl FnOnce(&mut ottr_media::MediaSettings)) -> pb::JobEvent {
+    let app = spawn_app_with(pool, change).await;
+    let scratch = Scratch::new();
+    let asset = app.upload(&landscape(&scratch.0, 6)).await.unwrap();
+    let last = app.watch(&asset.job_id).await.pop().unwrap();
+    // The killed ffmpeg's attempt left nothing behind.
+    let asset_id: uuid::Uuid = asset.id.parse().unwrap();
+    assert!(app.stored(&keys::hls_root(asset_id)).await.is_empty());
+    last
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn an_ffmpeg_that_stops_advancing_is_killed_by_the_watchdog(pool: PgPool) {
+    // A zero-second watchdog: at its first look, ffmpeg has not advanced "recently enough".
+    let last = last_event_with(pool, |s| {
+        s.worker.watchdog_secs = 0;
+        s.worker.max_attempts = 1;
+    })
+    .await;
+    assert_eq!(last.phase, pb::Phase::Failed as i32);
+    assert_eq!(last.error_code, "transcode_failed");
+    assert!(last.error_message.contains("made no progress"), "{}", last.error_message);
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn a_transcode_past_its_hard_cap_is_killed_and_retries_are_bounded(pool: PgPool) {
+    let last = last_event_with(pool, |s| {
+        s.worker.hard_cap_secs = 0;
+        s.worker.max_attempts = 2;
+        s.worker.retry_base_secs = 0;
+    })
+    .await;
+    assert_eq!(last.phase, pb::Phase::Failed as i32);
+    assert_eq!(last.attempt, 2, "retried once, then gave up");
+    assert!(last.error_message.contains("cap"), "{}", last.error_message);
+}
