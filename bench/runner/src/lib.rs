@@ -86,13 +86,14 @@ impl ScratchDatabase {
     }
 }
 
-/// The first line a program prints for `args`, or "unknown".
+/// The first line a program prints for `args` (on stdout, or stderr as nginx does), or "unknown".
 pub fn version_of(program: &str, args: &[&str]) -> String {
     std::process::Command::new(program)
         .args(args)
         .output()
         .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|o| if o.stdout.is_empty() { o.stderr } else { o.stdout })
+        .and_then(|bytes| String::from_utf8(bytes).ok())
         .and_then(|text| text.lines().next().map(str::to_owned))
         .unwrap_or_else(|| "unknown".into())
 }
