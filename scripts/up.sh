@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 prepare_machine
 cd "$ROOT"
 say "building ottr"
-cargo build --release --bin ottr
+cargo build --release -p ottr-cli --bin ottr
 OTTR="$ROOT/target/release/ottr"
 say "starting ottr (Ctrl-C to stop); the first run prints the admin's password once"
 exec "$OTTR" up

@@ -6,7 +6,7 @@
 source "$(dirname "$0")/../lib.sh"
 prepare_machine
 cd "$ROOT"
-cargo build --quiet --bin ottr
+cargo build --quiet -p ottr-cli --bin ottr
 OTTR="$ROOT/target/debug/ottr"
 WORK="$(mktemp -d)"
 DB="ottr_fault_$(date +%s)_$$"
@@ -15,7 +15,7 @@ pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
   psql "$PGURL_ADMIN" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$WORK"
+  if [ "${KEEP_WORK:-}" = 1 ]; then echo "work kept in $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 export OTTR__DATABASE__URL="$BASE/$DB" OTTR__REDIS__KEY_PREFIX="$DB:" RUST_LOG=warn
@@ -59,10 +59,11 @@ say "job $JOB queued; killing media at about 50%"
 # Follow the job's SSE stream until it passes 50%, then kill -9 the only worker.
 timeout 300 curl -sN "http://127.0.0.1:$EDGE/api/v1/jobs/$JOB/events?access_token=$TOKEN" | while read -r line; do
   percent=$(echo "$line" | sed -n 's/^data: .*"percent":\([0-9.]*\).*/\1/p')
+  [ -n "$percent" ] && echo "$percent" >> "$WORK/seen"
   if [ -n "$percent" ] && python3 -c "import sys; sys.exit(0 if float('$percent') >= 50 else 1)"; then
     kill -9 "$MEDIA_A_PID"; echo "killed at ${percent}%" > "$WORK/killed"; break
   fi
-done
+done || true # curl ends with a broken pipe once the loop stops reading
 [ -e "$WORK/killed" ] || { echo "kill-media: FAILED: never reached 50%"; exit 1; }
 KILLED_AT=$(date +%s)
 
@@ -76,7 +77,8 @@ for _ in $(seq 1 240); do
 done
 RECOVERED=$(( $(date +%s) - KILLED_AT ))
 READY=$(psql "$OTTR__DATABASE__URL" -tAc "SELECT count(*) FROM media.assets WHERE id = '$ASSET' AND state = 'ready' AND ready_at IS NOT NULL")
-LEFT=$(find "$WORK/objects/hls/$ASSET/1" "$WORK/objects/images/$ASSET/1" -type f 2>/dev/null | wc -l)
+# The killed attempt's folders are gone entirely when nothing of it is left.
+LEFT=$( (find "$WORK/objects/hls/$ASSET/1" "$WORK/objects/images/$ASSET/1" -type f 2>/dev/null || true) | wc -l)
 SUMMARY="kill-media: $(cat "$WORK/killed"); job $STATE after ${RECOVERED}s; ready assets $READY; objects left of the killed attempt $LEFT"
 if [ "$STATE" = "ready 2" ] && [ "$READY" = 1 ] && [ "$LEFT" = 0 ] && [ "$RECOVERED" -le 120 ]; then
   echo "$SUMMARY: 1 passed, 0 failed"

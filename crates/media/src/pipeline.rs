@@ -187,7 +187,8 @@ impl<'a> Attempt<'a> {
         let hls_prefix = keys::hls(self.claim.asset_id, self.claim.attempt);
         let mut uploader = Uploader::new(out_dir.clone(), hls_prefix, rungs.clone(), has_audio, frame_rate);
         let sheet_plan = storyboard::Plan::new(info.duration_secs, width, height);
-        let sheet = work.0.join("storyboard.jpg");
+        tokio::fs::create_dir_all(work.0.join("thumbs")).await?;
+        let thumbs = work.0.join("thumbs").join("%04d.jpg");
         let command = Ladder {
             source: &source,
             out_dir: &out_dir,
@@ -196,9 +197,9 @@ impl<'a> Attempt<'a> {
             has_audio,
             preset: &settings.worker.preset,
             guards: probe::input_guards(settings.limits.max_pixels),
-            storyboard: Some((sheet_plan, &sheet)),
+            storyboard: Some((sheet_plan, &thumbs)),
         };
-        self.transcode(command.args(), info.duration_secs, &mut uploader).await?;
+        self.transcode(command.args(), info.duration_secs, frame_rate, &mut uploader).await?;
 
         self.phase(Phase::Uploading).await?;
         uploader.sync(&self.ctx.store, true).await?;
@@ -207,7 +208,7 @@ impl<'a> Attempt<'a> {
         self.ctx.store.put_bytes(&uploader.master_key(), master.into_bytes()).await?;
 
         self.phase(Phase::Finalizing).await?;
-        let images = self.images(&source, &work.0, info.duration_secs, width, &sheet_plan).await?;
+        let images = self.images(&source, &work.0, info.duration_secs, width, &sheet_plan, &thumbs).await?;
         let mut expected = uploader.expected_keys();
         expected.extend(images.iter().cloned());
         self.verify(&expected).await?;
@@ -235,7 +236,13 @@ impl<'a> Attempt<'a> {
 
     /// Runs ffmpeg to its end, uploading as it goes, renewing the lease, publishing
     /// progress, and killing it when it stalls, overruns, or the job is lost.
-    async fn transcode(&mut self, args: Vec<String>, duration: f64, uploader: &mut Uploader) -> Result<(), Stop> {
+    async fn transcode(
+        &mut self,
+        args: Vec<String>,
+        duration: f64,
+        frame_rate: f64,
+        uploader: &mut Uploader,
+    ) -> Result<(), Stop> {
         let worker = &self.ctx.settings.worker;
         let mut child = process::spawn("ffmpeg", &args).map_err(|e| Stop::Retry(e.to_string()))?;
         let stderr = process::drain_tail(child.stderr.take().expect("stderr is piped"));
@@ -254,7 +261,10 @@ impl<'a> Attempt<'a> {
         let status = loop {
             tokio::select! {
                 line = lines.next_line(), if stdout_open => match line {
-                    Ok(Some(line)) => if let Some(sample) = parser.feed(&line) {
+                    Ok(Some(line)) => if let Some(mut sample) = parser.feed(&line) {
+                        // out_time can lag behind (it follows the slowest output); frames of
+                        // the first rung at the fixed output rate do not.
+                        sample.out_time_secs = sample.out_time_secs.max(sample.frame as f64 / frame_rate);
                         if sample.out_time_secs > last_advance.1 {
                             last_advance = (Instant::now(), sample.out_time_secs);
                         }
@@ -323,6 +333,7 @@ impl<'a> Attempt<'a> {
         duration: f64,
         width: u32,
         plan: &storyboard::Plan,
+        thumbs: &std::path::Path,
     ) -> Result<Vec<String>, Stop> {
         let guards = probe::input_guards(self.ctx.settings.limits.max_pixels);
         let limit = Duration::from_secs(600);
@@ -332,6 +343,9 @@ impl<'a> Attempt<'a> {
             .await
             .map_err(bad_media)?;
         let sheet = work.join("storyboard.jpg");
+        process::run("ffmpeg", &plan.sheet_args(thumbs, &sheet), limit)
+            .await
+            .map_err(|e| Stop::Retry(e.to_string()))?;
         let prefix = keys::images(self.claim.asset_id, self.claim.attempt);
         let keys =
             vec![format!("{prefix}poster.jpg"), format!("{prefix}storyboard.jpg"), format!("{prefix}storyboard.vtt")];

@@ -78,7 +78,8 @@ pub fn router(api: Api) -> Router {
         .route("/api/v1/search", get(catalog::search))
         .route("/api/v1/jobs/{id}/events", get(jobs::events))
         .route("/api/v1/uploads", post(uploads::create).options(uploads::options))
-        .route("/api/v1/uploads/file", post(uploads::multipart))
+        // The handler enforces `max_upload_bytes` itself while it spools to disk.
+        .route("/api/v1/uploads/file", post(uploads::multipart).layer(axum::extract::DefaultBodyLimit::disable()))
         .route(
             "/api/v1/uploads/{id}",
             get(uploads::status)

@@ -23,7 +23,7 @@ pub struct Ladder<'a> {
     pub preset: &'a str,
     /// Input guards (protocol and format allow-lists, pixel limit), from `probe::input_guards`.
     pub guards: Vec<String>,
-    /// The storyboard sheet, drawn from the same decode as the ladder.
+    /// Storyboard thumbnails from the same decode as the ladder, as an image2 pattern.
     pub storyboard: Option<(storyboard::Plan, &'a Path)>,
 }
 
@@ -56,15 +56,15 @@ impl Ladder<'_> {
             graph.push_str(&format!(";[s{i}]scale={}:{},setsar=1,format=yuv420p[v{i}]", rung.width, rung.height));
         }
         if let Some((plan, _)) = &self.storyboard {
-            graph.push_str(&format!(";[s{n}]{}[sheet]", plan.filter()));
+            graph.push_str(&format!(";[s{n}]{}[thumbs]", plan.filter()));
         }
         push(args, &["-filter_complex", &graph]);
     }
 
-    /// The storyboard sheet: a second output of the same process, one JPEG.
+    /// The storyboard thumbnails: a second output of the same process, one JPEG each.
     fn sheet(&self, args: &mut Vec<String>) {
-        if let Some((_, path)) = &self.storyboard {
-            push(args, &["-map", "[sheet]", "-frames:v", "1", "-q:v", "5", &path.to_string_lossy()]);
+        if let Some((_, pattern)) = &self.storyboard {
+            push(args, &["-map", "[thumbs]", "-q:v", "5", "-f", "image2", &pattern.to_string_lossy()]);
         }
     }
 
@@ -202,7 +202,7 @@ mod tests {
     #[test]
     fn the_storyboard_is_a_branch_of_the_same_decode() {
         let rungs = plan(1920, 1080);
-        let sheet = Path::new("/tmp/out/storyboard.jpg");
+        let sheet = Path::new("/tmp/out/thumbs/%04d.jpg");
         let args = Ladder {
             source: Path::new("/tmp/in.mp4"),
             out_dir: Path::new("/tmp/out"),
@@ -216,11 +216,8 @@ mod tests {
         .args();
         assert_eq!(args.iter().filter(|a| *a == "-i").count(), 1);
         let graph = after(&args, "-filter_complex");
-        assert!(
-            graph.contains("split=5") && graph.contains(";[s4]fps=1/1,scale=160:90,setsar=1,tile=10x3[sheet]"),
-            "{graph}"
-        );
-        assert_eq!(args.last().unwrap(), "/tmp/out/storyboard.jpg");
+        assert!(graph.contains("split=5") && graph.contains(";[s4]fps=1/1,scale=160:90,setsar=1[thumbs]"), "{graph}");
+        assert_eq!(args.last().unwrap(), "/tmp/out/thumbs/%04d.jpg");
     }
 
     #[test]

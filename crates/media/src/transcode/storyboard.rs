@@ -48,16 +48,32 @@ impl Plan {
         out
     }
 
-    /// The filter that turns decoded frames into the sheet: one frame per interval,
-    /// scaled to a tile, laid out in rows.
+    /// The filter that turns decoded frames into thumbnails: one per interval, scaled to
+    /// a tile. They are written as separate images while the ladder encodes (an output that
+    /// writes nothing until the end stalls ffmpeg 5.1's progress reports) and laid out into
+    /// the sheet afterwards by [`Plan::sheet_args`].
     pub fn filter(&self) -> String {
-        format!(
-            "fps=1/{},scale={}:{},setsar=1,tile={COLUMNS}x{}",
-            self.interval_secs,
-            self.tile_width,
-            self.tile_height,
-            self.rows()
-        )
+        format!("fps=1/{},scale={}:{},setsar=1", self.interval_secs, self.tile_width, self.tile_height)
+    }
+
+    /// ffmpeg arguments that lay the thumbnails (`thumbs`, an image2 pattern of ottr's own
+    /// files) out into the sprite sheet `out`.
+    pub fn sheet_args(&self, thumbs: &Path, out: &Path) -> Vec<String> {
+        let mut args: Vec<String> = ["-hide_banner", "-nostdin", "-v", "error", "-y"].map(String::from).to_vec();
+        args.extend(
+            ["-protocol_whitelist", "file", "-format_whitelist", "image2", "-framerate", "1", "-i"].map(String::from),
+        );
+        args.push(thumbs.to_string_lossy().into_owned());
+        args.extend([
+            "-vf".into(),
+            format!("tile={COLUMNS}x{}", self.rows()),
+            "-frames:v".into(),
+            "1".into(),
+            "-q:v".into(),
+            "5".into(),
+        ]);
+        args.push(out.to_string_lossy().into_owned());
+        args
     }
 }
 

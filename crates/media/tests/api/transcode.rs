@@ -192,6 +192,7 @@ async fn two_watchers_see_monotonic_progress_that_ends_ready(pool: PgPool) {
         let percents: Vec<f64> =
             events.iter().filter(|e| e.phase == pb::Phase::Transcoding as i32).map(|e| e.percent).collect();
         assert!(percents.windows(2).all(|w| w[0] <= w[1]), "percent never goes back: {percents:?}");
+        assert!(percents.iter().any(|p| *p > 0.0 && *p < 100.0), "progress is reported while encoding: {percents:?}");
         let last = events.last().unwrap();
         assert_eq!(last.percent, 100.0);
         assert!(last.playable);
