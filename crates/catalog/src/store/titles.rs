@@ -80,20 +80,11 @@ impl From<TitleRow> for pb::Title {
     }
 }
 
-fn slug_taken(error: sqlx::Error) -> CatalogError {
-    if constraint(&error) == Some("titles_slug_key") { CatalogError::SlugTaken } else { error.into() }
-}
+type TitleQuery<'q> = sqlx::query::QueryAs<'q, sqlx::Postgres, TitleRow, sqlx::postgres::PgArguments>;
 
-pub async fn insert(pool: &PgPool, f: &TitleFields) -> Result<pb::Title, CatalogError> {
-    let query = concat!(
-        "INSERT INTO catalog.titles (id, kind, slug, title, synopsis, release_year, runtime_secs, maturity_rating,
-            genres, tags, credits, credit_names, poster_url, backdrop_url, asset_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING ",
-        columns!()
-    );
-    sqlx::query_as::<_, TitleRow>(query)
-        .bind(Uuid::new_v4())
-        .bind(f.kind.as_str())
+/// Binds the editable fields, in the order both `insert` and `update` list them after the id.
+fn bind_editable<'q>(query: TitleQuery<'q>, f: &'q TitleFields) -> TitleQuery<'q> {
+    query
         .bind(&f.slug)
         .bind(&f.title)
         .bind(&f.synopsis)
@@ -107,10 +98,21 @@ pub async fn insert(pool: &PgPool, f: &TitleFields) -> Result<pb::Title, Catalog
         .bind(&f.poster_url)
         .bind(&f.backdrop_url)
         .bind(f.asset_id)
-        .fetch_one(pool)
-        .await
-        .map(Into::into)
-        .map_err(slug_taken)
+}
+
+fn slug_taken(error: sqlx::Error) -> CatalogError {
+    if constraint(&error) == Some("titles_slug_key") { CatalogError::SlugTaken } else { error.into() }
+}
+
+pub async fn insert(pool: &PgPool, f: &TitleFields) -> Result<pb::Title, CatalogError> {
+    let query = concat!(
+        "INSERT INTO catalog.titles (id, slug, title, synopsis, release_year, runtime_secs, maturity_rating,
+            genres, tags, credits, credit_names, poster_url, backdrop_url, asset_id, kind)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING ",
+        columns!()
+    );
+    let query = sqlx::query_as::<_, TitleRow>(query).bind(Uuid::new_v4());
+    bind_editable(query, f).bind(f.kind.as_str()).fetch_one(pool).await.map(Into::into).map_err(slug_taken)
 }
 
 /// Replaces the fields; returns the title and the slug it had before (for the cache).
@@ -133,21 +135,7 @@ pub async fn update(pool: &PgPool, id: Uuid, f: &TitleFields) -> Result<(pb::Tit
          WHERE id = $1 RETURNING ",
         columns!()
     );
-    let title = sqlx::query_as::<_, TitleRow>(query)
-        .bind(id)
-        .bind(&f.slug)
-        .bind(&f.title)
-        .bind(&f.synopsis)
-        .bind(f.release_year)
-        .bind(f.runtime_secs)
-        .bind(&f.maturity_rating)
-        .bind(&f.genres)
-        .bind(&f.tags)
-        .bind(Json(&f.credits))
-        .bind(f.credit_names())
-        .bind(&f.poster_url)
-        .bind(&f.backdrop_url)
-        .bind(f.asset_id)
+    let title = bind_editable(sqlx::query_as::<_, TitleRow>(query).bind(id), f)
         .fetch_one(&mut *tx)
         .await
         .map_err(slug_taken)?;
