@@ -75,3 +75,10 @@ prepare_machine() {
   ensure_postgres_login
   npm_packages
 }
+
+# The binaries the fault tests drive as real processes: ottr itself and s3-server (s3s-fs,
+# a real S3-compatible server on a folder, from the bench crate), in one debug build.
+fault_binaries() {
+  say "building ottr and the S3 test server"
+  (cd "$ROOT" && cargo build --quiet -p ottr-cli --bin ottr -p ottr-bench --bin s3-server)
+}

@@ -1,6 +1,8 @@
 //! Shared pieces of ottr's benchmarks: an open-loop load generator at a fixed rate,
 //! latency percentiles, and a description of the machine for the result files.
 
+pub mod chart;
+
 use std::{future::Future, time::Duration};
 
 use tokio::time::{Instant, MissedTickBehavior};
@@ -123,6 +125,12 @@ pub fn machine() -> serde_json::Value {
         "memory_gib": (mem_kib as f64 / 1024.0 / 1024.0 * 10.0).round() / 10.0,
         "cpu_model": model,
     })
+}
+
+/// The machine in one line, for chart captions.
+pub fn machine_caption() -> String {
+    let m = machine();
+    format!("{} cores, {} GiB, {}", m["cores"], m["memory_gib"], m["cpu_model"].as_str().unwrap_or("unknown"))
 }
 
 #[cfg(test)]

@@ -1,12 +1,13 @@
-//! `bench/catalog`: GetTitle over gRPC at a fixed rate, for cache hits and for cache
-//! misses, with a bare Redis GET at the same rate in the same run as the floor.
+//! `bench/catalog`: GetTitle at a fixed rate over gRPC (the catalog service itself) and
+//! over REST (through the edge, which calls the catalog over gRPC), for cache hits and for
+//! cache misses, with a bare Redis GET at the same rate in the same run as the floor.
 //! Writes `bench/results/catalog.json`.
 
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
 use fred::interfaces::KeysInterface;
-use ottr_bench::{Run, ScratchDatabase, fixed_rate, machine, results_path};
+use ottr_bench::{Run, ScratchDatabase, chart::Panel, fixed_rate, machine, machine_caption, results_path};
 use ottr_proto::catalog::v1::{GetTitleRequest, catalog_service_client::CatalogServiceClient};
 use ottr_runtime::{
     config::{DatabaseSettings, ListenSettings, RedisSettings, TokenSettings},
@@ -65,9 +66,20 @@ async fn run(database: &DatabaseSettings, rate: u32, duration: Duration) -> anyh
     let stats = catalog.cache_stats();
     let url = format!("http://127.0.0.1:{}", catalog.port());
     tokio::spawn(catalog.run_until_stopped(std::future::pending()));
+    let edge_settings = ottr_edge::EdgeSettings {
+        listen: ListenSettings::new("127.0.0.1", 0),
+        auth_url: tokens.auth_url.clone(),
+        catalog_url: url.clone(),
+        ..Default::default()
+    };
+    let objects = std::env::temp_dir().join(format!("ottr-bench-{}", uuid::Uuid::new_v4().simple()));
+    let store = ottr_media::storage::ObjectStore::Local(ottr_media::storage::LocalStore::new(&objects));
+    let edge = ottr_edge::Application::build(&edge_settings, store).await?;
+    let rest_url = format!("http://127.0.0.1:{}/api/v1/titles/", edge.port());
+    tokio::spawn(edge.run_until_stopped(std::future::pending()));
 
-    // Every miss reads a title nobody read before, so the miss phase needs one per request.
-    let count = HOT_TITLES as i64 + i64::from(rate) * duration.as_secs() as i64;
+    // Every miss reads a title nobody read before, so each miss phase needs one per request.
+    let count = HOT_TITLES as i64 + 2 * i64::from(rate) * duration.as_secs() as i64;
     eprintln!("seeding {count} published titles");
     sqlx::query(
         "INSERT INTO catalog.titles (id, kind, slug, title, synopsis, genres, visibility, published_at)
@@ -81,7 +93,9 @@ async fn run(database: &DatabaseSettings, rate: u32, duration: Duration) -> anyh
     let ids: Vec<String> =
         sqlx::query_scalar("SELECT id::text FROM catalog.titles ORDER BY slug").fetch_all(&pool).await?;
     let (hot, cold) = ids.split_at(HOT_TITLES);
-    let (hot, cold) = (Arc::new(hot.to_vec()), Arc::new(cold.to_vec()));
+    let (cold_grpc, cold_rest) = cold.split_at(cold.len() / 2);
+    let (hot, cold_grpc, cold_rest) =
+        (Arc::new(hot.to_vec()), Arc::new(cold_grpc.to_vec()), Arc::new(cold_rest.to_vec()));
 
     let mut channels = Vec::new();
     for _ in 0..CHANNELS {
@@ -96,11 +110,21 @@ async fn run(database: &DatabaseSettings, rate: u32, duration: Duration) -> anyh
             async move { client.get_title(GetTitleRequest { id_or_slug: id }).await.is_ok() }
         }
     };
+    // One HTTP/1.1 client with a pool, as a browser or an API gateway in front would use.
+    let http = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
+    let fetch = move |ids: Arc<Vec<String>>| {
+        let (http, base) = (http.clone(), rest_url.clone());
+        move |i: u64| {
+            let request = http.get(format!("{base}{}", ids[i as usize % ids.len()])).send();
+            async move { request.await.is_ok_and(|answer| answer.status().is_success()) }
+        }
+    };
     for i in 0..HOT_TITLES as u64 {
         anyhow::ensure!(get(hot.clone())(i).await, "warming the cache failed");
+        anyhow::ensure!(fetch(hot.clone())(i).await, "GET /api/v1/titles/{{id}} through the edge failed");
     }
 
-    eprintln!("phase 1/3: bare Redis GET (the floor)");
+    eprintln!("phase 1/5: bare Redis GET (the floor)");
     let floor_key = redis.key("bench:floor");
     redis.client.set::<(), _, _>(&floor_key, vec![0u8; 200], None, None, false).await?;
     let client = redis.client.clone();
@@ -110,30 +134,80 @@ async fn run(database: &DatabaseSettings, rate: u32, duration: Duration) -> anyh
     })
     .await;
 
-    eprintln!("phase 2/3: GetTitle, cache hits");
+    eprintln!("phase 2/5: GetTitle over gRPC, cache hits");
     let (hits_before, misses_before, _) = stats.snapshot();
     let hits = fixed_rate(rate, duration, get(hot.clone())).await;
     let (hits_after, _, _) = stats.snapshot();
 
-    eprintln!("phase 3/3: GetTitle, cache misses");
-    let misses = fixed_rate(rate, duration, get(cold.clone())).await;
-    let (_, misses_after, cache_errors) = stats.snapshot();
+    eprintln!("phase 3/5: GetTitle over gRPC, cache misses");
+    let misses = fixed_rate(rate, duration, get(cold_grpc)).await;
+    let (_, misses_after, _) = stats.snapshot();
+
+    eprintln!("phase 4/5: GET /api/v1/titles/{{id}} over REST, cache hits");
+    let rest_hits = fixed_rate(rate, duration, fetch(hot.clone())).await;
+    eprintln!("phase 5/5: GET /api/v1/titles/{{id}} over REST, cache misses");
+    let rest_misses = fixed_rate(rate, duration, fetch(cold_rest)).await;
+    let (_, _, cache_errors) = stats.snapshot();
+    let _ = std::fs::remove_dir_all(&objects);
 
     let figure = |run: &Run| (run.percentile(50.0), run.percentile(99.0));
     let (floor_p50, floor_p99) = figure(&floor);
     let (hit_p50, hit_p99) = figure(&hits);
     let (miss_p50, miss_p99) = figure(&misses);
-    println!("{:<26} {:>10} {:>10} {:>8}", "at a fixed rate", "p50 ms", "p99 ms", "errors");
-    println!("{:<26} {floor_p50:>10.3} {floor_p99:>10.3} {:>8}", "redis GET (floor)", floor.errors);
-    println!("{:<26} {hit_p50:>10.3} {hit_p99:>10.3} {:>8}", "GetTitle, cache hit", hits.errors);
-    println!("{:<26} {miss_p50:>10.3} {miss_p99:>10.3} {:>8}", "GetTitle, cache miss", misses.errors);
-    println!("hit p99 / redis p99 = {:.2}x; miss p99 / hit p99 = {:.2}x", hit_p99 / floor_p99, miss_p99 / hit_p99);
+    let (rest_hit_p50, rest_hit_p99) = figure(&rest_hits);
+    let (rest_miss_p50, rest_miss_p99) = figure(&rest_misses);
+    println!("{:<30} {:>10} {:>10} {:>8}", "at a fixed rate", "p50 ms", "p99 ms", "errors");
+    for (name, run) in [
+        ("redis GET (floor)", &floor),
+        ("gRPC GetTitle, cache hit", &hits),
+        ("gRPC GetTitle, cache miss", &misses),
+        ("REST GET title, cache hit", &rest_hits),
+        ("REST GET title, cache miss", &rest_misses),
+    ] {
+        let (p50, p99) = figure(run);
+        println!("{name:<30} {p50:>10.3} {p99:>10.3} {:>8}", run.errors);
+    }
     println!(
-        "served from cache in the hit phase: {} of {}; misses counted in the miss phase: {}",
+        "gRPC hit p99 / redis p99 = {:.2}x; gRPC miss p99 / hit p99 = {:.2}x; REST hit p99 / gRPC hit p99 = {:.2}x",
+        hit_p99 / floor_p99,
+        miss_p99 / hit_p99,
+        rest_hit_p99 / hit_p99
+    );
+    println!(
+        "served from cache in the gRPC hit phase: {} of {}; misses counted in the gRPC miss phase: {}",
         hits_after - hits_before,
         hits.latencies_ms.len() + hits.errors as usize,
         misses_after - misses_before
     );
+    let svg = ottr_bench::chart::bar_chart(
+        &format!("Catalog: GetTitle at {rate} req/s, open loop"),
+        &machine_caption(),
+        &[
+            Panel {
+                title: "p50",
+                unit: "ms",
+                bars: vec![
+                    ("redis", floor_p50),
+                    ("gRPC hit", hit_p50),
+                    ("gRPC miss", miss_p50),
+                    ("REST hit", rest_hit_p50),
+                    ("REST miss", rest_miss_p50),
+                ],
+            },
+            Panel {
+                title: "p99",
+                unit: "ms",
+                bars: vec![
+                    ("redis", floor_p99),
+                    ("gRPC hit", hit_p99),
+                    ("gRPC miss", miss_p99),
+                    ("REST hit", rest_hit_p99),
+                    ("REST miss", rest_miss_p99),
+                ],
+            },
+        ],
+    );
+    eprintln!("wrote {}", ottr_bench::chart::write("catalog", &svg)?.display());
 
     let postgres: String = sqlx::query_scalar("SHOW server_version").fetch_one(&pool).await?;
     Ok(serde_json::json!({
@@ -143,11 +217,16 @@ async fn run(database: &DatabaseSettings, rate: u32, duration: Duration) -> anyh
         "hit_p99_ms": hit_p99,
         "miss_p50_ms": miss_p50,
         "miss_p99_ms": miss_p99,
+        "rest_hit_p50_ms": rest_hit_p50,
+        "rest_hit_p99_ms": rest_hit_p99,
+        "rest_miss_p50_ms": rest_miss_p50,
+        "rest_miss_p99_ms": rest_miss_p99,
         "redis_get_p50_ms": floor_p50,
         "redis_get_p99_ms": floor_p99,
         "hit_p99_over_redis_p99": hit_p99 / floor_p99,
         "miss_p99_over_hit_p99": miss_p99 / hit_p99,
-        "errors": floor.errors + hits.errors + misses.errors,
+        "rest_hit_p99_over_grpc_hit_p99": rest_hit_p99 / hit_p99,
+        "errors": floor.errors + hits.errors + misses.errors + rest_hits.errors + rest_misses.errors,
         "cache_errors": cache_errors,
         "machine": machine(),
         "versions": {

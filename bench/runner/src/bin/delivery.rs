@@ -4,7 +4,10 @@
 
 use std::{path::Path, process::Stdio, time::Duration};
 
-use ottr_bench::{machine, results_path, version_of};
+use ottr_bench::{
+    chart::{self, Panel},
+    machine, machine_caption, results_path, version_of,
+};
 use ottr_edge::{EdgeSettings, hls::token::Signer};
 use ottr_media::{
     probe,
@@ -190,6 +193,19 @@ async fn run(scratch: &Path, seconds: u32, connections: u32) -> anyhow::Result<s
         println!("{name:<10} {:>12.0} {:>12.1} {:>10.2} {:>8}", run.rps, run.mib_s, run.p99_ms, run.errors);
     }
     println!("edge / nginx: {:.3} of the requests per second", edge_run.rps / nginx_run.rps);
+    let svg = chart::bar_chart(
+        &format!("HLS delivery: one hot {segment_bytes}-byte segment, wrk {connections} connections, {seconds} s"),
+        &machine_caption(),
+        &[
+            Panel { title: "throughput", unit: "req/s", bars: vec![("edge", edge_run.rps), ("nginx", nginx_run.rps)] },
+            Panel {
+                title: "p99 latency",
+                unit: "ms",
+                bars: vec![("edge", edge_run.p99_ms), ("nginx", nginx_run.p99_ms)],
+            },
+        ],
+    );
+    eprintln!("wrote {}", chart::write("delivery", &svg)?.display());
     Ok(serde_json::json!({
         "segment_bytes": segment_bytes,
         "connections": connections,
