@@ -82,3 +82,14 @@ fault_binaries() {
   say "building ottr and the S3 test server"
   (cd "$ROOT" && cargo build --quiet -p ottr-cli --bin ottr -p ottr-bench --bin s3-server)
 }
+
+# schemathesis (PyPI) in a virtualenv under target/tools, for the OpenAPI fault test.
+SCHEMATHESIS="$ROOT/target/tools/schemathesis/bin/schemathesis"
+export SCHEMATHESIS
+schemathesis_tool() {
+  "$SCHEMATHESIS" --version 2>/dev/null | grep -q 4.32.5 && return 0
+  python3 -c 'import ensurepip' 2>/dev/null || apt_install python3-venv
+  say "installing schemathesis 4.32.5 into target/tools"
+  python3 -m venv "$ROOT/target/tools/schemathesis"
+  "$ROOT/target/tools/schemathesis/bin/pip" install --quiet --disable-pip-version-check schemathesis==4.32.5
+}
