@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares the machine, then runs every test in the workspace against the real
-# PostgreSQL, Redis and ffmpeg.
+# PostgreSQL, Redis and ffmpeg, then the fast fault tests (scripts/faults/run.sh) against
+# real ottr processes. Arguments go to the test runner and skip the fault tests.
 source "$(dirname "$0")/lib.sh"
 prepare_machine
 cd "$ROOT"
@@ -10,4 +11,7 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   say "running the test suite (cargo test; install cargo-nextest for a faster run)"
   cargo test --workspace --no-fail-fast "$@"
+fi
+if [ $# -eq 0 ]; then
+  bash "$ROOT/scripts/faults/run.sh" fast
 fi

@@ -2,6 +2,7 @@
 //! latency percentiles, and a description of the machine for the result files.
 
 pub mod chart;
+pub mod process;
 
 use std::{future::Future, time::Duration};
 
@@ -98,6 +99,11 @@ pub fn version_of(program: &str, args: &[&str]) -> String {
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .and_then(|text| text.lines().next().map(str::to_owned))
         .unwrap_or_else(|| "unknown".into())
+}
+
+/// A setting from the environment, or `default` when unset or unreadable.
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 /// Where result files go.

@@ -10,6 +10,7 @@ pub mod hls;
 mod metrics;
 mod rest;
 pub mod startup;
+pub mod tus;
 mod upstream;
 
 pub use config::EdgeSettings;

@@ -7,7 +7,7 @@ use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
 use fred::interfaces::KeysInterface;
-use ottr_bench::{Run, ScratchDatabase, chart::Panel, fixed_rate, machine, machine_caption, results_path};
+use ottr_bench::{Run, ScratchDatabase, chart::Panel, env_or, fixed_rate, machine, machine_caption, results_path};
 use ottr_proto::catalog::v1::{GetTitleRequest, catalog_service_client::CatalogServiceClient};
 use ottr_runtime::{
     config::{DatabaseSettings, ListenSettings, RedisSettings, TokenSettings},
@@ -17,17 +17,13 @@ use ottr_runtime::{
 };
 use tonic::transport::Channel;
 
-fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
 const HOT_TITLES: usize = 100;
 const CHANNELS: usize = 4;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let rate: u32 = env("BENCH_RATE", 2000);
-    let seconds: u64 = env("BENCH_SECONDS", 10);
+    let rate: u32 = env_or("BENCH_RATE", 2000);
+    let seconds: u64 = env_or("BENCH_SECONDS", 10);
     let duration = Duration::from_secs(seconds);
     let database = ScratchDatabase::create().await.context("creating a scratch database")?;
     eprintln!("bench/catalog: {rate} req/s for {seconds} s per phase; scratch database {}", database.name);

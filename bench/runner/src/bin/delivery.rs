@@ -6,7 +6,7 @@ use std::{path::Path, process::Stdio, time::Duration};
 
 use ottr_bench::{
     chart::{self, Panel},
-    machine, machine_caption, results_path, version_of,
+    env_or, machine, machine_caption, results_path, version_of,
 };
 use ottr_edge::{EdgeSettings, hls::token::Signer};
 use ottr_media::{
@@ -15,10 +15,6 @@ use ottr_media::{
     transcode::{command::Ladder, ladder},
 };
 use ottr_runtime::config::ListenSettings;
-
-fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 const SECRET: &str = "bench-delivery-secret";
 
@@ -110,8 +106,8 @@ fn free_port() -> anyhow::Result<u16> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let seconds: u32 = env("BENCH_SECONDS", 10);
-    let connections: u32 = env("BENCH_CONNECTIONS", 64);
+    let seconds: u32 = env_or("BENCH_SECONDS", 10);
+    let connections: u32 = env_or("BENCH_CONNECTIONS", 64);
     let scratch = std::env::temp_dir().join(format!("ottr-bench-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&scratch)?;
     let result = run(&scratch, seconds, connections).await;

@@ -9,7 +9,7 @@
 use std::{path::Path, sync::Arc, time::Instant};
 
 use anyhow::Context;
-use ottr_bench::{ScratchDatabase, chart::Panel, machine, machine_caption, results_path, version_of};
+use ottr_bench::{ScratchDatabase, chart::Panel, env_or, machine, machine_caption, results_path, version_of};
 use ottr_media::{
     Dependencies, MediaSettings, probe, queue,
     storage::keys,
@@ -21,10 +21,6 @@ use ottr_runtime::{
     redis::Redis,
     token::TokenVerifier,
 };
-
-fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 fn ffmpeg(args: &[String]) -> anyhow::Result<()> {
     let out = std::process::Command::new("ffmpeg").args(args).output()?;
@@ -72,10 +68,10 @@ fn timed(f: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<f64> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let seconds: u32 = env("BENCH_SOURCE_SECONDS", 10);
-    let long_seconds: u32 = env("BENCH_LONG_SOURCE_SECONDS", 600);
-    let preset: String = env("BENCH_PRESET", "veryfast".to_owned());
-    let bitrates: String = env("BENCH_SOURCE_BITRATES", "8M,60M".to_owned());
+    let seconds: u32 = env_or("BENCH_SOURCE_SECONDS", 10);
+    let long_seconds: u32 = env_or("BENCH_LONG_SOURCE_SECONDS", 600);
+    let preset: String = env_or("BENCH_PRESET", "veryfast".to_owned());
+    let bitrates: String = env_or("BENCH_SOURCE_BITRATES", "8M,60M".to_owned());
     let scratch = std::env::temp_dir().join(format!("ottr-bench-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&scratch)?;
     let result = async {

@@ -11,7 +11,6 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use aws_lc_rs::digest;
 use axum::{
     Json,
     body::Body,
@@ -19,7 +18,6 @@ use axum::{
     http::{HeaderMap, HeaderName, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use base64::{Engine, engine::general_purpose::STANDARD};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 use tonic::codegen::tokio_stream::StreamExt;
@@ -29,7 +27,11 @@ use ottr_proto::{auth::v1 as auth_pb, media::v1 as media_pb};
 use ottr_runtime::ErrorCode;
 
 use super::Api;
-use crate::{EdgeError, upstream::forward};
+use crate::{
+    EdgeError,
+    tus::{expected_checksum, filename, header_u64},
+    upstream::forward,
+};
 
 const TUS_VERSION: &str = "1.0.0";
 const EXTENSIONS: &str = "creation,termination,checksum";
@@ -103,22 +105,6 @@ async fn owned(api: &Api, headers: &HeaderMap, id: &str) -> Result<Info, EdgeErr
         .await
         .filter(|info| info.owner == owner)
         .ok_or_else(|| coded(ErrorCode::NotFound, "no such upload"))
-}
-
-fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
-    headers.get(name)?.to_str().ok()?.trim().parse().ok()
-}
-
-/// `Upload-Metadata: filename <base64>,…`
-fn filename(headers: &HeaderMap) -> String {
-    let metadata = headers.get("upload-metadata").and_then(|v| v.to_str().ok()).unwrap_or("");
-    metadata
-        .split(',')
-        .filter_map(|pair| pair.trim().split_once(' '))
-        .find(|(key, _)| *key == "filename" || *key == "name")
-        .and_then(|(_, value)| STANDARD.decode(value).ok())
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .unwrap_or_else(|| "upload".into())
 }
 
 /// What the server supports.
@@ -332,21 +318,6 @@ pub async fn multipart(
     };
     let _ = tokio::fs::remove_file(&path).await;
     result.map(Json)
-}
-
-/// `Upload-Checksum: <algorithm> <base64 digest>` of this PATCH's bytes.
-fn expected_checksum(headers: &HeaderMap) -> Result<Option<(Vec<u8>, digest::Context)>, EdgeError> {
-    let Some(value) = headers.get("upload-checksum").and_then(|v| v.to_str().ok()) else { return Ok(None) };
-    let (algorithm, encoded) =
-        value.split_once(' ').ok_or_else(|| EdgeError::BadRequest("Upload-Checksum is malformed".into()))?;
-    let algorithm = match algorithm {
-        "sha1" => &digest::SHA1_FOR_LEGACY_USE_ONLY,
-        "sha256" => &digest::SHA256,
-        _ => return Err(EdgeError::BadRequest("checksum algorithms: sha1, sha256".into())),
-    };
-    let expected =
-        STANDARD.decode(encoded.trim()).map_err(|_| EdgeError::BadRequest("Upload-Checksum is not base64".into()))?;
-    Ok(Some((expected, digest::Context::new(algorithm))))
 }
 
 /// Streams the finished file to media's Upload RPC, 64 KiB at a time.

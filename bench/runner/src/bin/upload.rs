@@ -1,0 +1,289 @@
+//! Upload: a 2 GiB resumable (tus) upload through ottr's edge, which lands in S3 by way of
+//! media (stored, probed, queued), against a raw S3 PUT of the same file to the same
+//! server (s3s-fs) from the AWS SDK, in the same run. ottr's services run as processes of
+//! their own so each one's peak memory (VmHWM) can be read. Writes
+//! `bench/results/upload.json` and `upload.svg`.
+
+use std::{path::Path, time::Instant};
+
+use anyhow::{Context, bail, ensure};
+use aws_sdk_s3::{
+    Client,
+    config::{BehaviorVersion, Credentials, Region},
+    primitives::ByteStream,
+};
+use ottr_bench::{
+    ScratchDatabase,
+    chart::{self, Panel},
+    env_or, machine, machine_caption,
+    process::{Service, sibling},
+    results_path, version_of,
+};
+use tokio::io::AsyncReadExt;
+
+const ACCESS: &str = "bench";
+const SECRET: &str = "bench-secret-key";
+const EDITOR: (&str, &str) = ("editor@bench.test", "bench-pass-phrase");
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// A valid video of about `bytes`: a short lossless 1080p clip looped without
+/// re-encoding, so media's probe accepts it. Kept under target/ for the next run.
+fn source_video(bytes: u64) -> anyhow::Result<std::path::PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-cache");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("upload-{bytes}.mp4"));
+    if path.is_file() {
+        return Ok(path);
+    }
+    let clip = dir.join("upload-clip.mp4");
+    let ffmpeg = |args: &[&str]| -> anyhow::Result<()> {
+        let status = std::process::Command::new("ffmpeg").args(["-v", "error", "-y"]).args(args).status()?;
+        ensure!(status.success(), "ffmpeg {args:?} failed");
+        Ok(())
+    };
+    eprintln!("generating a {:.0} MiB source video (once)", bytes as f64 / MIB);
+    ffmpeg(
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=1920x1080:rate=30:duration=10",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=duration=10",
+            "-shortest",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-qp",
+            "0",
+            "-c:a",
+            "aac",
+        ]
+        .iter()
+        .copied()
+        .chain([clip.to_str().context("path")?])
+        .collect::<Vec<_>>(),
+    )?;
+    let loops = (bytes / std::fs::metadata(&clip)?.len() + 1).to_string();
+    let partial = dir.join("upload-partial.mp4");
+    ffmpeg(&[
+        "-stream_loop",
+        &loops,
+        "-i",
+        clip.to_str().context("path")?,
+        "-c",
+        "copy",
+        "-fs",
+        &bytes.to_string(),
+        partial.to_str().context("path")?,
+    ])?;
+    std::fs::rename(&partial, &path)?;
+    Ok(path)
+}
+
+fn s3_client(endpoint: &str) -> Client {
+    let config = aws_sdk_s3::config::Builder::new()
+        .behavior_version(BehaviorVersion::latest())
+        .credentials_provider(Credentials::new(ACCESS, SECRET, None, None, "bench"))
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .force_path_style(true)
+        .build();
+    Client::from_conf(config)
+}
+
+/// The baseline: one PUT of the whole file, streamed from disk by the SDK.
+async fn raw_put(client: &Client, path: &Path) -> anyhow::Result<f64> {
+    client.create_bucket().bucket("raw").send().await.context("creating the raw bucket")?;
+    let started = Instant::now();
+    client.put_object().bucket("raw").key("source.mp4").body(ByteStream::from_path(path).await?).send().await?;
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// tus 1.0 as a client does it: create, then PATCH `chunk` bytes at a time. Returns the
+/// seconds until the last PATCH answered (the source stored, probed and queued) and the asset.
+async fn tus_upload(
+    http: &reqwest::Client,
+    edge: &str,
+    token: &str,
+    path: &Path,
+    chunk: usize,
+) -> anyhow::Result<(f64, String)> {
+    let length = std::fs::metadata(path)?.len();
+    let started = Instant::now();
+    let created = http
+        .post(format!("{edge}/api/v1/uploads"))
+        .bearer_auth(token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", length)
+        .header("Upload-Metadata", "filename YmVuY2gubXA0") // base64("bench.mp4")
+        .send()
+        .await?;
+    ensure!(created.status() == 201, "creating the upload answered {}", created.status());
+    let location = created.headers()["location"].to_str()?.to_owned();
+    let mut file = tokio::fs::File::open(path).await?;
+    let mut offset = 0u64;
+    let mut asset = None;
+    while offset < length {
+        let mut buffer = vec![0u8; chunk.min((length - offset) as usize)];
+        file.read_exact(&mut buffer).await?;
+        let sent = buffer.len() as u64;
+        let answer = http
+            .patch(&location)
+            .bearer_auth(token)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Offset", offset)
+            .header("Content-Type", "application/offset+octet-stream")
+            .body(buffer)
+            .send()
+            .await?;
+        if answer.status() != 204 {
+            bail!("PATCH at {offset} answered {}: {}", answer.status(), answer.text().await.unwrap_or_default());
+        }
+        offset += sent;
+        asset = answer.headers().get("ottr-asset-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    Ok((seconds, asset.context("the last PATCH named no asset")?))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let bytes: u64 = env_or("BENCH_UPLOAD_MIB", 2048u64) * 1024 * 1024;
+    let chunk_mib: usize = env_or("BENCH_CHUNK_MIB", 64);
+    let source = source_video(bytes)?;
+    let bytes = std::fs::metadata(&source)?.len();
+
+    let work = std::env::temp_dir().join(format!("ottr-bench-upload-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&work)?;
+    let database = ScratchDatabase::create().await?;
+    let outcome = run(&work, &database, &source, bytes, chunk_mib).await;
+    database.drop().await;
+    let _ = std::fs::remove_dir_all(&work);
+    let result = outcome?;
+    let path = results_path("upload.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&result)? + "\n")?;
+    println!("{}", serde_json::to_string_pretty(&result)?);
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}
+
+async fn run(
+    work: &Path,
+    database: &ScratchDatabase,
+    source: &Path,
+    bytes: u64,
+    chunk_mib: usize,
+) -> anyhow::Result<serde_json::Value> {
+    let ottr = sibling("ottr")?;
+    let s3_dir = work.join("s3");
+    std::fs::create_dir_all(s3_dir.join("ottr"))?;
+    let s3_env = vec![("S3_ACCESS_KEY".to_owned(), ACCESS.to_owned()), ("S3_SECRET_KEY".to_owned(), SECRET.to_owned())];
+    let s3 = Service::start(
+        "s3",
+        &sibling("s3-server")?,
+        &[s3_dir.to_str().context("path")?, "0"],
+        &s3_env,
+        &work.join("s3.log"),
+    )?;
+    let endpoint = format!("http://127.0.0.1:{}", s3.port);
+
+    let mut env: Vec<(String, String)> = [
+        ("OTTR__DATABASE__URL", database.settings.url().to_owned()),
+        ("OTTR__REDIS__KEY_PREFIX", format!("{}:", database.name)),
+        ("OTTR__EDGE__UPLOAD_DIR", work.join("edge-uploads").display().to_string()),
+        ("OTTR__MEDIA__WORK_DIR", work.join("media-work").display().to_string()),
+        ("OTTR__MEDIA__WORKER__ENABLED", "false".into()), // the upload is measured, not the transcode
+        ("OTTR__MEDIA__STORAGE__BACKEND", "s3".into()),
+        ("OTTR__MEDIA__STORAGE__S3__ENDPOINT", endpoint.clone()),
+        ("OTTR__MEDIA__STORAGE__S3__BUCKET", "ottr".into()),
+        ("OTTR__MEDIA__STORAGE__S3__ACCESS_KEY", ACCESS.into()),
+        ("OTTR__MEDIA__STORAGE__S3__SECRET_KEY", SECRET.into()),
+        ("RUST_LOG", "warn".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .chain(["AUTH", "CATALOG", "MEDIA", "EDGE"].map(|s| (format!("OTTR__{s}__LISTEN__PORT"), "0".to_owned())))
+    .collect();
+    let mut create = std::process::Command::new(&ottr)
+        .args(["user", "create", "--email", EDITOR.0, "--role", "editor", "--password-stdin"])
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()?;
+    std::io::Write::write_all(&mut create.stdin.take().context("stdin")?, EDITOR.1.as_bytes())?;
+    ensure!(create.wait()?.success(), "creating the editor failed");
+
+    let auth = Service::start("auth", &ottr, &["serve", "auth"], &env, &work.join("auth.log"))?;
+    env.push(("OTTR__TOKENS__AUTH_URL".into(), format!("http://127.0.0.1:{}", auth.port)));
+    let catalog = Service::start("catalog", &ottr, &["serve", "catalog"], &env, &work.join("catalog.log"))?;
+    let media = Service::start("media", &ottr, &["serve", "media"], &env, &work.join("media.log"))?;
+    for (name, service) in [("AUTH", &auth), ("CATALOG", &catalog), ("MEDIA", &media)] {
+        env.push((format!("OTTR__EDGE__{name}_URL"), format!("http://127.0.0.1:{}", service.port)));
+    }
+    let edge = Service::start("edge", &ottr, &["serve", "edge"], &env, &work.join("edge.log"))?;
+    let edge_url = format!("http://127.0.0.1:{}", edge.port);
+
+    let http = reqwest::Client::new();
+    let login: serde_json::Value = http
+        .post(format!("{edge_url}/api/v1/auth/login"))
+        .json(&serde_json::json!({"email": EDITOR.0, "password": EDITOR.1}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let token = login["access_token"].as_str().context("no access token")?.to_owned();
+
+    eprintln!("raw S3 PUT of {:.0} MiB to s3s-fs", bytes as f64 / MIB);
+    let raw_seconds = raw_put(&s3_client(&endpoint), source).await?;
+    ensure!(std::fs::metadata(s3_dir.join("raw/source.mp4"))?.len() == bytes, "the raw PUT stored a different size");
+    eprintln!("tus upload of the same file through ottr's edge ({chunk_mib} MiB PATCHes)");
+    let (ottr_seconds, asset) = tus_upload(&http, &edge_url, &token, source, chunk_mib * 1024 * 1024).await?;
+    let stored = s3_dir.join(format!("ottr/sources/{asset}/source.mp4"));
+    ensure!(std::fs::metadata(&stored)?.len() == bytes, "ottr stored a different size at {}", stored.display());
+
+    let (edge_rss, media_rss) = (edge.peak_rss_mib()?, media.peak_rss_mib()?);
+    let mib = bytes as f64 / MIB;
+    let (ottr_mib_s, raw_put_mib_s) = (mib / ottr_seconds, mib / raw_seconds);
+    eprintln!(
+        "ottr {ottr_mib_s:.0} MiB/s, raw PUT {raw_put_mib_s:.0} MiB/s: ottr/raw = {:.2}; peak RSS edge {edge_rss:.0} MiB, media {media_rss:.0} MiB",
+        ottr_mib_s / raw_put_mib_s
+    );
+    let svg = chart::bar_chart(
+        &format!("Upload of {mib:.0} MiB: tus through ottr vs one raw S3 PUT (s3s-fs)"),
+        &machine_caption(),
+        &[
+            Panel {
+                title: "throughput",
+                unit: "MiB/s",
+                bars: vec![("ottr (tus)", ottr_mib_s), ("raw PUT", raw_put_mib_s)],
+            },
+            Panel { title: "peak RSS", unit: "MiB", bars: vec![("edge", edge_rss), ("media", media_rss)] },
+        ],
+    );
+    eprintln!("wrote {}", chart::write("upload", &svg)?.display());
+    Ok(serde_json::json!({
+        "bytes": bytes,
+        "chunk_mib": chunk_mib,
+        "ottr_seconds": ottr_seconds,
+        "raw_put_seconds": raw_seconds,
+        "ottr_mib_s": ottr_mib_s,
+        "raw_put_mib_s": raw_put_mib_s,
+        "ottr_over_raw_put": ottr_mib_s / raw_put_mib_s,
+        "peak_rss_mib": edge_rss + media_rss,
+        "edge_peak_rss_mib": edge_rss,
+        "media_peak_rss_mib": media_rss,
+        "notes": "ottr's time runs from the tus creation request to the answer of the last PATCH, by which media has stored the source in S3 (multipart), probed it and queued its job; peak_rss_mib is edge + media (VmHWM).",
+        "machine": machine(),
+        "versions": {
+            "ottr": env!("CARGO_PKG_VERSION"),
+            "s3_server": "s3s-fs 0.14.1",
+            "ffmpeg": version_of("ffmpeg", &["-version"]),
+            "rustc": version_of("rustc", &["--version"]),
+        },
+    }))
+}
