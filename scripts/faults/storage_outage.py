@@ -2,7 +2,8 @@
 (s3s-fs, a real S3-compatible server) is killed once the asset is playable, while
 segments are still being uploaded, and comes back 30 s later. The job must be retried
 to completion, and the asset must not be marked ready unless every object its playlists
-name is in storage; nothing of a failed attempt may be left behind."""
+name is in storage; nothing of a failed attempt may be left behind, and while the job
+waits for its retry no player may be sent to the failed attempt's playlists."""
 
 import os
 import time
@@ -54,7 +55,17 @@ with Stack("storage-outage") as stack:
         time.sleep(0.1)
     state_at_kill, attempt_at_kill = stack.job(job)
     s3.kill()
-    time.sleep(OUTAGE)
+    # While the job waits to be retried, the failed attempt's master (whose objects may
+    # be gone) must not be offered to players.
+    offered_while_retrying = set()
+    outage_ends = time.monotonic() + OUTAGE
+    while time.monotonic() < outage_ends:
+        row = psql(stack.db_url, f"SELECT j.state || '|' || coalesce(a.master_key, '') FROM media.jobs j "
+                                 f"JOIN media.assets a ON a.id = j.asset_id WHERE j.id = '{job}'")
+        state, master = row.split("|")
+        if state == "queued" and master:
+            offered_while_retrying.add(master)
+        time.sleep(0.5)
     s3.start()
     state, attempt = stack.wait_for_job(job, timeout=300)
     master_key = psql(stack.db_url, f"SELECT coalesce(master_key, '') FROM media.assets WHERE id = '{asset}'")
@@ -67,10 +78,12 @@ with Stack("storage-outage") as stack:
                            if any(files for _, _, files in os.walk(os.path.join(hls_root, a))))
     s3.kill()
 
-held = state == "ready" and asset_state == "ready" and not missing and attempts_left == [str(attempt)]
+held = (state == "ready" and asset_state == "ready" and not missing and attempts_left == [str(attempt)]
+        and not offered_while_retrying)
 summary = (
     f"storage killed at job {state_at_kill} attempt {attempt_at_kill} (asset playable), back after {OUTAGE} s; "
     f"job {state} after attempt {attempt}; asset {asset_state}; objects named by its playlists missing {len(missing)}"
-    f"; attempts with objects left {attempts_left}"
+    f"; attempts with objects left {attempts_left}; failed attempt's master offered while retrying "
+    f"{bool(offered_while_retrying)}"
 )
 verdict("storage-outage", held, summary)

@@ -82,7 +82,7 @@ pub async fn demo(
     };
     let chunks = bytes
         .chunks(256 * 1024)
-        .map(|c| media::UploadRequest { part: Some(media::upload_request::Part::Chunk(c.to_vec())) });
+        .map(|c| media::UploadRequest { part: Some(media::upload_request::Part::Chunk(c.to_vec().into())) });
     let messages: Vec<_> = std::iter::once(header).chain(chunks).collect();
     let asset = media.upload(bearer(tonic::codegen::tokio_stream::iter(messages), &token)).await?.into_inner();
 

@@ -145,9 +145,12 @@ impl MediaService for MediaApi {
     #[tracing::instrument(skip_all)]
     async fn upload(&self, request: Request<Streaming<pb::UploadRequest>>) -> Result<Response<pb::Asset>, Status> {
         let uploader = require_staff(&request)?;
+        let started = std::time::Instant::now();
         let (filename, staged, size) = self.receive(request.into_inner()).await?;
+        let received_secs = started.elapsed().as_secs_f64();
         let mut info =
             probe::probe(&staged.0, self.ctx.settings.limits.probe_limits()).await.map_err(MediaError::from)?;
+        let probed_secs = started.elapsed().as_secs_f64();
         info.size_bytes = size;
         let asset_id = Uuid::new_v4();
         let extension = std::path::Path::new(&filename).extension().and_then(|e| e.to_str()).unwrap_or("");
@@ -162,7 +165,8 @@ impl MediaService for MediaApi {
             let _ = self.ctx.store.delete(&source_key).await;
             return Err(error.into());
         }
-        tracing::info!(%asset_id, size, "source stored and queued");
+        let stored_secs = started.elapsed().as_secs_f64();
+        tracing::info!(%asset_id, size, received_secs, probed_secs, stored_secs, "source stored and queued");
         Ok(Response::new(asset(queue::asset(&self.ctx.pool, asset_id).await?)))
     }
 

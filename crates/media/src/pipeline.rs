@@ -87,13 +87,21 @@ pub async fn run(ctx: &Context, claim: Claim) {
     }
 }
 
-async fn finish_with(ctx: &Context, claim: &Claim, stop: Stop) {
-    // Nothing of an attempt that did not end ready stays in storage.
+/// Nothing of an attempt that did not end ready stays: its master is withdrawn first, so
+/// no player is sent to it, then its objects are deleted.
+pub async fn discard(ctx: &Context, claim: &Claim) {
+    if let Err(error) = queue::withdraw(&ctx.pool, claim.asset_id, claim.attempt).await {
+        tracing::warn!(%error, "could not withdraw a failed attempt's playlist");
+    }
     for prefix in [keys::hls(claim.asset_id, claim.attempt), keys::images(claim.asset_id, claim.attempt)] {
         if let Err(error) = ctx.store.delete_prefix(&prefix).await {
             tracing::warn!(%error, %prefix, "could not remove a failed attempt's objects");
         }
     }
+}
+
+async fn finish_with(ctx: &Context, claim: &Claim, stop: Stop) {
+    discard(ctx, claim).await;
     let (outcome, code) = match &stop {
         Stop::Lost => {
             tracing::info!(job_id = %claim.job_id, attempt = claim.attempt, "attempt stopped: job no longer held");

@@ -9,7 +9,7 @@ use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{MediaError, probe::SourceInfo, transcode::ladder::Rung};
+use crate::{MediaError, probe::SourceInfo, storage::keys, transcode::ladder::Rung};
 
 /// A job a worker holds.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -134,6 +134,21 @@ pub async fn mark_playable(pool: &PgPool, claim: &Claim, master_key: &str, rungs
     .execute(pool)
     .await?;
     Ok(updated.rows_affected() == 1)
+}
+
+/// Withdraws what an attempt made playable before its objects are deleted (it failed,
+/// lost its lease or was handed back): players must not be sent to a master whose
+/// segments are going away. A master of another attempt, or of a ready asset, stays.
+pub async fn withdraw(pool: &PgPool, asset_id: Uuid, attempt: i32) -> Result<(), MediaError> {
+    sqlx::query(
+        "UPDATE media.assets SET master_key = NULL, renditions = '[]', playable_at = NULL
+         WHERE id = $1 AND state <> 'ready' AND starts_with(master_key, $2)",
+    )
+    .bind(asset_id)
+    .bind(keys::hls(asset_id, attempt))
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 /// What a finished attempt stored.

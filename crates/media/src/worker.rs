@@ -9,7 +9,6 @@ use tokio::{sync::watch, task::JoinSet};
 use crate::{
     pipeline::{self, Context},
     queue,
-    storage::keys,
 };
 
 /// Starts the configured number of worker slots; they stop when `stop` turns true.
@@ -53,9 +52,7 @@ async fn run_slot(ctx: Context, name: String, mut stop: watch::Receiver<bool>) {
             () = pipeline::run(&ctx, claim.clone()) => {}
             _ = async { let _ = stop.wait_for(|stopping| *stopping).await; } => {
                 // The attempt's future is dropped here, which kills its ffmpeg.
-                for prefix in [keys::hls(claim.asset_id, claim.attempt), keys::images(claim.asset_id, claim.attempt)] {
-                    let _ = ctx.store.delete_prefix(&prefix).await;
-                }
+                pipeline::discard(&ctx, &claim).await;
                 if let Err(error) = queue::release(&ctx.pool, &claim).await {
                     tracing::warn!(%error, "could not hand the job back; its lease will expire");
                 }

@@ -320,7 +320,7 @@ pub async fn multipart(
     result.map(Json)
 }
 
-/// Streams the finished file to media's Upload RPC, 64 KiB at a time.
+/// Streams the finished file to media's Upload RPC, 1 MiB at a time.
 async fn hand_off(
     api: &Api,
     headers: &HeaderMap,
@@ -332,9 +332,10 @@ async fn hand_off(
     let header = UploadRequest {
         part: Some(Part::Header(UploadHeader { filename: info.filename.clone(), size_bytes: info.length })),
     };
-    let chunks = tokio_util::io::ReaderStream::with_capacity(file, 64 * 1024)
+    // 1 MiB messages: large enough that framing costs little, well under gRPC's 4 MiB limit.
+    let chunks = tokio_util::io::ReaderStream::with_capacity(file, 1024 * 1024)
         .map_while(Result::ok)
-        .map(|bytes| UploadRequest { part: Some(Part::Chunk(bytes.to_vec())) });
+        .map(|bytes| UploadRequest { part: Some(Part::Chunk(bytes)) });
     let messages = tonic::codegen::tokio_stream::iter([header]).chain(chunks);
     Ok(api.upstream.media.clone().upload(forward(headers, messages)).await?.into_inner())
 }

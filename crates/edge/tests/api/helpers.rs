@@ -179,9 +179,9 @@ impl Stack {
             })),
         }];
         messages.extend(
-            bytes
-                .chunks(65536)
-                .map(|c| media_pb::UploadRequest { part: Some(media_pb::upload_request::Part::Chunk(c.to_vec())) }),
+            bytes.chunks(65536).map(|c| media_pb::UploadRequest {
+                part: Some(media_pb::upload_request::Part::Chunk(c.to_vec().into())),
+            }),
         );
         self.media
             .clone()

@@ -1,23 +1,37 @@
 //! The S3 store, through aws-sdk-s3: any S3-compatible server (AWS, MinIO, s3s-fs…),
 //! with a custom endpoint, path-style addressing, static or default credentials,
-//! multipart upload for large files and the SDK's retries with backoff.
+//! multipart upload for large files (parts sent concurrently) and the SDK's retries
+//! with backoff.
 
 use std::path::Path;
 
 use aws_sdk_s3::{
     Client,
     config::{BehaviorVersion, Credentials, Region, retry::RetryConfig},
-    primitives::ByteStream,
+    primitives::{ByteStream, Length},
     types::{CompletedMultipartUpload, CompletedPart},
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use tokio::io::AsyncReadExt;
 
 use super::{ObjectMeta, StorageError, keys};
 
 /// Files larger than this go up in parts of this size.
 const PART_SIZE: usize = 16 * 1024 * 1024;
+
+/// Parts uploaded at once, each streamed from its range of the file.
+const PARTS_IN_FLIGHT: usize = 4;
+
+/// The outcome of one part's upload task.
+fn joined(
+    done: Option<Result<Result<CompletedPart, StorageError>, tokio::task::JoinError>>,
+) -> Result<CompletedPart, StorageError> {
+    match done {
+        Some(Ok(part)) => part,
+        Some(Err(error)) => Err(StorageError::S3(format!("part upload task: {error}"))),
+        None => Err(StorageError::S3("no part upload was running".into())),
+    }
+}
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default)]
@@ -126,7 +140,7 @@ impl S3Store {
         Ok(())
     }
 
-    /// One part in memory at a time, whatever the file's size.
+    /// Streams from disk: memory does not grow with the file's size.
     async fn put_multipart(&self, key: &str, path: &Path) -> Result<(), StorageError> {
         let upload = self
             .client
@@ -148,27 +162,40 @@ impl S3Store {
     }
 
     async fn upload_parts(&self, key: &str, path: &Path, upload_id: &str) -> Result<(), StorageError> {
-        let mut file = tokio::fs::File::open(path).await?;
+        let size = tokio::fs::metadata(path).await?.len();
+        let mut in_flight = tokio::task::JoinSet::new();
         let mut parts = Vec::new();
-        for number in 1.. {
-            let mut buffer = Vec::with_capacity(PART_SIZE);
-            (&mut file).take(PART_SIZE as u64).read_to_end(&mut buffer).await?;
-            if buffer.is_empty() {
-                break;
+        for (index, offset) in (0..size).step_by(PART_SIZE).enumerate() {
+            let number = index as i32 + 1;
+            if in_flight.len() == PARTS_IN_FLIGHT {
+                parts.push(joined(in_flight.join_next().await)?);
             }
-            let part = self
+            // Each part streams from its range of the file: nothing is held in memory, and
+            // the SDK checksums it as it goes instead of hashing a buffer first.
+            let body = ByteStream::read_from()
+                .path(path)
+                .offset(offset)
+                .length(Length::Exact((size - offset).min(PART_SIZE as u64)))
+                .build()
+                .await
+                .map_err(s3_error)?;
+            let request = self
                 .client
                 .upload_part()
                 .bucket(&self.bucket)
                 .key(key)
                 .upload_id(upload_id)
                 .part_number(number)
-                .body(ByteStream::from(buffer))
-                .send()
-                .await
-                .map_err(s3_error)?;
-            parts.push(CompletedPart::builder().part_number(number).set_e_tag(part.e_tag().map(str::to_owned)).build());
+                .body(body);
+            in_flight.spawn(async move {
+                let part = request.send().await.map_err(s3_error)?;
+                Ok(CompletedPart::builder().part_number(number).set_e_tag(part.e_tag().map(str::to_owned)).build())
+            });
         }
+        while let Some(done) = in_flight.join_next().await {
+            parts.push(joined(Some(done))?);
+        }
+        parts.sort_by_key(|part| part.part_number());
         self.client
             .complete_multipart_upload()
             .bucket(&self.bucket)

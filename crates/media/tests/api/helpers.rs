@@ -202,7 +202,7 @@ impl TestApp {
         messages.extend(
             bytes
                 .chunks(64 * 1024)
-                .map(|c| pb::UploadRequest { part: Some(pb::upload_request::Part::Chunk(c.to_vec())) }),
+                .map(|c| pb::UploadRequest { part: Some(pb::upload_request::Part::Chunk(c.to_vec().into())) }),
         );
         let request = bearer(tonic::codegen::tokio_stream::iter(messages), token);
         self.client.clone().upload(request).await.map(tonic::Response::into_inner)

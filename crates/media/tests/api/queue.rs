@@ -102,6 +102,27 @@ async fn a_worker_killed_mid_transcode_is_taken_over_after_its_lease_and_leaves_
 }
 
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn a_failed_attempt_withdraws_its_playlist_before_its_objects_go(pool: PgPool) {
+    let api = spawn_app_with(pool.clone(), |s| s.worker.enabled = false).await;
+    let scratch = Scratch::new();
+    let asset = api.upload(&landscape(&scratch.0, 2)).await.unwrap();
+    let first = queue::claim(&pool, "first", 60).await.unwrap().expect("the job is claimable");
+    let master = format!("{}master.m3u8", keys::hls(first.asset_id, first.attempt));
+    api.ctx.store.put_bytes(&master, b"#EXTM3U\n".to_vec()).await.unwrap();
+    assert!(queue::mark_playable(&pool, &first, &master, &[]).await.unwrap());
+    assert_eq!(api.asset(&asset.id).await.master_playlist, master);
+
+    // Another attempt's withdrawal leaves this one's playlist alone.
+    queue::withdraw(&pool, first.asset_id, first.attempt + 1).await.unwrap();
+    assert_eq!(api.asset(&asset.id).await.master_playlist, master);
+
+    // The attempt fails (its storage went away, say): no player is sent to its objects.
+    ottr_media::pipeline::discard(&api.ctx, &first).await;
+    assert_eq!(api.asset(&asset.id).await.master_playlist, "", "the withdrawn master is no longer offered");
+    assert!(api.stored(&keys::hls(first.asset_id, first.attempt)).await.is_empty());
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
 async fn a_queued_job_can_be_cancelled_and_requeued(pool: PgPool) {
     let api = spawn_app_with(pool.clone(), |s| s.worker.enabled = false).await;
     let scratch = Scratch::new();
