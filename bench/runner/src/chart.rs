@@ -17,7 +17,8 @@ const COLOURS: [&str; 4] = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759"];
 
 /// Draws the panels side by side under a heading and a caption (the machine, say).
 pub fn bar_chart(heading: &str, caption: &str, panels: &[Panel<'_>]) -> String {
-    let width = PANEL_W * panels.len().max(1) as f64;
+    // Wide enough for the heading too (bold 16 px sans-serif: about 9.5 px a character).
+    let width = (PANEL_W * panels.len().max(1) as f64).max(24.0 + 9.5 * heading.chars().count() as f64);
     let height = TOP + PANEL_H + 40.0;
     let mut svg = String::new();
     let _ = write!(

@@ -327,13 +327,17 @@ async fn run(
         ottr_mib_s / raw_multipart_mib_s,
     );
     let svg = chart::bar_chart(
-        &format!("Upload of {mib:.0} MiB: tus through ottr vs one raw S3 PUT (s3s-fs)"),
+        &format!("Upload of {mib:.0} MiB: tus through ottr vs raw S3 uploads to the same server (s3s-fs)"),
         &machine_caption(),
         &[
             Panel {
                 title: "throughput",
                 unit: "MiB/s",
-                bars: vec![("ottr (tus)", ottr_mib_s), ("raw PUT", raw_put_mib_s)],
+                bars: vec![
+                    ("ottr (tus)", ottr_mib_s),
+                    ("raw PUT", raw_put_mib_s),
+                    ("raw multipart", raw_multipart_mib_s),
+                ],
             },
             Panel { title: "peak RSS", unit: "MiB", bars: vec![("edge", edge_rss), ("media", media_rss)] },
         ],
