@@ -50,7 +50,7 @@ impl AuthError {
             AuthError::Unauthenticated => ErrorCode::Unauthenticated,
             AuthError::PermissionDenied(_) => ErrorCode::PermissionDenied,
             AuthError::UserNotFound => ErrorCode::UserNotFound,
-            AuthError::Database(sqlx::Error::PoolTimedOut) => ErrorCode::Unavailable,
+            AuthError::Database(error) if ottr_runtime::db::is_unavailable(error) => ErrorCode::Unavailable,
             AuthError::Database(_) | AuthError::Internal(_) => ErrorCode::Internal,
         }
     }

@@ -43,7 +43,7 @@ impl CatalogError {
             CatalogError::NotFound(_) => ErrorCode::NotFound,
             CatalogError::Unauthenticated => ErrorCode::Unauthenticated,
             CatalogError::PermissionDenied => ErrorCode::PermissionDenied,
-            CatalogError::Database(sqlx::Error::PoolTimedOut) => ErrorCode::Unavailable,
+            CatalogError::Database(error) if ottr_runtime::db::is_unavailable(error) => ErrorCode::Unavailable,
             CatalogError::Database(_) | CatalogError::Internal(_) => ErrorCode::Internal,
         }
     }

@@ -43,7 +43,7 @@ impl MediaError {
             MediaError::Unauthenticated => ErrorCode::Unauthenticated,
             MediaError::PermissionDenied => ErrorCode::PermissionDenied,
             MediaError::Storage(_) => ErrorCode::Unavailable,
-            MediaError::Database(sqlx::Error::PoolTimedOut) => ErrorCode::Unavailable,
+            MediaError::Database(error) if ottr_runtime::db::is_unavailable(error) => ErrorCode::Unavailable,
             MediaError::Database(_) | MediaError::Internal(_) => ErrorCode::Internal,
         }
     }

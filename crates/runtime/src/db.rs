@@ -31,3 +31,18 @@ pub async fn migrate(settings: &DatabaseSettings) -> Result<(), sqlx::Error> {
     pool.close().await;
     Ok(())
 }
+
+/// Whether a database error means the database is out of reach for now (restarting,
+/// failing over, the network between), not that the request or the data is wrong: such
+/// calls answer `unavailable` (503), which clients may retry, rather than `internal`.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+        // SQLSTATE class 08 (connection exception), and 57P01-57P03: the server is shutting
+        // down, crashed or is not accepting connections yet.
+        sqlx::Error::Database(db) => {
+            db.code().is_some_and(|code| code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03"))
+        }
+        _ => false,
+    }
+}

@@ -2,6 +2,7 @@
 //! tokens, against the real PostgreSQL (a database per test) and Redis (a prefix per test).
 
 mod cache;
+mod database;
 mod helpers;
 mod library;
 mod search;
