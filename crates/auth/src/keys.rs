@@ -45,10 +45,10 @@ impl KeyRing {
     /// The key to sign with now. Cached briefly: after a rotation elsewhere the previous
     /// key may sign a little longer, which is fine because it stays published.
     pub async fn signing_key(&self) -> Result<SigningKey, AuthError> {
-        if let Some((at, key)) = &*self.cached.read().await {
-            if at.elapsed() < self.cache_for {
-                return Ok(key.clone());
-            }
+        if let Some((at, key)) = &*self.cached.read().await
+            && at.elapsed() < self.cache_for
+        {
+            return Ok(key.clone());
         }
         let row =
             store::current(&self.pool).await?.ok_or_else(|| AuthError::Internal("no signing key is active".into()))?;

@@ -25,9 +25,12 @@ struct Series {
     buckets: [u64; BUCKETS.len()],
 }
 
+/// (method, route, status) of a series.
+type SeriesKey = (String, String, u16);
+
 #[derive(Clone, Default)]
 pub struct Metrics {
-    inner: Arc<Mutex<BTreeMap<(String, String, u16), Series>>>,
+    inner: Arc<Mutex<BTreeMap<SeriesKey, Series>>>,
 }
 
 impl Metrics {

@@ -150,7 +150,8 @@ fn labels(field: &'static str, raw: Vec<String>, max: usize) -> Result<Vec<Strin
 
 fn url(field: &'static str, raw: &str) -> Result<String, CatalogError> {
     let raw = text(field, raw, 2000, false)?;
-    if !raw.is_empty() && !(raw.starts_with("https://") || raw.starts_with("http://") || raw.starts_with('/')) {
+    let allowed = raw.is_empty() || raw.starts_with("https://") || raw.starts_with("http://") || raw.starts_with('/');
+    if !allowed {
         return Err(CatalogError::invalid(field, "must be an http(s) URL or a path"));
     }
     Ok(raw)
@@ -254,7 +255,8 @@ mod tests {
 
     #[test]
     fn each_bad_field_is_named_in_its_error() {
-        let cases: Vec<(fn(&mut pb::TitleFields), &str)> = vec![
+        type Case = (fn(&mut pb::TitleFields), &'static str);
+        let cases: Vec<Case> = vec![
             (|f| f.kind = 0, "fields.kind"),
             (|f| f.title = "  ".into(), "fields.title"),
             (|f| f.release_year = 1200, "fields.release_year"),

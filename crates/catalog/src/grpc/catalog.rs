@@ -96,10 +96,10 @@ impl CatalogService for CatalogApi {
                 body.page_token
             ))
             .await;
-        if let Some(key) = &key {
-            if let Some(page) = self.0.cache.get::<pb::ListTitlesResponse>(key).await {
-                return Ok(Response::new(page));
-            }
+        if let Some(key) = &key
+            && let Some(page) = self.0.cache.get::<pb::ListTitlesResponse>(key).await
+        {
+            return Ok(Response::new(page));
         }
         let mut rows = titles::list(&self.0.pool, scope, genre.as_deref(), kind, after, size + 1).await?;
         let next_page_token = if rows.len() as i64 > size {

@@ -236,11 +236,11 @@ pub async fn patch(
             }
             file.write_all(&chunk).await.map_err(|e| internal(e).into_response())?;
         }
-        if let Some((expected, context)) = checksum.take() {
-            if context.finish().as_ref() != expected.as_slice() {
-                // 460 Checksum Mismatch (tus checksum extension).
-                return Err(StatusCode::from_u16(460).expect("valid status").into_response());
-            }
+        if let Some((expected, context)) = checksum.take()
+            && context.finish().as_ref() != expected.as_slice()
+        {
+            // 460 Checksum Mismatch (tus checksum extension).
+            return Err(StatusCode::from_u16(460).expect("valid status").into_response());
         }
         file.flush().await.map_err(|e| internal(e).into_response())
     }

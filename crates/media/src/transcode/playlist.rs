@@ -21,10 +21,11 @@ pub fn segments(playlist: &str) -> (Option<String>, Vec<Segment>) {
             init = attribute(rest, "URI");
         } else if let Some(rest) = line.strip_prefix("#EXTINF:") {
             duration = rest.split(',').next().and_then(|d| d.parse::<f64>().ok());
-        } else if !line.is_empty() && !line.starts_with('#') {
-            if let Some(duration) = duration.take() {
-                found.push(Segment { uri: line.to_owned(), duration });
-            }
+        } else if !line.is_empty()
+            && !line.starts_with('#')
+            && let Some(duration) = duration.take()
+        {
+            found.push(Segment { uri: line.to_owned(), duration });
         }
     }
     (init, found)
@@ -71,10 +72,11 @@ pub fn codecs_by_uri(ffmpeg_master: &str) -> HashMap<String, String> {
     for line in ffmpeg_master.lines().map(str::trim) {
         if let Some(rest) = line.strip_prefix("#EXT-X-STREAM-INF:") {
             pending = attribute(rest, "CODECS");
-        } else if !line.is_empty() && !line.starts_with('#') {
-            if let Some(codecs) = pending.take() {
-                found.insert(line.to_owned(), codecs);
-            }
+        } else if !line.is_empty()
+            && !line.starts_with('#')
+            && let Some(codecs) = pending.take()
+        {
+            found.insert(line.to_owned(), codecs);
         }
     }
     found
