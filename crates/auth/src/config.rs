@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use ottr_runtime::config::ListenSettings;
+use ottr_runtime::{client_addr::NetworkSettings, config::ListenSettings};
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default)]
@@ -18,6 +18,13 @@ pub struct AuthSettings {
     /// How long the current signing key is cached before the database is asked again.
     pub key_cache_secs: u64,
     pub throttle: ThrottleSettings,
+    pub hashing: HashingSettings,
+    /// Which peers may name the caller's address (the edges, a load balancer).
+    pub network: NetworkSettings,
+    /// A spent refresh token presented again within this many seconds of its exchange is
+    /// a racing tab of the same browser, not a thief: it gets a new token in the same
+    /// family. Later reuse revokes the family. 0 turns the grace off.
+    pub refresh_grace_secs: i64,
 }
 
 impl Default for AuthSettings {
@@ -29,6 +36,9 @@ impl Default for AuthSettings {
             rotation_delay_secs: 60,
             key_cache_secs: 10,
             throttle: ThrottleSettings::default(),
+            hashing: HashingSettings::default(),
+            network: NetworkSettings::default(),
+            refresh_grace_secs: 30,
         }
     }
 }
@@ -43,10 +53,34 @@ pub struct ThrottleSettings {
     pub max_failures_per_account: i64,
     /// Per client address, across accounts: stops one address from spraying many.
     pub max_failures_per_address: i64,
+    /// Registrations per client address per window: each costs an argon2 hash.
+    pub max_registrations_per_address: i64,
 }
 
 impl Default for ThrottleSettings {
     fn default() -> Self {
-        Self { window_secs: 900, max_failures_per_account: 10, max_failures_per_address: 50 }
+        Self {
+            window_secs: 900,
+            max_failures_per_account: 10,
+            max_failures_per_address: 50,
+            max_registrations_per_address: 20,
+        }
+    }
+}
+
+/// The bound on concurrent argon2 work (see `hashing`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct HashingSettings {
+    /// Hashes running at once; each holds 19 MiB and a core. Default: the core count.
+    pub max_concurrent: usize,
+    /// How long a sign-in or registration waits for a turn before `server_busy`.
+    pub queue_timeout_ms: u64,
+}
+
+impl Default for HashingSettings {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        Self { max_concurrent: cores, queue_timeout_ms: 5_000 }
     }
 }

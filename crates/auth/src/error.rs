@@ -19,6 +19,8 @@ pub enum AuthError {
     InvalidCredentials,
     #[error("too many failed sign-ins; try again in {retry_after_secs} s")]
     TooManyAttempts { retry_after_secs: i64 },
+    #[error("the server is busy; try again in {retry_after_secs} s")]
+    ServerBusy { retry_after_secs: u64 },
     #[error("the refresh token is not valid")]
     InvalidRefreshToken,
     #[error("the refresh token was already used; every session of this sign-in is revoked")]
@@ -45,6 +47,7 @@ impl AuthError {
             AuthError::EmailTaken => ErrorCode::EmailTaken,
             AuthError::InvalidCredentials => ErrorCode::InvalidCredentials,
             AuthError::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,
+            AuthError::ServerBusy { .. } => ErrorCode::ServerBusy,
             AuthError::InvalidRefreshToken => ErrorCode::InvalidRefreshToken,
             AuthError::RefreshTokenReused => ErrorCode::RefreshTokenReused,
             AuthError::Unauthenticated => ErrorCode::Unauthenticated,
@@ -68,8 +71,13 @@ impl From<AuthError> for Status {
             return code.server_error("auth", &error);
         }
         let mut status = code.status(error.to_string());
-        if let AuthError::TooManyAttempts { retry_after_secs } = error {
-            status.metadata_mut().insert("retry-after", MetadataValue::from(retry_after_secs));
+        let retry_after = match error {
+            AuthError::TooManyAttempts { retry_after_secs } => Some(retry_after_secs),
+            AuthError::ServerBusy { retry_after_secs } => Some(retry_after_secs as i64),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            status.metadata_mut().insert("retry-after", MetadataValue::from(secs));
         }
         status
     }

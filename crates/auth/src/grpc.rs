@@ -6,11 +6,15 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use ottr_proto::auth::v1::{self as pb, auth_service_server::AuthService};
-use ottr_runtime::token::{self, Caller, Role};
+use ottr_runtime::{
+    client_addr::client_addr,
+    token::{self, Caller, Role},
+};
 
 use crate::{
     AuthError,
-    domain::{self, Email, Password, Roles},
+    domain::{Email, Password, Roles},
+    hashing::Hasher,
     keys::KeyRing,
     sessions::Sessions,
     store::users,
@@ -21,6 +25,7 @@ pub struct AuthApi {
     pub pool: sqlx::PgPool,
     pub sessions: Sessions,
     pub throttle: LoginThrottle,
+    pub hasher: Hasher,
     pub keys: Arc<KeyRing>,
     pub rotation_delay: time::Duration,
 }
@@ -41,10 +46,20 @@ const MAX_PAGE: u32 = 200;
 impl AuthService for AuthApi {
     #[tracing::instrument(skip_all)]
     async fn register(&self, request: Request<pb::RegisterRequest>) -> Result<Response<pb::Session>, Status> {
+        let address = client_addr(&request);
         let body = request.into_inner();
         let email = Email::parse(&body.email)?;
         let password = Password::parse(&body.password)?;
-        let hash = domain::password::hash(password).await?;
+        // Counted before the lookup below, so probing which emails exist is throttled too.
+        self.throttle.reserve_registration(address).await?;
+        // A taken email is refused before any hashing. That answers faster than a new
+        // account would, but the answer itself already says `email_taken`, so timing
+        // tells nothing more; hashing anyway would only hand out argon2 work for free.
+        // The insert still maps the unique constraint, for two registrations racing.
+        if users::email_exists(&self.pool, &email).await? {
+            return Err(AuthError::EmailTaken.into());
+        }
+        let hash = self.hasher.hash(password).await?;
         let roles = Roles::new(vec![Role::Viewer])?;
         let user = users::insert(&self.pool, &email, &hash, &roles).await?;
         tracing::info!(user_id = %user.id, "account registered");
@@ -53,22 +68,36 @@ impl AuthService for AuthApi {
 
     #[tracing::instrument(skip_all)]
     async fn login(&self, request: Request<pb::LoginRequest>) -> Result<Response<pb::Session>, Status> {
-        let address = request.remote_addr().map(|a| a.ip());
+        let address = client_addr(&request);
         let body = request.into_inner();
         // A malformed email cannot belong to an account: same answer as a wrong password.
         let email = Email::parse(&body.email).map_err(|_| AuthError::InvalidCredentials)?;
-        self.throttle.check(&email, address).await?;
-        let found = users::find_credentials(&self.pool, &email).await?;
+        self.throttle.reserve_login(&email, address).await?;
+        let found = users::find_credentials(&self.pool, &email).await;
+        let found = match found {
+            Ok(found) => found,
+            Err(error) => {
+                self.throttle.release_login(&email, address).await;
+                return Err(error.into());
+            }
+        };
         let (user, hash) = match found {
             Some((user, hash)) => (Some(user), Some(hash)),
             None => (None, None),
         };
-        let matches = domain::password::verify(&body.password, hash).await?;
+        let matches = match self.hasher.verify(&body.password, hash).await {
+            Ok(matches) => matches,
+            Err(error) => {
+                // Never checked (busy, or our fault): not a guess to hold against anyone.
+                self.throttle.release_login(&email, address).await;
+                return Err(error.into());
+            }
+        };
+        // A failure keeps its reservation: that is the count.
         let Some(user) = user.filter(|_| matches) else {
-            self.throttle.record_failure(&email, address).await;
             return Err(AuthError::InvalidCredentials.into());
         };
-        self.throttle.record_success(&email).await;
+        self.throttle.record_success(&email, address).await;
         Ok(Response::new(self.sessions.start(user).await?))
     }
 

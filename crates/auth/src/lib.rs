@@ -6,6 +6,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 mod grpc;
+pub mod hashing;
 pub mod keys;
 pub mod sessions;
 pub mod startup;

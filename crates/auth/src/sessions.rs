@@ -1,6 +1,7 @@
 //! Sessions: a short-lived access JWT plus an opaque refresh token. Refresh tokens are
 //! random, stored only as SHA-256 hashes, and rotated on every use; presenting a spent
-//! one again revokes its whole family, because one of the two holders is a thief.
+//! one again revokes its whole family, because one of the two holders is a thief, unless
+//! it comes within a short grace window of the exchange (a browser racing itself).
 
 use std::sync::Arc;
 
@@ -33,6 +34,7 @@ pub struct Sessions {
     audience: String,
     access_ttl_secs: i64,
     refresh_ttl: time::Duration,
+    refresh_grace_secs: i64,
 }
 
 impl Sessions {
@@ -44,6 +46,7 @@ impl Sessions {
             audience: tokens.audience.clone(),
             access_ttl_secs: auth.access_ttl_secs.clamp(1, MAX_ACCESS_TTL_SECS),
             refresh_ttl: time::Duration::seconds(auth.refresh_ttl_secs),
+            refresh_grace_secs: auth.refresh_grace_secs.max(0),
         }
     }
 
@@ -62,9 +65,21 @@ impl Sessions {
     pub async fn refresh(&self, refresh_token: &str) -> Result<pb::Session, AuthError> {
         let presented = hash(refresh_token);
         let mut tx = self.pool.begin().await?;
-        let (family_id, user_id) = match store::lock(&mut tx, &presented).await? {
-            store::Presented::Live { family_id, user_id } => (family_id, user_id),
-            store::Presented::Spent { family_id } => {
+        let (family_id, user_id) = match store::lock(&mut tx, &presented, self.refresh_grace_secs).await? {
+            store::Presented::Live { family_id, user_id } => {
+                store::mark_used(&mut tx, &presented).await?;
+                (family_id, user_id)
+            }
+            // Two tabs (or two requests of one page) refreshing with the same token: the
+            // later one gets its own successor in the same family, so both stay signed in
+            // and a later logout or theft still ends both. `used_at` is not moved, so
+            // replays cannot stretch the window. The cost: a thief replaying within the
+            // window also gets a session, the trade Auth0's "reuse interval" makes too.
+            store::Presented::Spent { family_id, user_id, in_grace: true } => {
+                tracing::info!(%family_id, "refresh token presented again within the grace window");
+                (family_id, user_id)
+            }
+            store::Presented::Spent { family_id, in_grace: false, .. } => {
                 store::revoke_family(&mut tx, family_id).await?;
                 tx.commit().await?;
                 tracing::warn!(%family_id, "refresh token reused; family revoked");
@@ -74,7 +89,6 @@ impl Sessions {
                 return Err(AuthError::InvalidRefreshToken);
             }
         };
-        store::mark_used(&mut tx, &presented).await?;
         let (next, next_hash) = new_refresh_token()?;
         let refresh_expires_at = OffsetDateTime::now_utc() + self.refresh_ttl;
         store::insert_token(&mut tx, family_id, &next_hash, refresh_expires_at).await?;

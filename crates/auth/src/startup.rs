@@ -14,7 +14,8 @@ use ottr_runtime::{
 };
 
 use crate::{
-    AuthError, AuthSettings, domain, grpc::AuthApi, keys::KeyRing, sessions::Sessions, throttle::LoginThrottle,
+    AuthError, AuthSettings, domain, grpc::AuthApi, hashing::Hasher, keys::KeyRing, sessions::Sessions,
+    throttle::LoginThrottle,
 };
 
 /// What auth needs from outside, made once by the caller (the `ottr` command or a test).
@@ -43,11 +44,12 @@ impl Application {
             pool: deps.pool.clone(),
             sessions: Sessions::new(deps.pool, keys.clone(), settings, tokens),
             throttle: LoginThrottle::new(deps.redis, settings.throttle.clone()),
+            hasher: Hasher::new(&settings.hashing),
             keys: keys.clone(),
             rotation_delay: time::Duration::seconds(settings.rotation_delay_secs),
         };
         let verifier = Arc::new(TokenVerifier::new(tokens, keys));
-        let server = GrpcServer::new().add(AuthServiceServer::new(api)).await;
+        let server = GrpcServer::new().trusting(&settings.network).add(AuthServiceServer::new(api)).await;
         Ok(Self { listener, server, verifier })
     }
 

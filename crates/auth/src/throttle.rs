@@ -1,18 +1,52 @@
-//! Failed sign-ins counted in Redis per account and per client address over a fixed
-//! window. When Redis is away the throttle lets sign-ins through and says so in the log:
-//! refusing every sign-in would turn a cache outage into a full outage, and argon2's cost
-//! still slows guessing down.
+//! Sign-in and registration attempts counted in Redis per account and per client address
+//! over a fixed window. An attempt is reserved (counted) atomically *before* the slow
+//! password check, so parallel guesses cannot all slip past a check made while the
+//! others are still hashing. A successful sign-in gives its reservation back.
+//!
+//! When Redis is away the throttle lets attempts through and says so in the log: refusing
+//! every sign-in would turn a cache outage into a full outage, and the bounded argon2
+//! work still slows guessing down.
 
 use std::net::IpAddr;
 
-use fred::{prelude::KeysInterface, types::ExpireOptions};
+use fred::prelude::{KeysInterface, LuaInterface};
 use ottr_runtime::redis::Redis;
 
 use crate::{AuthError, config::ThrottleSettings, domain::Email};
 
+/// Refuses when any key is at its limit (answering its index, 1-based, and TTL), else
+/// counts the attempt against every key, starting each key's window on its first count.
+/// One script, so the check and the count cannot be interleaved by another attempt.
+/// (Multi-key: a Redis Cluster would need the keys in one hash slot.)
+const RESERVE: &str = r"
+for i, key in ipairs(KEYS) do
+  local count = tonumber(redis.call('GET', key) or '0')
+  if count >= tonumber(ARGV[i + 1]) then
+    return {i, redis.call('TTL', key)}
+  end
+end
+for _, key in ipairs(KEYS) do
+  redis.call('INCR', key)
+  if redis.call('TTL', key) < 0 then redis.call('EXPIRE', key, ARGV[1]) end
+end
+return {0, 0}
+";
+
+/// Gives back a reserved attempt, without resurrecting a key whose window ended.
+const RELEASE: &str = r"
+for _, key in ipairs(KEYS) do
+  if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
+end
+return 0
+";
+
 pub struct LoginThrottle {
     redis: Redis,
     settings: ThrottleSettings,
+}
+
+fn address_text(address: Option<IpAddr>) -> String {
+    address.map_or_else(|| "unknown".to_owned(), |a| a.to_string())
 }
 
 impl LoginThrottle {
@@ -20,56 +54,57 @@ impl LoginThrottle {
         Self { redis, settings }
     }
 
-    fn keys(&self, email: &Email, address: Option<IpAddr>) -> [(String, i64); 2] {
-        let address = address.map_or_else(|| "unknown".to_owned(), |a| a.to_string());
-        [
-            (
-                self.redis.key(format!("login_failures:account:{}", email.as_str())),
-                self.settings.max_failures_per_account,
-            ),
-            (self.redis.key(format!("login_failures:address:{address}")), self.settings.max_failures_per_address),
-        ]
+    fn account_key(&self, email: &Email) -> String {
+        self.redis.key(format!("login_failures:account:{}", email.as_str()))
     }
 
-    /// Refuses with a retry-after when either counter is at its limit.
-    pub async fn check(&self, email: &Email, address: Option<IpAddr>) -> Result<(), AuthError> {
-        for (key, limit) in self.keys(email, address) {
-            let count: Option<i64> = match self.redis.client.get(&key).await {
-                Ok(count) => count,
-                Err(error) => return self.degrade(error),
-            };
-            if count.unwrap_or(0) >= limit {
-                let ttl: i64 = self.redis.client.ttl(&key).await.unwrap_or(self.settings.window_secs);
-                return Err(AuthError::TooManyAttempts { retry_after_secs: ttl.max(1) });
-            }
-        }
-        Ok(())
+    fn address_key(&self, address: Option<IpAddr>) -> String {
+        self.redis.key(format!("login_failures:address:{}", address_text(address)))
     }
 
-    /// Counts a failure against both the account and the address.
-    pub async fn record_failure(&self, email: &Email, address: Option<IpAddr>) {
-        for (key, _) in self.keys(email, address) {
-            let counted: Result<i64, _> = self.redis.client.incr(&key).await;
-            // NX: the window starts at the first failure and is not extended by later ones.
-            let expiring = match counted {
-                Ok(_) => self
-                    .redis
-                    .client
-                    .expire::<i64, _>(&key, self.settings.window_secs, Some(ExpireOptions::NX))
-                    .await
-                    .map(drop),
-                Err(error) => Err(error),
-            };
-            if let Err(error) = expiring {
-                let _ = self.degrade(error);
-            }
+    /// Reserves one sign-in attempt for the account and the address, or refuses with a
+    /// retry-after when either is at its limit.
+    pub async fn reserve_login(&self, email: &Email, address: Option<IpAddr>) -> Result<(), AuthError> {
+        let keys = vec![self.account_key(email), self.address_key(address)];
+        let limits = [self.settings.max_failures_per_account, self.settings.max_failures_per_address];
+        self.reserve(keys, &limits).await
+    }
+
+    /// Reserves one registration for the address.
+    pub async fn reserve_registration(&self, address: Option<IpAddr>) -> Result<(), AuthError> {
+        let key = self.redis.key(format!("registrations:address:{}", address_text(address)));
+        self.reserve(vec![key], &[self.settings.max_registrations_per_address]).await
+    }
+
+    async fn reserve(&self, keys: Vec<String>, limits: &[i64]) -> Result<(), AuthError> {
+        let args: Vec<i64> = std::iter::once(self.settings.window_secs).chain(limits.iter().copied()).collect();
+        let answer: Result<(i64, i64), _> = self.redis.client.eval(RESERVE, keys, args).await;
+        match answer {
+            Ok((0, _)) => Ok(()),
+            // A key with no TTL cannot exist after the script; -2 means it just expired.
+            Ok((_, ttl)) => Err(AuthError::TooManyAttempts { retry_after_secs: ttl.max(1) }),
+            Err(error) => self.degrade(error),
         }
     }
 
-    /// A successful sign-in clears the account's counter (not the address's).
-    pub async fn record_success(&self, email: &Email) {
-        let [(account, _), _] = self.keys(email, None);
-        if let Err(error) = self.redis.client.del::<i64, _>(&account).await {
+    /// A successful sign-in clears the account's counter and gives the address back its
+    /// attempt, so only failures accumulate against an address.
+    pub async fn record_success(&self, email: &Email, address: Option<IpAddr>) {
+        if let Err(error) = self.redis.client.del::<i64, _>(self.account_key(email)).await {
+            let _ = self.degrade(error);
+        }
+        self.release(vec![self.address_key(address)]).await;
+    }
+
+    /// An attempt that never reached the password check (the server was busy) is not
+    /// held against anyone.
+    pub async fn release_login(&self, email: &Email, address: Option<IpAddr>) {
+        self.release(vec![self.account_key(email), self.address_key(address)]).await;
+    }
+
+    async fn release(&self, keys: Vec<String>) {
+        let done: Result<i64, _> = self.redis.client.eval(RELEASE, keys, Vec::<i64>::new()).await;
+        if let Err(error) = done {
             let _ = self.degrade(error);
         }
     }

@@ -50,6 +50,9 @@ codes! {
     NotFound => "not_found", NotFound, 404;
     Internal => "internal", Internal, 500;
     Unavailable => "unavailable", Unavailable, 503;
+    // Expensive work (argon2) is bounded; 429 rather than 503 because the answer is "slow
+    // down", and a client that waits `retry-after` succeeds.
+    ServerBusy => "server_busy", ResourceExhausted, 429;
     // Access tokens.
     TokenExpired => "token_expired", Unauthenticated, 401;
     TokenInvalid => "token_invalid", Unauthenticated, 401;

@@ -12,6 +12,7 @@ use tonic::{
 use tonic_health::server::HealthReporter;
 
 use crate::{
+    client_addr::{ClientAddrLayer, NetworkSettings},
     request_id::RequestIdLayer,
     token::{AuthLayer, TokenVerifier},
 };
@@ -32,6 +33,7 @@ pub async fn bind(settings: &crate::config::ListenSettings) -> std::io::Result<T
 pub struct GrpcServer {
     routes: Routes,
     health: HealthReporter,
+    client_addr: ClientAddrLayer,
 }
 
 impl GrpcServer {
@@ -44,7 +46,13 @@ impl GrpcServer {
             .build_v1()
             .expect("the embedded descriptor sets are valid");
         let routes = Routes::new(health_service).add_service(reflection);
-        Self { routes, health }
+        Self { routes, health, client_addr: ClientAddrLayer::new(&NetworkSettings::default()) }
+    }
+
+    /// Believes forwarded caller addresses from these proxies (loopback when not called).
+    pub fn trusting(mut self, network: &NetworkSettings) -> Self {
+        self.client_addr = ClientAddrLayer::new(network);
+        self
     }
 
     /// Adds a service and reports it SERVING.
@@ -86,6 +94,7 @@ impl GrpcServer {
             .initial_stream_window_size(STREAM_WINDOW)
             .initial_connection_window_size(2 * STREAM_WINDOW)
             .layer(RequestIdLayer)
+            .layer(self.client_addr)
             .layer(AuthLayer::new(verifier))
             .add_routes(self.routes)
             .serve_with_incoming_shutdown(TcpIncoming::from(listener), async move {

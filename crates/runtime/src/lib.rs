@@ -2,6 +2,7 @@
 //! gRPC serving with health, reflection and request ids, the table of stable error codes,
 //! connections to PostgreSQL and Redis, and verification of access tokens.
 
+pub mod client_addr;
 pub mod config;
 pub mod db;
 pub mod error_code;

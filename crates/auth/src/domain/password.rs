@@ -59,16 +59,18 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Hashes with a fresh random salt.
+/// Hashes with a fresh random salt, on the calling thread (see [`crate::hashing`]).
+pub fn hash_now(password: &Password) -> Result<String, AuthError> {
+    argon2()
+        .hash_password(password.0.as_bytes())
+        .map(|hash| hash.to_string())
+        .map_err(|e| AuthError::Internal(format!("argon2: {e}")))
+}
+
+/// Hashes with a fresh random salt, off the async runtime and without any bound: for the
+/// command line. Servers go through [`crate::hashing::Hasher`].
 pub async fn hash(password: Password) -> Result<String, AuthError> {
-    tokio::task::spawn_blocking(move || {
-        argon2()
-            .hash_password(password.0.as_bytes())
-            .map(|hash| hash.to_string())
-            .map_err(|e| AuthError::Internal(format!("argon2: {e}")))
-    })
-    .await
-    .map_err(|e| AuthError::Internal(e.to_string()))?
+    tokio::task::spawn_blocking(move || hash_now(&password)).await.map_err(|e| AuthError::Internal(e.to_string()))?
 }
 
 /// A hash of nothing anyone knows, verified against when the account does not exist,
@@ -86,19 +88,22 @@ pub async fn warm_up() {
 }
 
 /// True when `candidate` matches `stored`; with no stored hash, spends the same effort
-/// and answers false.
+/// and answers false. Runs on the calling thread.
+pub fn verify_now(candidate: &str, stored: Option<&str>) -> Result<bool, AuthError> {
+    let known = stored.is_some();
+    let phc = stored.unwrap_or(DUMMY_HASH.as_str());
+    let parsed = PasswordHash::new(phc).map_err(|e| AuthError::Internal(format!("stored hash: {e}")))?;
+    // The parameters come from the stored hash, so older hashes keep verifying.
+    let matches = argon2().verify_password(candidate.as_bytes(), &parsed).is_ok();
+    Ok(known && matches)
+}
+
+/// [`verify_now`] off the async runtime, without any bound.
 pub async fn verify(candidate: &str, stored: Option<String>) -> Result<bool, AuthError> {
     let candidate = candidate.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let known = stored.is_some();
-        let phc = stored.unwrap_or_else(|| DUMMY_HASH.clone());
-        let parsed = PasswordHash::new(&phc).map_err(|e| AuthError::Internal(format!("stored hash: {e}")))?;
-        // The parameters come from the stored hash, so older hashes keep verifying.
-        let matches = argon2().verify_password(candidate.as_bytes(), &parsed).is_ok();
-        Ok(known && matches)
-    })
-    .await
-    .map_err(|e| AuthError::Internal(e.to_string()))?
+    tokio::task::spawn_blocking(move || verify_now(&candidate, stored.as_deref()))
+        .await
+        .map_err(|e| AuthError::Internal(e.to_string()))?
 }
 
 #[cfg(test)]

@@ -11,9 +11,12 @@ pub enum Presented {
     Unknown,
     /// Its family was revoked (logout, or reuse detected earlier).
     Revoked,
-    /// Already exchanged once: someone holds a copy.
+    /// Already exchanged once. Within the grace window that is the same browser racing
+    /// itself; after it, someone holds a copy.
     Spent {
         family_id: Uuid,
+        user_id: Uuid,
+        in_grace: bool,
     },
     Expired,
     Live {
@@ -48,23 +51,27 @@ pub async fn insert_token(
 }
 
 /// Looks the token up and locks it and its family, so two exchanges of one token are
-/// decided one after the other.
-pub async fn lock(conn: &mut PgConnection, token_hash: &[u8]) -> Result<Presented, AuthError> {
-    let row = sqlx::query_as::<_, (Uuid, Uuid, OffsetDateTime, Option<OffsetDateTime>, Option<OffsetDateTime>)>(
-        "SELECT t.family_id, f.user_id, t.expires_at, t.used_at, f.revoked_at
+/// decided one after the other. A spent token is `in_grace` when it was exchanged less
+/// than `grace_secs` ago, by the database's clock (the one that wrote `used_at`).
+pub async fn lock(conn: &mut PgConnection, token_hash: &[u8], grace_secs: i64) -> Result<Presented, AuthError> {
+    type Row = (Uuid, Uuid, OffsetDateTime, Option<OffsetDateTime>, Option<OffsetDateTime>, bool);
+    let row = sqlx::query_as::<_, Row>(
+        "SELECT t.family_id, f.user_id, t.expires_at, t.used_at, f.revoked_at,
+                coalesce(t.used_at > now() - make_interval(secs => $2), false)
          FROM auth.refresh_tokens t JOIN auth.refresh_families f ON f.id = t.family_id
          WHERE t.token_hash = $1
          FOR UPDATE OF t, f",
     )
     .bind(token_hash)
+    .bind(grace_secs as f64)
     .fetch_optional(conn)
     .await?;
     Ok(match row {
         None => Presented::Unknown,
-        Some((_, _, _, _, Some(_))) => Presented::Revoked,
-        Some((family_id, _, _, Some(_), None)) => Presented::Spent { family_id },
-        Some((_, _, expires_at, None, None)) if expires_at <= OffsetDateTime::now_utc() => Presented::Expired,
-        Some((family_id, user_id, _, None, None)) => Presented::Live { family_id, user_id },
+        Some((_, _, _, _, Some(_), _)) => Presented::Revoked,
+        Some((family_id, user_id, _, Some(_), None, in_grace)) => Presented::Spent { family_id, user_id, in_grace },
+        Some((_, _, expires_at, None, None, _)) if expires_at <= OffsetDateTime::now_utc() => Presented::Expired,
+        Some((family_id, user_id, _, None, None, _)) => Presented::Live { family_id, user_id },
     })
 }
 

@@ -52,6 +52,15 @@ pub async fn insert(pool: &PgPool, email: &Email, password_hash: &str, roles: &R
         })
 }
 
+/// Whether an account has this email, for registration.
+pub async fn email_exists(pool: &PgPool, email: &Email) -> Result<bool, AuthError> {
+    let exists = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM auth.users WHERE email = $1)")
+        .bind(email.as_str())
+        .fetch_one(pool)
+        .await?;
+    Ok(exists)
+}
+
 /// The user and its password hash, for sign-in.
 pub async fn find_credentials(pool: &PgPool, email: &Email) -> Result<Option<(User, String)>, AuthError> {
     let query = concat!("SELECT ", columns!(), ", password_hash FROM auth.users WHERE email = $1");

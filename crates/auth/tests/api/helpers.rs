@@ -67,6 +67,13 @@ pub fn bearer<T>(message: T, token: &str) -> Request<T> {
     request
 }
 
+/// A request carrying the caller's address in the metadata the edge sets.
+pub fn from<T>(address: &str, message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request.metadata_mut().insert("x-ottr-client-ip", address.parse().expect("addresses are ASCII"));
+    request
+}
+
 /// The stable code an error carries.
 pub fn code(status: &tonic::Status) -> &str {
     status.metadata().get("ottr-error-code").and_then(|v| v.to_str().ok()).unwrap_or("<none>")
@@ -88,6 +95,18 @@ impl TestApp {
             .login(pb::LoginRequest { email: email.into(), password: password.into() })
             .await
             .map(tonic::Response::into_inner)
+    }
+
+    /// A sign-in relayed the way the edge relays one: over loopback, naming the caller.
+    pub async fn login_from(&self, address: &str, email: &str, password: &str) -> Result<pb::Session, tonic::Status> {
+        let request = from(address, pb::LoginRequest { email: email.into(), password: password.into() });
+        self.client.clone().login(request).await.map(tonic::Response::into_inner)
+    }
+
+    /// A registration relayed by the edge for the caller at `address`.
+    pub async fn register_from(&self, address: &str, email: &str) -> Result<pb::Session, tonic::Status> {
+        let request = from(address, pb::RegisterRequest { email: email.into(), password: PASSWORD.into() });
+        self.client.clone().register(request).await.map(tonic::Response::into_inner)
     }
 
     /// An account made the way an operator makes one (the CLI's path), signed in.

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin;
+mod busy;
 mod helpers;
 mod sessions;
 mod throttle;

@@ -1,9 +1,9 @@
-//! Refresh-token rotation, reuse detection and logout.
+//! Refresh-token rotation, reuse detection (with a grace window for racing tabs) and logout.
 
 use ottr_proto::auth::v1 as pb;
 use sqlx::PgPool;
 
-use crate::helpers::{TestApp, code, spawn_app};
+use crate::helpers::{TestApp, bearer, code, spawn_app, spawn_app_with};
 
 async fn refresh(app: &TestApp, token: &str) -> Result<pb::Session, tonic::Status> {
     app.client
@@ -33,7 +33,7 @@ async fn a_refresh_token_is_exchanged_once_for_a_new_pair(pool: PgPool) {
 
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
 async fn reusing_a_spent_refresh_token_revokes_the_whole_family(pool: PgPool) {
-    let app = spawn_app(pool).await;
+    let app = spawn_app_with(pool, |k| k.auth.refresh_grace_secs = 0).await;
     let stolen = app.register("ada@example.org").await;
     let legit = refresh(&app, &stolen.refresh_token).await.unwrap();
 
@@ -48,7 +48,7 @@ async fn reusing_a_spent_refresh_token_revokes_the_whole_family(pool: PgPool) {
 
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
 async fn reuse_revokes_only_that_family_not_other_sign_ins(pool: PgPool) {
-    let app = spawn_app(pool).await;
+    let app = spawn_app_with(pool, |k| k.auth.refresh_grace_secs = 0).await;
     let phone = app.register("ada@example.org").await;
     let laptop = app.login("ada@example.org", crate::helpers::PASSWORD).await.unwrap();
     refresh(&app, &phone.refresh_token).await.unwrap();
@@ -90,4 +90,51 @@ async fn a_role_change_reaches_the_next_access_token_through_refresh(pool: PgPoo
     let refreshed = refresh(&app, &session.refresh_token).await.unwrap();
     let roles = refreshed.user.unwrap().roles;
     assert_eq!(roles, vec![pb::Role::Viewer as i32, pb::Role::Editor as i32]);
+}
+
+/// Proves a session works: its access token is accepted and its refresh token exchanges.
+async fn assert_working(app: &TestApp, session: &pb::Session) {
+    let me = app.client.clone().me(bearer(pb::MeRequest {}, &session.access_token)).await;
+    assert!(me.is_ok(), "access token accepted");
+    assert!(refresh(app, &session.refresh_token).await.is_ok(), "refresh token exchanges");
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn two_tabs_refreshing_with_one_token_at_the_same_moment_both_stay_signed_in(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let first = app.register("ada@example.org").await;
+    let (left, right) = tokio::join!(refresh(&app, &first.refresh_token), refresh(&app, &first.refresh_token));
+    let (left, right) = (left.unwrap(), right.unwrap());
+    assert_ne!(left.refresh_token, right.refresh_token);
+    assert_working(&app, &left).await;
+    assert_working(&app, &right).await;
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn a_token_presented_again_within_the_window_stays_in_its_family(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let first = app.register("ada@example.org").await;
+    let second = refresh(&app, &first.refresh_token).await.unwrap();
+    let again = refresh(&app, &first.refresh_token).await.unwrap();
+    let families: i64 =
+        sqlx::query_scalar("SELECT count(DISTINCT family_id) FROM auth.refresh_tokens").fetch_one(&pool).await.unwrap();
+    assert_eq!(families, 1);
+    // Logging out with either ends both: they are one sign-in.
+    app.client.clone().logout(pb::LogoutRequest { refresh_token: again.refresh_token.clone() }).await.unwrap();
+    assert_eq!(code(&refresh(&app, &second.refresh_token).await.unwrap_err()), "invalid_refresh_token");
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn reuse_after_the_grace_window_still_revokes_the_family(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let stolen = app.register("ada@example.org").await;
+    let legit = refresh(&app, &stolen.refresh_token).await.unwrap();
+    // The exchange happened 31 s ago, past the default 30 s window.
+    sqlx::query("UPDATE auth.refresh_tokens SET used_at = used_at - interval '31 seconds' WHERE used_at IS NOT NULL")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let replay = refresh(&app, &stolen.refresh_token).await.unwrap_err();
+    assert_eq!(code(&replay), "refresh_token_reused");
+    assert_eq!(code(&refresh(&app, &legit.refresh_token).await.unwrap_err()), "invalid_refresh_token");
 }

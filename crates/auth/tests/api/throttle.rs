@@ -1,9 +1,10 @@
-//! Failed sign-ins are throttled per account and per client address, through Redis, and
-//! sign-in keeps working when Redis is away.
+//! Failed sign-ins are throttled per account and per client address (the caller's, as the
+//! edge names it), through Redis, without races, and sign-in keeps working when Redis is away.
 
+use ottr_proto::auth::v1::LoginRequest;
 use sqlx::PgPool;
 
-use crate::helpers::{PASSWORD, code, spawn_app, spawn_app_with};
+use crate::helpers::{PASSWORD, code, from, spawn_app, spawn_app_with};
 
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
 async fn ten_failures_lock_the_account_with_a_retry_after_even_for_the_right_password(pool: PgPool) {
@@ -58,4 +59,41 @@ async fn sign_in_still_works_when_redis_is_unreachable(pool: PgPool) {
     let refused = app.login("ada@example.org", "wrong password").await.unwrap_err();
     assert_eq!(code(&refused), "invalid_credentials");
     assert!(app.login("ada@example.org", PASSWORD).await.is_ok());
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn failures_from_one_address_never_throttle_another_behind_the_same_edge(pool: PgPool) {
+    let app = spawn_app_with(pool, |k| k.auth.throttle.max_failures_per_address = 4).await;
+    app.register("ada@example.org").await;
+    for i in 0..4 {
+        let refused = app.login_from("198.51.100.1", &format!("guess{i}@example.org"), "password1").await.unwrap_err();
+        assert_eq!(code(&refused), "invalid_credentials");
+    }
+    let throttled = app.login_from("198.51.100.1", "ada@example.org", PASSWORD).await.unwrap_err();
+    assert_eq!(code(&throttled), "too_many_attempts", "address A is at its limit");
+    // Same transport peer (loopback, as the edge is), another caller: untouched.
+    assert!(app.login_from("198.51.100.2", "ada@example.org", PASSWORD).await.is_ok());
+    // X-Forwarded-For from a trusted hop names the caller as well.
+    let mut forwarded =
+        tonic::Request::new(LoginRequest { email: "ada@example.org".into(), password: PASSWORD.into() });
+    forwarded.metadata_mut().insert("x-forwarded-for", "198.51.100.9, 127.0.0.1".parse().unwrap());
+    assert!(app.client.clone().login(forwarded).await.is_ok());
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn thirty_parallel_wrong_guesses_reach_the_password_check_at_most_ten_times(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.register("ada@example.org").await;
+    let mut guesses = tokio::task::JoinSet::new();
+    for i in 0..30 {
+        let mut client = app.client.clone();
+        let guess = LoginRequest { email: "ada@example.org".into(), password: "wrong password".into() };
+        guesses.spawn(async move { client.login(from(&format!("203.0.113.{i}"), guess)).await.unwrap_err() });
+    }
+    let answers = guesses.join_all().await;
+    let checked = answers.iter().filter(|a| code(a) == "invalid_credentials").count();
+    let throttled = answers.iter().filter(|a| code(a) == "too_many_attempts").count();
+    assert_eq!((checked, throttled), (10, 20), "the limit holds under a race");
+    let locked = app.login("ada@example.org", PASSWORD).await.unwrap_err();
+    assert_eq!(code(&locked), "too_many_attempts", "the right password is refused too");
 }
