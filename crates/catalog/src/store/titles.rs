@@ -214,14 +214,21 @@ pub async fn search(
     after: Option<(f32, Uuid)>,
     limit: i64,
 ) -> Result<Vec<(TitleRow, f32)>, CatalogError> {
-    // Words are letters and digits only (see the caller), so this is a safe tsquery.
-    let tsquery = words.iter().map(|w| format!("{w}:*")).collect::<Vec<_>>().join(" & ");
+    // The words are folded and split by the same parser that built the documents, and
+    // each resulting lexeme is quoted (quote doubled, backslash escaped) before it becomes
+    // a prefix term: nothing the user typed is ever read as tsquery syntax, even when
+    // folding turns a letter into punctuation (`ʼ` into `'`, `⑴` into `(1)`). No lexeme
+    // at all gives a NULL query, which matches nothing.
     let query = concat!(
-        "SELECT ",
+        r"WITH q AS (
+            SELECT string_agg('''' || replace(replace(lexeme, '\', '\\'), '''', '''''') || ''':*', ' & ')::tsquery AS q
+            FROM unnest(tsvector_to_array(to_tsvector('simple', catalog.fold($1)))) AS lexeme
+         )
+         SELECT ",
         columns!(),
         ", score FROM (
             SELECT t.*, (ts_rank(t.search_doc, q) + CASE WHEN t.search_title @@ q THEN 1 ELSE 0 END)::real AS score
-            FROM catalog.titles t, to_tsquery('simple', catalog.fold($1)) q
+            FROM catalog.titles t, q
             WHERE t.search_doc @@ q AND ($2 = 'staff' OR t.visibility = 'published')
          ) ranked
          WHERE $3::real IS NULL OR (score, id) < ($3, $4)
@@ -229,7 +236,7 @@ pub async fn search(
          LIMIT $5"
     );
     let rows = sqlx::query(query)
-        .bind(tsquery)
+        .bind(words.join(" "))
         .bind(scope.as_str())
         .bind(after.map(|(score, _)| score))
         .bind(after.map(|(_, id)| id))

@@ -83,3 +83,72 @@ async fn search_pages_cover_every_match_once_and_hide_drafts_from_viewers(pool: 
     seen.sort();
     assert_eq!(seen, (0..5).map(|i| format!("noir-{i}")).collect::<Vec<_>>());
 }
+
+/// Queries no fuzzer thought of: letters that folding turns into tsquery syntax, the
+/// syntax itself, and NUL.
+const HOSTILE: &[&str] = &[
+    "ʼ",
+    "⑴",
+    "'",
+    "(",
+    ")",
+    ":*",
+    "&|!<>",
+    "\\",
+    "\0",
+    "a\0b",
+    "ʼa",
+    "⑴ ⒜ ① ½ ²",
+    "it'ʼs",
+    "\\'",
+    "'\\''",
+    "a:* & b",
+    "!a | (b <-> c)",
+    "ﬁ ß İ ǅ 𝔸",
+    "x'); DROP TABLE catalog.titles; --",
+    "ʼʼʼ ⑴⑴",
+];
+
+/// A deterministic stream of strings over all of Unicode, weighted towards the hostile
+/// characters above (xorshift: reproducible without a dependency; a failure names its query).
+fn arbitrary_queries(count: usize) -> Vec<String> {
+    let specials: Vec<char> = HOSTILE.iter().flat_map(|q| q.chars()).collect();
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    (0..count)
+        .map(|_| {
+            let len = 1 + next() % 12;
+            (0..len)
+                .filter_map(|_| match next() % 4 {
+                    0 => Some(specials[(next() % specials.len() as u64) as usize]),
+                    1 => char::from_u32((0x20 + next() % 0x5F) as u32),
+                    _ => char::from_u32((next() % 0x11_0000) as u32),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn no_text_at_all_makes_search_fail_on_our_side(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.published(movie("amelie", "Le Fabuleux Destin d'Amélie Poulain", "Une serveuse ʼ à ⑴ Montmartre")).await;
+    let queries = HOSTILE.iter().map(|q| (*q).to_owned()).chain(arbitrary_queries(400));
+    for query in queries {
+        let answer = app
+            .catalog
+            .clone()
+            .search_titles(pb::SearchTitlesRequest { query: query.clone(), ..Default::default() })
+            .await;
+        if let Err(status) = answer {
+            assert_eq!(status.code(), tonic::Code::InvalidArgument, "{query:?}: {status:?}");
+        }
+    }
+    // Hostile characters around real words leave the words working, prefixes included.
+    assert_eq!(search(&app, "ʼamél⑴ & montm:*").await, vec!["amelie"]);
+}
