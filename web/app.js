@@ -11,14 +11,33 @@ function save() { localStorage.setItem('ottr.session', JSON.stringify(state)); }
 function esc(text) { return String(text ?? '').replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`); }
 function isStaff() { return (state.user?.roles || []).some(r => r === 'editor' || r === 'admin'); }
 
+// At most one refresh in flight. A refresh token is spent when exchanged, so requests
+// that meet an expired token together share one exchange instead of each spending it
+// (auth forgives a second exchange only within a short grace window: other tabs).
+let refreshing = null;
+function renewSession() {
+  refreshing ??= (async () => {
+    try {
+      const renewed = await fetch('/api/v1/auth/refresh', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refresh_token: state.refresh }) });
+      if (!renewed.ok) return false;
+      remember(await renewed.json());
+      return true;
+    } finally {
+      refreshing = null;
+    }
+  })();
+  return refreshing;
+}
+
 async function api(path, { method = 'GET', body, retry = true } = {}) {
   const headers = { 'content-type': 'application/json' };
-  if (state.token) headers.authorization = `Bearer ${state.token}`;
+  const sentWith = state.token;
+  if (sentWith) headers.authorization = `Bearer ${sentWith}`;
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  // An expired access token is renewed once with the refresh token.
+  // An expired access token is renewed once with the refresh token; a request whose
+  // token was already renewed meanwhile just goes again with the new one.
   if (response.status === 401 && retry && state.refresh) {
-    const renewed = await fetch('/api/v1/auth/refresh', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refresh_token: state.refresh }) });
-    if (renewed.ok) { remember(await renewed.json()); return api(path, { method, body, retry: false }); }
+    if (state.token !== sentWith || await renewSession()) return api(path, { method, body, retry: false });
   }
   if (response.status === 204) return null;
   const data = await response.json().catch(() => null);

@@ -295,10 +295,10 @@ class PostgresCluster:
         subprocess.run(["rm", "-rf", self.dir])
 
 
-def request(method, url, token=None, body=None, timeout=10):
+def request(method, url, token=None, body=None, timeout=10, headers=None):
     """(status, parsed JSON or raw bytes); status 0 when no answer came at all."""
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method)
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     if data is not None:
         req.add_header("content-type", "application/json")
     if token:
