@@ -96,8 +96,10 @@ async fn serve(settings: &Settings, services: &[Service], demo_password: Option<
                 running.spawn(async move { app.run_until_stopped(stopped).await.context("media") });
             }
             Service::Edge => {
+                // Read-only: the edge creates no bucket and needs only read permission.
+                let storage = settings.edge.storage_or(&settings.media.storage);
                 let store =
-                    ottr_media::startup::object_store(&settings.media).await.context("opening object storage")?;
+                    ottr_storage::ObjectStore::open_read_only(storage).await.context("opening object storage")?;
                 let app = ottr_edge::Application::build(&edge, store).await.context("starting edge")?;
                 println!("edge listening on {}:{}", edge.listen.host, app.port());
                 println!("ottr is up: the web app is at http://{}:{}/", edge.listen.host, app.port());

@@ -4,6 +4,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use ottr_runtime::config::ListenSettings;
+use ottr_storage::StorageSettings;
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default)]
@@ -15,6 +16,11 @@ pub struct EdgeSettings {
     pub catalog_url: String,
     pub media_url: String,
     pub playback: PlaybackSettings,
+    /// `OTTR__EDGE__STORAGE__*`: the store media writes to, which the edge opens read-only
+    /// (read permission is enough). When the section is absent the media section
+    /// (`OTTR__MEDIA__STORAGE__*`) is used, as before the edge had its own; see
+    /// [`EdgeSettings::storage_or`].
+    pub storage: Option<StorageSettings>,
     /// Origins allowed by CORS; `*` allows any.
     pub cors_origins: Vec<String>,
     /// Bytes of immutable HLS objects (segments, init segments, images) kept in memory.
@@ -39,6 +45,7 @@ impl Default for EdgeSettings {
             catalog_url: "http://127.0.0.1:50052".into(),
             media_url: "http://127.0.0.1:50053".into(),
             playback: PlaybackSettings::default(),
+            storage: None,
             cors_origins: vec!["*".into()],
             hls_cache_bytes: 256 * 1024 * 1024,
             upload_dir: std::env::temp_dir().join("ottr-edge-uploads"),
@@ -46,6 +53,13 @@ impl Default for EdgeSettings {
             web_dir: "web".into(),
             hls_js: "node_modules/hls.js/dist/hls.min.js".into(),
         }
+    }
+}
+
+impl EdgeSettings {
+    /// The edge's own storage section, else the one media writes with.
+    pub fn storage_or<'a>(&'a self, media: &'a StorageSettings) -> &'a StorageSettings {
+        self.storage.as_ref().unwrap_or(media)
     }
 }
 

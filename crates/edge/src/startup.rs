@@ -10,8 +10,8 @@ use tower_http::{
     services::{ServeDir, ServeFile},
 };
 
-use ottr_media::storage::ObjectStore;
 use ottr_proto::auth::v1::GetJwksRequest;
+use ottr_storage::ObjectStore;
 
 use crate::{
     EdgeError, EdgeSettings, grpc_proxy,
@@ -50,7 +50,8 @@ fn secret(settings: &EdgeSettings) -> Vec<u8> {
 }
 
 impl Application {
-    /// `store` is the object store media writes to; the edge only reads from it.
+    /// `store` is the object store media writes to; the edge only reads from it, so open
+    /// it with [`ObjectStore::open_read_only`].
     pub async fn build(settings: &EdgeSettings, store: ObjectStore) -> Result<Self, EdgeError> {
         let listener = ottr_runtime::grpc::bind(&settings.listen).await.map_err(|e| {
             EdgeError::BadRequest(format!("cannot listen on {}:{}: {e}", settings.listen.host, settings.listen.port))

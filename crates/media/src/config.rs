@@ -5,13 +5,15 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use ottr_runtime::config::ListenSettings;
+use ottr_storage::StorageSettings;
 
-use crate::{probe::Limits, storage::S3Settings};
+use crate::probe::Limits;
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default)]
 pub struct MediaSettings {
     pub listen: ListenSettings,
+    /// `OTTR__MEDIA__STORAGE__*`: the store media writes sources, ladders and images to.
     pub storage: StorageSettings,
     /// Where sources are staged and ffmpeg writes before upload; cleaned on every path.
     pub work_dir: PathBuf,
@@ -28,21 +30,6 @@ impl Default for MediaSettings {
             limits: LimitSettings::default(),
             worker: WorkerSettings::default(),
         }
-    }
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(default)]
-pub struct StorageSettings {
-    /// `local` (the embedded default) or `s3`.
-    pub backend: String,
-    pub local_root: PathBuf,
-    pub s3: S3Settings,
-}
-
-impl Default for StorageSettings {
-    fn default() -> Self {
-        Self { backend: "local".into(), local_root: PathBuf::from(".data/objects"), s3: S3Settings::default() }
     }
 }
 

@@ -3,7 +3,9 @@
 use ottr_runtime::ErrorCode;
 use tonic::Status;
 
-use crate::{probe::Rejection, storage::StorageError};
+use ottr_storage::StorageError;
+
+use crate::probe::Rejection;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {

@@ -9,13 +9,13 @@ use uuid::Uuid;
 
 use ottr_proto::media::v1::{self as pb, media_service_server::MediaService, upload_request::Part};
 use ottr_runtime::token::{self, Role};
+use ottr_storage::keys::AssetKeys;
 
 use crate::{
     MediaError,
     pipeline::Context,
     probe::{self, SourceInfo},
     queue::{self, AssetRow},
-    storage::keys,
 };
 
 pub struct MediaApi {
@@ -154,7 +154,7 @@ impl MediaService for MediaApi {
         info.size_bytes = size;
         let asset_id = Uuid::new_v4();
         let extension = std::path::Path::new(&filename).extension().and_then(|e| e.to_str()).unwrap_or("");
-        let source_key = keys::source(asset_id, extension);
+        let source_key = AssetKeys::new(asset_id).source(extension);
         self.ctx.store.put_file(&source_key, &staged.0).await.map_err(MediaError::from)?;
         let filename: String = filename.chars().filter(|c| !c.is_control()).take(255).collect();
         let max_attempts = self.ctx.settings.worker.max_attempts;

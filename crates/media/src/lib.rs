@@ -11,7 +11,6 @@ pub mod probe;
 pub mod process;
 pub mod queue;
 pub mod startup;
-pub mod storage;
 pub mod transcode;
 mod upload;
 pub mod worker;

@@ -11,6 +11,7 @@ use tokio::{
 };
 
 use ottr_proto::media::v1::{JobEvent, Phase, RenditionProgress};
+use ottr_storage::{ObjectStore, StorageError, keys::AssetKeys};
 
 use crate::{
     MediaError, MediaSettings,
@@ -19,7 +20,6 @@ use crate::{
     probe::{self, Rejection},
     process::{self, ProcessError},
     queue::{self, Claim, Finished, Outcome},
-    storage::{ObjectStore, StorageError, keys},
     transcode::{command::Ladder, ladder, playlist, progress::Parser, storyboard},
     upload::Uploader,
 };
@@ -93,7 +93,9 @@ pub async fn discard(ctx: &Context, claim: &Claim) {
     if let Err(error) = queue::withdraw(&ctx.pool, claim.asset_id, claim.attempt).await {
         tracing::warn!(%error, "could not withdraw a failed attempt's playlist");
     }
-    for prefix in [keys::hls(claim.asset_id, claim.attempt), keys::images(claim.asset_id, claim.attempt)] {
+    for prefix in
+        [AssetKeys::new(claim.asset_id).hls(claim.attempt), AssetKeys::new(claim.asset_id).images(claim.attempt)]
+    {
         if let Err(error) = ctx.store.delete_prefix(&prefix).await {
             tracing::warn!(%error, %prefix, "could not remove a failed attempt's objects");
         }
@@ -192,7 +194,7 @@ impl<'a> Attempt<'a> {
         for rung in &rungs {
             tokio::fs::create_dir_all(out_dir.join(&rung.name)).await?;
         }
-        let hls_prefix = keys::hls(self.claim.asset_id, self.claim.attempt);
+        let hls_prefix = AssetKeys::new(self.claim.asset_id).hls(self.claim.attempt);
         let mut uploader = Uploader::new(out_dir.clone(), hls_prefix, rungs.clone(), has_audio, frame_rate);
         let sheet_plan = storyboard::Plan::new(info.duration_secs, width, height);
         tokio::fs::create_dir_all(work.0.join("thumbs")).await?;
@@ -354,7 +356,7 @@ impl<'a> Attempt<'a> {
         process::run("ffmpeg", &plan.sheet_args(thumbs, &sheet), limit)
             .await
             .map_err(|e| Stop::Retry(e.to_string()))?;
-        let prefix = keys::images(self.claim.asset_id, self.claim.attempt);
+        let prefix = AssetKeys::new(self.claim.asset_id).images(self.claim.attempt);
         let keys =
             vec![format!("{prefix}poster.jpg"), format!("{prefix}storyboard.jpg"), format!("{prefix}storyboard.vtt")];
         self.ctx.store.put_file(&keys[0], &poster).await?;
@@ -376,9 +378,12 @@ impl<'a> Attempt<'a> {
 
     /// Objects of earlier attempts (a worker killed mid-way) are removed by the winner.
     async fn sweep_other_attempts(&self) {
-        let own =
-            [keys::hls(self.claim.asset_id, self.claim.attempt), keys::images(self.claim.asset_id, self.claim.attempt)];
-        for root in [keys::hls_root(self.claim.asset_id), keys::images_root(self.claim.asset_id)] {
+        let own = [
+            AssetKeys::new(self.claim.asset_id).hls(self.claim.attempt),
+            AssetKeys::new(self.claim.asset_id).images(self.claim.attempt),
+        ];
+        for root in [AssetKeys::new(self.claim.asset_id).hls_root(), AssetKeys::new(self.claim.asset_id).images_root()]
+        {
             let Ok(found) = self.ctx.store.list(&root).await else { continue };
             for key in found.iter().filter(|k| !own.iter().any(|o| k.starts_with(o.as_str()))) {
                 if let Err(error) = self.ctx.store.delete(key).await {

@@ -9,7 +9,9 @@ use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{MediaError, probe::SourceInfo, storage::keys, transcode::ladder::Rung};
+use ottr_storage::keys::AssetKeys;
+
+use crate::{MediaError, probe::SourceInfo, transcode::ladder::Rung};
 
 /// A job a worker holds.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -145,7 +147,7 @@ pub async fn withdraw(pool: &PgPool, asset_id: Uuid, attempt: i32) -> Result<(),
          WHERE id = $1 AND state <> 'ready' AND starts_with(master_key, $2)",
     )
     .bind(asset_id)
-    .bind(keys::hls(asset_id, attempt))
+    .bind(AssetKeys::new(asset_id).hls(attempt))
     .execute(pool)
     .await?;
     Ok(())

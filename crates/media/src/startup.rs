@@ -12,15 +12,9 @@ use ottr_runtime::{
     redis::Redis,
     token::TokenVerifier,
 };
+use ottr_storage::ObjectStore;
 
-use crate::{
-    MediaError, MediaSettings,
-    events::Events,
-    grpc::MediaApi,
-    pipeline::Context,
-    storage::{LocalStore, ObjectStore, S3Store},
-    worker,
-};
+use crate::{MediaError, MediaSettings, events::Events, grpc::MediaApi, pipeline::Context, worker};
 
 #[derive(Clone)]
 pub struct Dependencies {
@@ -30,17 +24,9 @@ pub struct Dependencies {
     pub verifier: Arc<TokenVerifier>,
 }
 
-/// The store the settings name; an S3 bucket is created when missing.
+/// The store the settings name, opened for writing: an S3 bucket is created when missing.
 pub async fn object_store(settings: &MediaSettings) -> Result<ObjectStore, MediaError> {
-    match settings.storage.backend.as_str() {
-        "local" => Ok(ObjectStore::Local(LocalStore::new(&settings.storage.local_root))),
-        "s3" => {
-            let store = S3Store::connect(&settings.storage.s3).await;
-            store.ensure_bucket().await?;
-            Ok(ObjectStore::S3(store))
-        }
-        other => Err(MediaError::Internal(format!("unknown storage backend {other:?} (local or s3)"))),
-    }
+    Ok(ObjectStore::open(&settings.storage).await?)
 }
 
 /// Creates the work folder, emptying what a killed process left in it: a process that

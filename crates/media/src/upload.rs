@@ -7,12 +7,11 @@ use std::{
     path::PathBuf,
 };
 
-use crate::{
-    storage::{ObjectStore, StorageError},
-    transcode::{
-        ladder::{AUDIO_KBPS, Rung},
-        playlist::{self, Variant},
-    },
+use ottr_storage::{ObjectStore, StorageError};
+
+use crate::transcode::{
+    ladder::{AUDIO_KBPS, Rung},
+    playlist::{self, Variant},
 };
 
 /// What has been stored of one rung.

@@ -11,10 +11,10 @@ use ottr_bench::{
 use ottr_edge::{EdgeSettings, hls::token::Signer};
 use ottr_media::{
     probe,
-    storage::{LocalStore, ObjectStore},
     transcode::{command::Ladder, ladder},
 };
 use ottr_runtime::config::ListenSettings;
+use ottr_storage::{LocalStore, ObjectStore};
 
 const SECRET: &str = "bench-delivery-secret";
 

@@ -12,7 +12,6 @@ use anyhow::Context;
 use ottr_bench::{ScratchDatabase, chart::Panel, env_or, machine, machine_caption, results_path, version_of};
 use ottr_media::{
     Dependencies, MediaSettings, probe, queue,
-    storage::keys,
     transcode::{command::Ladder, ladder},
 };
 use ottr_proto::media::v1::Phase;
@@ -21,6 +20,7 @@ use ottr_runtime::{
     redis::Redis,
     token::TokenVerifier,
 };
+use ottr_storage::keys::AssetKeys;
 
 fn ffmpeg(args: &[String]) -> anyhow::Result<()> {
     let out = std::process::Command::new("ffmpeg").args(args).output()?;
@@ -262,7 +262,7 @@ async fn pipeline(
         .await?;
         let ctx = app.context();
         let asset_id = uuid::Uuid::new_v4();
-        let source_key = keys::source(asset_id, "mp4");
+        let source_key = AssetKeys::new(asset_id).source("mp4");
         ctx.store.put_file(&source_key, source).await?;
         tokio::spawn(app.run_until_stopped(std::future::pending()));
 

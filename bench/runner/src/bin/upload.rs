@@ -19,7 +19,7 @@ use ottr_bench::{
     process::{Service, sibling},
     results_path, version_of,
 };
-use ottr_media::storage::{S3Settings, S3Store};
+use ottr_storage::{S3Settings, S3Store};
 use tokio::io::AsyncReadExt;
 
 const ACCESS: &str = "bench";

@@ -14,8 +14,11 @@ use axum::{
     http::{HeaderMap, Method, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use ottr_media::storage::{ObjectStore, StorageError, keys};
 use ottr_runtime::ErrorCode;
+use ottr_storage::{
+    ObjectStore, StorageError,
+    keys::{DeliveryKey, Tree},
+};
 
 pub use cache::HotCache;
 use token::{Signer, TokenProblem};
@@ -30,8 +33,8 @@ pub struct Delivery {
 
 /// Whether an object never changes once written: every attempt writes under its own
 /// prefix, so only playlists (rewritten while they grow) do.
-fn immutable(key: &str) -> bool {
-    !key.ends_with(".m3u8")
+fn immutable(key: &DeliveryKey) -> bool {
+    !key.relative().ends_with(".m3u8")
 }
 
 /// FNV-1a: a stable hash for ETags, the same on every edge.
@@ -60,7 +63,7 @@ fn range(value: &str, size: u64) -> Option<(u64, u64)> {
 impl Delivery {
     async fn serve(
         &self,
-        root: &str,
+        tree: Tree,
         token: &str,
         rest: &str,
         method: &Method,
@@ -72,18 +75,17 @@ impl Delivery {
             TokenProblem::Expired => EdgeError::Coded(ErrorCode::PlaybackTokenExpired, problem.to_string()),
         })?;
         let not_found = || EdgeError::Coded(ErrorCode::NotFound, "no such object".into());
-        let key = format!("{root}/{asset}/{rest}");
         // The key may not climb out of the asset's folder, whatever the path says.
-        keys::check(&key).map_err(|_| not_found())?;
-        let meta = self.store.head(&key).await.map_err(storage)?.ok_or_else(not_found)?;
-        let etag = format!("W/\"{:x}-{:x}\"", meta.size, fnv(&key));
+        let key = DeliveryKey::from_url_path(tree, asset, rest).map_err(|_| not_found())?;
+        let meta = self.store.head(key.as_str()).await.map_err(storage)?.ok_or_else(not_found)?;
+        let etag = format!("W/\"{:x}-{:x}\"", meta.size, fnv(key.as_str()));
         let cache_control = if immutable(&key) {
             "public, max-age=31536000, immutable"
         } else {
             "public, max-age=2, stale-while-revalidate=2"
         };
         let mut response = Response::builder()
-            .header(header::CONTENT_TYPE, keys::content_type(&key))
+            .header(header::CONTENT_TYPE, key.content_type())
             .header(header::ACCEPT_RANGES, "bytes")
             .header(header::ETAG, &etag)
             .header(header::CACHE_CONTROL, cache_control);
@@ -122,13 +124,13 @@ impl Delivery {
     }
 
     /// The object's bytes, from memory when hot.
-    async fn whole(&self, key: &str) -> Result<Bytes, EdgeError> {
-        if let Some(bytes) = self.cache.get(key) {
+    async fn whole(&self, key: &DeliveryKey) -> Result<Bytes, EdgeError> {
+        if let Some(bytes) = self.cache.get(key.as_str()) {
             return Ok(bytes);
         }
-        let bytes = Bytes::from(self.store.get_bytes(key).await.map_err(storage)?);
+        let bytes = Bytes::from(self.store.get_bytes(key.as_str()).await.map_err(storage)?);
         if immutable(key) {
-            self.cache.put(key, bytes.clone());
+            self.cache.put(key.as_str(), bytes.clone());
         }
         Ok(bytes)
     }
@@ -152,7 +154,7 @@ pub async fn hls(
     method: Method,
     headers: HeaderMap,
 ) -> Response {
-    into_response(delivery.serve("hls", &token, &rest, &method, &headers).await)
+    into_response(delivery.serve(Tree::Hls, &token, &rest, &method, &headers).await)
 }
 
 pub async fn images(
@@ -161,7 +163,7 @@ pub async fn images(
     method: Method,
     headers: HeaderMap,
 ) -> Response {
-    into_response(delivery.serve("images", &token, &rest, &method, &headers).await)
+    into_response(delivery.serve(Tree::Images, &token, &rest, &method, &headers).await)
 }
 
 fn into_response(result: Result<Response, EdgeError>) -> Response {

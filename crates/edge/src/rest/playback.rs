@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use ottr_proto::{catalog::v1 as catalog, media::v1 as media};
 use ottr_runtime::ErrorCode;
+use ottr_storage::keys::{DeliveryKey, Tree};
 
 use super::Api;
 use crate::{EdgeError, error::ErrorBody, upstream::forward};
@@ -28,10 +29,14 @@ pub struct Playback {
     pub duration_secs: f64,
 }
 
-/// Strips the `hls/<asset>/` or `images/<asset>/` head of an object key.
-fn within_asset<'a>(key: &'a str, root: &str) -> Option<&'a str> {
-    let rest = key.strip_prefix(root)?.strip_prefix('/')?;
-    rest.split_once('/').map(|(_, within)| within)
+/// The delivery URL of a stored key in `tree`: the token stands for the asset, so the
+/// URL carries only the attempt and the path inside it. Empty when there is no such key
+/// (no poster yet, say).
+fn signed_url(public_url: &str, token: &str, tree: Tree, key: &str) -> String {
+    match DeliveryKey::parse(key) {
+        Ok(key) if key.tree() == tree => format!("{public_url}/{}/{token}/{}", tree.as_str(), key.url_path()),
+        _ => String::new(),
+    }
 }
 
 /// The catalog decides whether the caller may see the title (drafts only for editors); the
@@ -65,13 +70,11 @@ pub async fn playback(
         found.asset_id.parse().map_err(|_| EdgeError::Coded(ErrorCode::Internal, "bad asset id".into()))?;
     let expires_at = time::OffsetDateTime::now_utc().unix_timestamp() + api.playback_ttl_secs;
     let token = api.delivery.signer.sign(asset, expires_at);
-    let url = |root: &str, key: &str| {
-        within_asset(key, root).map(|path| format!("{}/{root}/{token}/{path}", api.public_url)).unwrap_or_default()
-    };
+    let url = |tree: Tree, key: &str| signed_url(&api.public_url, &token, tree, key);
     Ok(Json(Playback {
-        url: url("hls", &found.master_playlist),
-        poster_url: url("images", &found.poster),
-        storyboard_url: url("images", &found.storyboard),
+        url: url(Tree::Hls, &found.master_playlist),
+        poster_url: url(Tree::Images, &found.poster),
+        storyboard_url: url(Tree::Images, &found.storyboard),
         expires_at,
         ready: found.ready,
         duration_secs: found.duration_secs,
@@ -80,13 +83,17 @@ pub async fn playback(
 
 #[cfg(test)]
 mod tests {
-    use super::within_asset;
+    use super::{Tree, signed_url};
+
+    const ASSET: &str = "4f2a3c1e-8b7d-4e6f-9a01-23456789abcd";
 
     #[test]
     fn keys_lose_their_root_and_asset() {
-        assert_eq!(within_asset("hls/abc/2/master.m3u8", "hls"), Some("2/master.m3u8"));
-        assert_eq!(within_asset("images/abc/2/poster.jpg", "images"), Some("2/poster.jpg"));
-        assert_eq!(within_asset("", "images"), None);
-        assert_eq!(within_asset("sources/abc/x", "hls"), None);
+        let url = |tree, key: &str| signed_url("https://e.x", "tok", tree, key);
+        assert_eq!(url(Tree::Hls, &format!("hls/{ASSET}/2/master.m3u8")), "https://e.x/hls/tok/2/master.m3u8");
+        assert_eq!(url(Tree::Images, &format!("images/{ASSET}/2/poster.jpg")), "https://e.x/images/tok/2/poster.jpg");
+        assert_eq!(url(Tree::Images, ""), "");
+        assert_eq!(url(Tree::Hls, &format!("sources/{ASSET}/x")), "");
+        assert_eq!(url(Tree::Hls, &format!("images/{ASSET}/2/poster.jpg")), "", "a key of the other tree");
     }
 }

@@ -76,7 +76,8 @@ pub async fn spawn_stack(pool: PgPool) -> Stack {
     media_settings.work_dir = scratch.join("work");
     media_settings.worker.preset = "superfast".into();
     media_settings.worker.poll_ms = 100;
-    let store = ottr_media::startup::object_store(&media_settings).await.unwrap();
+    // Media opens the store to write; the edge, as in production, only to read.
+    let store = ottr_storage::ObjectStore::open_read_only(&media_settings.storage).await.unwrap();
     let media_deps = ottr_media::Dependencies { pool: pool.clone(), redis, redis_settings, verifier: verifier() };
     let media = ottr_media::Application::build(media_settings, media_deps).await.unwrap();
     let media_url = format!("http://127.0.0.1:{}", media.port());

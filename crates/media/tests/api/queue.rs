@@ -3,8 +3,9 @@
 //! fencing refuses the late writes of the attempt that lost its lease; cancel and
 //! requeue do what editors expect.
 
-use ottr_media::{queue, storage::keys};
+use ottr_media::queue;
 use ottr_proto::media::v1 as pb;
+use ottr_storage::keys::AssetKeys;
 use sqlx::PgPool;
 
 use crate::helpers::{Scratch, bearer, clip, code, landscape, spawn_app_with};
@@ -21,7 +22,7 @@ async fn an_abandoned_attempt_is_completed_by_another_worker_exactly_once(pool: 
     // a worker process; the fault test under scripts/ kills a real one.
     let ghost = queue::claim(&pool, "ghost", 1).await.unwrap().expect("the job is claimable");
     assert_eq!(ghost.attempt, 1);
-    let ghost_prefix = keys::hls(ghost.asset_id, ghost.attempt);
+    let ghost_prefix = AssetKeys::new(ghost.asset_id).hls(ghost.attempt);
     api.ctx.store.put_bytes(&format!("{ghost_prefix}1080p/seg_00000.m4s"), vec![1; 100]).await.unwrap();
     api.ctx.store.put_bytes(&format!("{ghost_prefix}master.m3u8"), b"#EXTM3U\n".to_vec()).await.unwrap();
 
@@ -40,7 +41,7 @@ async fn an_abandoned_attempt_is_completed_by_another_worker_exactly_once(pool: 
     assert_eq!((state.as_str(), attempt), ("ready", 2));
     assert!(worker.stored(&ghost_prefix).await.is_empty(), "the abandoned attempt's objects are gone");
     let ready = worker.asset(&asset.id).await;
-    assert!(ready.master_playlist.starts_with(&keys::hls(ghost.asset_id, 2)));
+    assert!(ready.master_playlist.starts_with(&AssetKeys::new(ghost.asset_id).hls(2)));
 
     // The ghost comes back to life: every write it tries is fenced off.
     assert!(!queue::heartbeat(&pool, &ghost, 60).await.unwrap());
@@ -78,7 +79,7 @@ async fn a_worker_killed_mid_transcode_is_taken_over_after_its_lease_and_leaves_
     };
     assert_eq!(playable.phase, pb::Phase::Transcoding as i32);
     assert!(playable.percent < 100.0);
-    let attempt_one = keys::hls(asset_id, 1);
+    let attempt_one = AssetKeys::new(asset_id).hls(1);
     assert!(first.ctx.store.head(&format!("{attempt_one}master.m3u8")).await.unwrap().is_some());
     let growing =
         String::from_utf8(first.ctx.store.get_bytes(&format!("{attempt_one}360p/index.m3u8")).await.unwrap()).unwrap();
@@ -98,7 +99,7 @@ async fn a_worker_killed_mid_transcode_is_taken_over_after_its_lease_and_leaves_
     assert_eq!((state.as_str(), attempt), ("ready", 2));
     assert!(second.stored(&attempt_one).await.is_empty(), "nothing of the killed attempt is left");
     let ready = second.asset(&asset.id).await;
-    assert!(ready.master_playlist.starts_with(&keys::hls(asset_id, 2)));
+    assert!(ready.master_playlist.starts_with(&AssetKeys::new(asset_id).hls(2)));
 }
 
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
@@ -107,7 +108,7 @@ async fn a_failed_attempt_withdraws_its_playlist_before_its_objects_go(pool: PgP
     let scratch = Scratch::new();
     let asset = api.upload(&landscape(&scratch.0, 2)).await.unwrap();
     let first = queue::claim(&pool, "first", 60).await.unwrap().expect("the job is claimable");
-    let master = format!("{}master.m3u8", keys::hls(first.asset_id, first.attempt));
+    let master = format!("{}master.m3u8", AssetKeys::new(first.asset_id).hls(first.attempt));
     api.ctx.store.put_bytes(&master, b"#EXTM3U\n".to_vec()).await.unwrap();
     assert!(queue::mark_playable(&pool, &first, &master, &[]).await.unwrap());
     assert_eq!(api.asset(&asset.id).await.master_playlist, master);
@@ -119,7 +120,7 @@ async fn a_failed_attempt_withdraws_its_playlist_before_its_objects_go(pool: PgP
     // The attempt fails (its storage went away, say): no player is sent to its objects.
     ottr_media::pipeline::discard(&api.ctx, &first).await;
     assert_eq!(api.asset(&asset.id).await.master_playlist, "", "the withdrawn master is no longer offered");
-    assert!(api.stored(&keys::hls(first.asset_id, first.attempt)).await.is_empty());
+    assert!(api.stored(&AssetKeys::new(first.asset_id).hls(first.attempt)).await.is_empty());
 }
 
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
@@ -172,13 +173,13 @@ async fn a_running_job_that_is_cancelled_stops_and_leaves_no_objects(pool: PgPoo
     assert_eq!(last.unwrap().phase, pb::Phase::Cancelled as i32);
     // The worker notices at its next heartbeat (1 s here) and removes what it stored.
     let asset_id: uuid::Uuid = asset.id.parse().unwrap();
-    let mut left = app.stored(&keys::hls_root(asset_id)).await;
+    let mut left = app.stored(&AssetKeys::new(asset_id).hls_root()).await;
     for _ in 0..50 {
         if left.is_empty() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        left = app.stored(&keys::hls_root(asset_id)).await;
+        left = app.stored(&AssetKeys::new(asset_id).hls_root()).await;
     }
     assert!(left.is_empty(), "objects left after cancel: {left:?}");
     assert!(std::fs::read_dir(app.ctx.settings.work_dir.join("uploads")).map(|d| d.count()).unwrap_or(0) == 0);
@@ -192,7 +193,7 @@ async fn last_event_with(pool: PgPool, change: impl FnOnce(&mut ottr_media::Medi
     let last = app.watch(&asset.job_id).await.pop().unwrap();
     // The killed ffmpeg's attempt left nothing behind.
     let asset_id: uuid::Uuid = asset.id.parse().unwrap();
-    assert!(app.stored(&keys::hls_root(asset_id)).await.is_empty());
+    assert!(app.stored(&AssetKeys::new(asset_id).hls_root()).await.is_empty());
     last
 }
 

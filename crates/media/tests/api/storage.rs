@@ -5,7 +5,7 @@ use hyper_util::{
     rt::{TokioExecutor, TokioIo},
     server::conn::auto::Builder,
 };
-use ottr_media::storage::{LocalStore, ObjectStore, S3Settings, S3Store, StorageError};
+use ottr_storage::{LocalStore, ObjectStore, S3Settings, S3Store, StorageError, StorageSettings};
 use s3s::{auth::SimpleAuth, service::S3ServiceBuilder};
 
 use crate::helpers::Scratch;
@@ -33,16 +33,19 @@ async fn s3_server(root: &std::path::Path) -> String {
     endpoint
 }
 
-async fn s3_store(endpoint: &str, secret: &str) -> S3Store {
-    let settings = S3Settings {
+fn s3_settings(endpoint: &str, secret: &str) -> S3Settings {
+    S3Settings {
         endpoint: endpoint.into(),
         bucket: "ottr-test".into(),
         access_key: ACCESS.into(),
         secret_key: secret.to_owned().into(),
         max_attempts: 2,
         ..Default::default()
-    };
-    S3Store::connect(&settings).await
+    }
+}
+
+async fn s3_store(endpoint: &str, secret: &str) -> S3Store {
+    S3Store::connect(&s3_settings(endpoint, secret)).await
 }
 
 async fn contract(store: &ObjectStore, scratch: &Scratch) {
@@ -122,4 +125,32 @@ async fn a_wrong_secret_is_refused_by_the_s3_server() {
     let refused = forged.put_bytes("hls/a/1/x.m4s", vec![1]).await.unwrap_err();
     assert!(matches!(refused, StorageError::S3(_)), "{refused}");
     assert!(std::fs::read_dir(root.join("ottr-test")).unwrap().next().is_none(), "nothing was written");
+}
+
+#[tokio::test]
+async fn a_read_only_opening_creates_no_bucket_and_reads_what_the_writer_stored() {
+    let scratch = Scratch::new();
+    let root = scratch.0.join("s3");
+    std::fs::create_dir_all(&root).unwrap();
+    let endpoint = s3_server(&root).await;
+    let settings = StorageSettings { backend: "s3".into(), s3: s3_settings(&endpoint, SECRET), ..Default::default() };
+
+    let reader = ObjectStore::open_read_only(&settings).await.unwrap();
+    assert!(reader.get_bytes("hls/a/1/master.m3u8").await.is_err(), "there is no bucket to read from");
+    assert!(std::fs::read_dir(&root).unwrap().next().is_none(), "opening to read created no bucket");
+
+    let writer = ObjectStore::open(&settings).await.unwrap();
+    assert!(root.join("ottr-test").is_dir(), "opening to write created the bucket");
+    writer.put_bytes("hls/a/1/720p/seg_00001.m4s", (0..100u8).collect()).await.unwrap();
+    assert_eq!(reader.get_range("hls/a/1/720p/seg_00001.m4s", 10, Some(14)).await.unwrap(), vec![10, 11, 12, 13, 14]);
+    assert_eq!(reader.get_range("hls/a/1/720p/seg_00001.m4s", 97, None).await.unwrap(), vec![97, 98, 99]);
+    assert!(matches!(reader.get_range("hls/a/1/none.m4s", 0, None).await, Err(StorageError::NotFound(_))));
+
+    let local_root = scratch.0.join("objects");
+    let local = StorageSettings { local_root: local_root.clone(), ..Default::default() };
+    let reader = ObjectStore::open_read_only(&local).await.unwrap();
+    assert!(reader.head("hls/a/1/master.m3u8").await.unwrap().is_none());
+    assert!(!local_root.exists(), "opening to read created no folder");
+    let unknown = StorageSettings { backend: "ftp".into(), ..Default::default() };
+    assert!(matches!(ObjectStore::open_read_only(&unknown).await, Err(StorageError::UnknownBackend(_))));
 }

@@ -14,7 +14,7 @@ use aws_sdk_s3::{
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use super::{ObjectMeta, StorageError, keys};
+use crate::{ObjectMeta, StorageError, keys};
 
 /// Files larger than this go up in parts of this size.
 const PART_SIZE: usize = 16 * 1024 * 1024;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use super::{ObjectMeta, StorageError, keys};
+use crate::{ObjectMeta, StorageError, keys};
 
 #[derive(Clone, Debug)]
 pub struct LocalStore {

@@ -1,15 +1,20 @@
 //! Object storage: one interface, two implementations. S3 (any S3-compatible server,
 //! through aws-sdk-s3) for deployments, the local filesystem as the embedded default.
 //! Keys are laid out per asset (see [`keys`]) and carry their Content-Type.
+//!
+//! Media writes; the edge only reads, so it opens the store with
+//! [`ObjectStore::open_read_only`], which needs no write permission and creates nothing.
 
 pub mod keys;
 mod local;
 mod s3;
+mod settings;
 
 use std::path::Path;
 
 pub use local::LocalStore;
-pub use s3::{S3Settings, S3Store};
+pub use s3::S3Store;
+pub use settings::{S3Settings, StorageSettings};
 
 /// Why a storage call failed.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +27,8 @@ pub enum StorageError {
     Io(#[from] std::io::Error),
     #[error("S3: {0}")]
     S3(String),
+    #[error("unknown storage backend {0:?} (local or s3)")]
+    UnknownBackend(String),
 }
 
 /// What `head` tells about an object.
@@ -49,6 +56,27 @@ macro_rules! dispatch {
 }
 
 impl ObjectStore {
+    /// The store the settings name, for a writer: a missing S3 bucket is created (the
+    /// embedded and test set-ups start without one).
+    pub async fn open(settings: &StorageSettings) -> Result<Self, StorageError> {
+        let store = Self::open_read_only(settings).await?;
+        if let ObjectStore::S3(s3) = &store {
+            s3.ensure_bucket().await?;
+        }
+        Ok(store)
+    }
+
+    /// The store the settings name, for a reader: no bucket is created and nothing is
+    /// written or probed, so credentials allowed only to read objects are enough. A store
+    /// that is not there shows up as missing objects on the first read.
+    pub async fn open_read_only(settings: &StorageSettings) -> Result<Self, StorageError> {
+        match settings.backend.as_str() {
+            "local" => Ok(ObjectStore::Local(LocalStore::new(&settings.local_root))),
+            "s3" => Ok(ObjectStore::S3(S3Store::connect(&settings.s3).await)),
+            other => Err(StorageError::UnknownBackend(other.to_owned())),
+        }
+    }
+
     /// Streams a local file into the store; large files go up in parts.
     pub async fn put_file(&self, key: &str, path: &Path) -> Result<(), StorageError> {
         keys::check(key)?;
