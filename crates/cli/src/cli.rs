@@ -19,11 +19,16 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Apply migrations, then run every service in this process, each on its own port.
-    Up,
+    Up {
+        #[command(flatten)]
+        ready: ReadyArg,
+    },
     /// Run one service.
     Serve {
         #[arg(value_enum)]
         service: Service,
+        #[command(flatten)]
+        ready: ReadyArg,
     },
     /// Create the database if needed and apply pending migrations.
     Migrate,
@@ -32,6 +37,14 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReadyArg {
+    /// Once every listener is bound, write `{"<service>": {"address", "port"}}` here
+    /// (atomically: a temporary file renamed into place); removed when the process ends.
+    #[arg(long, value_name = "PATH")]
+    pub ready_file: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

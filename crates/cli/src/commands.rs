@@ -15,6 +15,7 @@ use ottr_runtime::{
 use crate::{
     cli::{Cli, Command, Service, UserCommand},
     first_run,
+    ready::{Listeners, ReadyFile},
     settings::Settings,
 };
 
@@ -27,7 +28,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Command::Up => {
+        Command::Up { ready } => {
+            let ready = ReadyFile::new(ready.ready_file)?;
             db::migrate(&settings.database).await.context("applying migrations")?;
             let first_admin =
                 first_run::admin(&db::pool(&settings.database)?).await.context("creating the first admin")?;
@@ -35,9 +37,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("first run: created {} with password {password}", first_run::ADMIN_EMAIL);
                 println!("(shown once; it is stored only as an argon2id hash)");
             }
-            serve(&settings, &[Service::Auth, Service::Catalog, Service::Media, Service::Edge], first_admin).await
+            let all = [Service::Auth, Service::Catalog, Service::Media, Service::Edge];
+            serve(&settings, &all, first_admin, &ready).await
         }
-        Command::Serve { service } => serve(&settings, &[service], None).await,
+        Command::Serve { service, ready } => {
+            serve(&settings, &[service], None, &ReadyFile::new(ready.ready_file)?).await
+        }
         Command::User { command: UserCommand::Create { email, roles, password_stdin } } => {
             create_user(&settings, &email, roles.into_iter().map(Role::from).collect(), password_stdin).await
         }
@@ -46,7 +51,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Starts each service on its own port, prints where, and stops them all together on
 /// Ctrl-C or SIGTERM.
-async fn serve(settings: &Settings, services: &[Service], demo_password: Option<String>) -> anyhow::Result<()> {
+async fn serve(
+    settings: &Settings,
+    services: &[Service],
+    demo_password: Option<String>,
+    ready: &ReadyFile,
+) -> anyhow::Result<()> {
     // Services in this process verify tokens against the auth started here, wherever it bound.
     let mut tokens = settings.tokens.clone();
     // And the edge reaches the services started here, wherever they bound.
@@ -55,6 +65,7 @@ async fn serve(settings: &Settings, services: &[Service], demo_password: Option<
     let redis = Redis::connect(&settings.redis)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut running = JoinSet::new();
+    let mut listeners = Listeners::default();
     for service in services {
         let stopped = {
             let mut rx = stop_rx.clone();
@@ -68,6 +79,7 @@ async fn serve(settings: &Settings, services: &[Service], demo_password: Option<
                 let app =
                     ottr_auth::Application::build(&settings.auth, &tokens, deps).await.context("starting auth")?;
                 println!("auth listening on {}:{}", settings.auth.listen.host, app.port());
+                listeners.add("auth", &settings.auth.listen.host, app.port());
                 tokens.auth_url = format!("http://{}:{}", settings.auth.listen.host, app.port());
                 edge.auth_url = tokens.auth_url.clone();
                 running.spawn(async move { app.run_until_stopped(stopped).await.context("auth") });
@@ -78,6 +90,7 @@ async fn serve(settings: &Settings, services: &[Service], demo_password: Option<
                 let app =
                     ottr_catalog::Application::build(&settings.catalog, deps).await.context("starting catalog")?;
                 println!("catalog listening on {}:{}", settings.catalog.listen.host, app.port());
+                listeners.add("catalog", &settings.catalog.listen.host, app.port());
                 edge.catalog_url = format!("http://{}:{}", settings.catalog.listen.host, app.port());
                 running.spawn(async move { app.run_until_stopped(stopped).await.context("catalog") });
             }
@@ -92,6 +105,7 @@ async fn serve(settings: &Settings, services: &[Service], demo_password: Option<
                 let app =
                     ottr_media::Application::build(settings.media.clone(), deps).await.context("starting media")?;
                 println!("media listening on {}:{}", settings.media.listen.host, app.port());
+                listeners.add("media", &settings.media.listen.host, app.port());
                 edge.media_url = format!("http://{}:{}", settings.media.listen.host, app.port());
                 running.spawn(async move { app.run_until_stopped(stopped).await.context("media") });
             }
@@ -102,11 +116,13 @@ async fn serve(settings: &Settings, services: &[Service], demo_password: Option<
                     ottr_storage::ObjectStore::open_read_only(storage).await.context("opening object storage")?;
                 let app = ottr_edge::Application::build(&edge, store).await.context("starting edge")?;
                 println!("edge listening on {}:{}", edge.listen.host, app.port());
+                listeners.add("edge", &edge.listen.host, app.port());
                 println!("ottr is up: the web app is at http://{}:{}/", edge.listen.host, app.port());
                 running.spawn(async move { app.run_until_stopped(stopped).await.context("edge") });
             }
         }
     }
+    ready.write(&listeners)?;
     if let Some(password) = demo_password {
         let (auth, catalog, media) = (edge.auth_url.clone(), edge.catalog_url.clone(), edge.media_url.clone());
         let work = settings.media.work_dir.join("demo");

@@ -3,6 +3,7 @@
 mod cli;
 mod commands;
 mod first_run;
+mod ready;
 mod settings;
 
 #[tokio::main]

@@ -2,4 +2,6 @@
 //! then reflection, health and sign-in over gRPC. Real PostgreSQL and Redis; a database
 //! of its own, dropped at the end.
 
+mod helpers;
+mod ready;
 mod up;
