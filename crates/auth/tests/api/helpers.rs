@@ -7,8 +7,9 @@ use ottr_runtime::{
     redis::Redis,
     token::Role,
 };
+pub use ottr_testkit::{bearer, code};
 use sqlx::PgPool;
-use tonic::{Request, transport::Channel};
+use tonic::transport::Channel;
 
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -60,23 +61,11 @@ pub async fn spawn_app_with(pool: PgPool, change: impl FnOnce(&mut Knobs)) -> Te
     TestApp { url, pool, client, tokens, _stop: stop }
 }
 
-/// A request carrying `token` as its bearer token.
-pub fn bearer<T>(message: T, token: &str) -> Request<T> {
-    let mut request = Request::new(message);
-    request.metadata_mut().insert("authorization", format!("Bearer {token}").parse().expect("tokens are ASCII"));
-    request
-}
-
 /// A request carrying the caller's address in the metadata the edge sets.
 pub fn from<T>(address: &str, message: T) -> Request<T> {
     let mut request = Request::new(message);
     request.metadata_mut().insert("x-ottr-client-ip", address.parse().expect("addresses are ASCII"));
     request
-}
-
-/// The stable code an error carries.
-pub fn code(status: &tonic::Status) -> &str {
-    status.metadata().get("ottr-error-code").and_then(|v| v.to_str().ok()).unwrap_or("<none>")
 }
 
 impl TestApp {

@@ -14,6 +14,7 @@ use ottr_runtime::{
     redis::Redis,
     token::{Role, TokenVerifier},
 };
+pub use ottr_testkit::{bearer, code};
 use sqlx::PgPool;
 use tonic::{Request, transport::Channel};
 
@@ -92,16 +93,6 @@ pub async fn spawn_app_with_redis(pool: PgPool, redis_url: Option<String>) -> Te
         other_viewer,
         _stop: stops,
     }
-}
-
-pub fn bearer<T>(message: T, token: &str) -> Request<T> {
-    let mut request = Request::new(message);
-    request.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
-    request
-}
-
-pub fn code(status: &tonic::Status) -> &str {
-    status.metadata().get("ottr-error-code").and_then(|v| v.to_str().ok()).unwrap_or("<none>")
 }
 
 pub fn movie(slug: &str, title: &str, synopsis: &str) -> pb::TitleFields {

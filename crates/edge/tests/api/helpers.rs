@@ -14,8 +14,9 @@ use ottr_runtime::{
     redis::Redis,
     token::{Role, TokenVerifier},
 };
+use ottr_testkit::Clip;
+pub use ottr_testkit::bearer;
 use sqlx::PgPool;
-use tonic::Request;
 
 pub const SECRET: &str = "edge-test-playback-secret";
 
@@ -41,12 +42,6 @@ fn stopper(stops: &mut Vec<tokio::sync::oneshot::Sender<()>>) -> impl Future<Out
     async move {
         let _ = rx.await;
     }
-}
-
-pub fn bearer<T>(message: T, token: &str) -> Request<T> {
-    let mut request = Request::new(message);
-    request.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
-    request
 }
 
 pub async fn spawn_stack(pool: PgPool) -> Stack {
@@ -127,16 +122,7 @@ impl Stack {
     /// A published movie playing a freshly transcoded 6-second clip; returns its id.
     pub async fn playable_movie(&self) -> String {
         std::fs::create_dir_all(&self.scratch).unwrap();
-        let source = self.scratch.join("clip.mp4");
-        let status = std::process::Command::new("ffmpeg")
-            .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration=6"])
-            .args(["-f", "lavfi", "-i", "sine=duration=6", "-shortest", "-c:v", "libx264", "-preset", "ultrafast"])
-            .args(["-pix_fmt", "yuv420p", "-c:a", "aac"])
-            .arg(&source)
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let asset = self.upload(std::fs::read(&source).unwrap()).await;
+        let asset = self.upload(self.generate(6, "1280x720", true)).await;
         let mut events = self
             .media
             .clone()
@@ -203,28 +189,11 @@ impl Stack {
     }
 
     fn generate(&self, seconds: u32, size: &str, audio: bool) -> Vec<u8> {
-        std::fs::create_dir_all(&self.scratch).unwrap();
-        let path = self.scratch.join(format!("upload-{seconds}-{size}.mp4"));
-        let mut command = std::process::Command::new("ffmpeg");
-        command.args([
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            &format!("testsrc2=size={size}:rate=25:duration={seconds}"),
-        ]);
-        if audio {
-            command.args(["-f", "lavfi", "-i", &format!("sine=duration={seconds}"), "-c:a", "aac"]);
-        }
-        let status = command
-            .args(["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"])
-            .arg(&path)
-            .status()
-            .unwrap();
-        assert!(status.success());
-        std::fs::read(path).unwrap()
+        Clip::testsrc(size, 25, seconds)
+            .with_audio(audio)
+            .yuv420p()
+            .bytes(&self.scratch, &format!("upload-{seconds}-{size}-{audio}.mp4"))
+            .expect("ffmpeg makes the clip")
     }
 
     /// Registers a viewer over REST and returns its access token.

@@ -15,8 +15,10 @@ use ottr_runtime::{
     redis::Redis,
     token::{Role, TokenVerifier},
 };
+use ottr_testkit::Clip;
+pub use ottr_testkit::{bearer, code};
 use sqlx::PgPool;
-use tonic::{Request, transport::Channel};
+use tonic::transport::Channel;
 
 /// A folder removed when dropped.
 pub struct Scratch(pub PathBuf);
@@ -35,24 +37,10 @@ impl Drop for Scratch {
     }
 }
 
-/// Makes a clip with ffmpeg's lavfi sources.
+/// Makes a clip from the lavfi `video` source (keyframes every 30 frames), with a tone
+/// when `audio`, and `extra` output options.
 pub fn clip(dir: &Path, name: &str, video: &str, audio: bool, extra: &[&str]) -> PathBuf {
-    let out = dir.join(name);
-    let mut args: Vec<String> = ["-v", "error", "-y", "-f", "lavfi", "-i", video].map(String::from).to_vec();
-    if audio {
-        args.extend(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"].map(String::from));
-        args.push("-shortest".into());
-    }
-    args.extend(extra.iter().map(|s| (*s).to_owned()));
-    args.extend(["-c:v", "libx264", "-preset", "ultrafast", "-g", "30"].map(String::from));
-    if audio {
-        args.extend(["-c:a", "aac"].map(String::from));
-    }
-    args.push(out.to_string_lossy().into_owned());
-    let status =
-        std::process::Command::new("ffmpeg").args(&args).status().expect("ffmpeg is installed by scripts/setup.sh");
-    assert!(status.success(), "making {name} failed");
-    out
+    Clip::lavfi(video).with_audio(audio).args(extra).args(["-g", "30"]).make(&dir.join(name)).unwrap()
 }
 
 pub fn landscape(dir: &Path, seconds: u32) -> PathBuf {
@@ -166,16 +154,6 @@ pub async fn spawn_app_with(pool: PgPool, change: impl FnOnce(&mut MediaSettings
         _scratch: scratch,
         _stop: stops,
     }
-}
-
-pub fn bearer<T>(message: T, token: &str) -> Request<T> {
-    let mut request = Request::new(message);
-    request.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
-    request
-}
-
-pub fn code(status: &tonic::Status) -> &str {
-    status.metadata().get("ottr-error-code").and_then(|v| v.to_str().ok()).unwrap_or("<none>")
 }
 
 impl TestApp {

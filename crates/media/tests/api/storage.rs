@@ -1,36 +1,17 @@
 //! The object-store contract, run against the local filesystem and against a real S3
 //! server that checks SigV4 signatures (s3s-fs, served in-process on port 0).
 
-use hyper_util::{
-    rt::{TokioExecutor, TokioIo},
-    server::conn::auto::Builder,
-};
 use ottr_storage::{LocalStore, ObjectStore, S3Settings, S3Store, StorageError, StorageSettings};
-use s3s::{auth::SimpleAuth, service::S3ServiceBuilder};
+use ottr_testkit::s3::S3Server;
 
 use crate::helpers::Scratch;
 
 const ACCESS: &str = "ottr-test-access";
 const SECRET: &str = "ottr-test-secret-key";
 
-/// Starts s3s-fs on a free port; it lives as long as the test's runtime.
-async fn s3_server(root: &std::path::Path) -> String {
-    let fs = s3s_fs::FileSystem::new(root).unwrap();
-    let mut builder = S3ServiceBuilder::new(fs);
-    builder.set_auth(SimpleAuth::from_single(ACCESS, SECRET));
-    let service = builder.build();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        loop {
-            let Ok((socket, _)) = listener.accept().await else { continue };
-            let service = service.clone();
-            tokio::spawn(async move {
-                let _ = Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(socket), service).await;
-            });
-        }
-    });
-    endpoint
+/// Starts s3s-fs on a free port; it stops when the returned server is dropped.
+async fn s3_server(root: &std::path::Path) -> S3Server {
+    S3Server::start(root, ACCESS, SECRET).await.unwrap()
 }
 
 fn s3_settings(endpoint: &str, secret: &str) -> S3Settings {
@@ -108,8 +89,8 @@ async fn the_s3_store_keeps_the_contract_against_a_signature_checking_server() {
     let scratch = Scratch::new();
     let root = scratch.0.join("s3");
     std::fs::create_dir_all(&root).unwrap();
-    let endpoint = s3_server(&root).await;
-    let store = s3_store(&endpoint, SECRET).await;
+    let server = s3_server(&root).await;
+    let store = s3_store(&server.endpoint, SECRET).await;
     store.ensure_bucket().await.unwrap();
     contract(&ObjectStore::S3(store), &scratch).await;
 }
@@ -119,9 +100,9 @@ async fn a_wrong_secret_is_refused_by_the_s3_server() {
     let scratch = Scratch::new();
     let root = scratch.0.join("s3");
     std::fs::create_dir_all(&root).unwrap();
-    let endpoint = s3_server(&root).await;
-    s3_store(&endpoint, SECRET).await.ensure_bucket().await.unwrap();
-    let forged = ObjectStore::S3(s3_store(&endpoint, "not-the-secret").await);
+    let server = s3_server(&root).await;
+    s3_store(&server.endpoint, SECRET).await.ensure_bucket().await.unwrap();
+    let forged = ObjectStore::S3(s3_store(&server.endpoint, "not-the-secret").await);
     let refused = forged.put_bytes("hls/a/1/x.m4s", vec![1]).await.unwrap_err();
     assert!(matches!(refused, StorageError::S3(_)), "{refused}");
     assert!(std::fs::read_dir(root.join("ottr-test")).unwrap().next().is_none(), "nothing was written");
@@ -132,8 +113,8 @@ async fn a_read_only_opening_creates_no_bucket_and_reads_what_the_writer_stored(
     let scratch = Scratch::new();
     let root = scratch.0.join("s3");
     std::fs::create_dir_all(&root).unwrap();
-    let endpoint = s3_server(&root).await;
-    let settings = StorageSettings { backend: "s3".into(), s3: s3_settings(&endpoint, SECRET), ..Default::default() };
+    let server = s3_server(&root).await;
+    let settings = StorageSettings { backend: "s3".into(), s3: s3_settings(&server.endpoint, SECRET), ..Default::default() };
 
     let reader = ObjectStore::open_read_only(&settings).await.unwrap();
     assert!(reader.get_bytes("hls/a/1/master.m3u8").await.is_err(), "there is no bucket to read from");
