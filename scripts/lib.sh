@@ -77,10 +77,10 @@ prepare_machine() {
 }
 
 # The binaries the fault tests drive as real processes: ottr itself and s3-server (s3s-fs,
-# a real S3-compatible server on a folder, from the bench crate), in one debug build.
+# a real S3-compatible server on a folder, from the dev-only testkit crate), in one debug build.
 fault_binaries() {
   say "building ottr and the S3 test server"
-  (cd "$ROOT" && cargo build --quiet -p ottr-cli --bin ottr -p ottr-bench --bin s3-server)
+  (cd "$ROOT" && cargo build --quiet -p ottr-cli --bin ottr -p ottr-testkit --bin s3-server)
 }
 
 # schemathesis (PyPI) in a virtualenv under target/tools, for the OpenAPI fault test.

@@ -7,7 +7,6 @@ Each test builds a `Stack`, breaks something real, and calls `verdict`.
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -42,26 +41,34 @@ def free_port():
         return s.getsockname()[1]
 
 
+def wait_for_ready_file(path, proc, what, timeout=30):
+    """The JSON a process writes (atomically: temp file, then rename) once its listeners
+    are bound, as `ottr serve --ready-file` and `s3-server --ready-file` do."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(path) as f:
+                return json.load(f)
+        except FileNotFoundError:
+            pass
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} was not ready (no {path})")
+
+
 class Service:
-    """One `ottr serve <name>` process, its log and the port it printed."""
+    """One `ottr serve <name>` process, its log and the port its ready file names."""
 
     def __init__(self, name, env, log_path):
         self.name, self.log_path = name, log_path
+        ready_path = log_path + ".ready.json"
+        if os.path.exists(ready_path):
+            os.remove(ready_path)
         self.log_file = open(log_path, "w")
-        self.proc = subprocess.Popen([OTTR, "serve", name], env=env, stdout=self.log_file, stderr=subprocess.STDOUT)
-        self.port = self._wait_for_port()
-
-    def _wait_for_port(self):
-        pattern = re.compile(rf"{self.name} listening on [^:]+:(\d+)")
-        for _ in range(300):
-            with open(self.log_path) as f:
-                found = pattern.search(f.read())
-            if found:
-                return int(found.group(1))
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.name} did not start; see {self.log_path}")
+        command = [OTTR, "serve", name, "--ready-file", ready_path]
+        self.proc = subprocess.Popen(command, env=env, stdout=self.log_file, stderr=subprocess.STDOUT)
+        self.port = wait_for_ready_file(ready_path, self.proc, f"{name} (see {log_path})")[name]["port"]
 
     def alive(self):
         return self.proc.poll() is None
@@ -239,11 +246,12 @@ class S3Server:
 
     def start(self):
         env = dict(os.environ, S3_ACCESS_KEY=self.ACCESS, S3_SECRET_KEY=self.SECRET)
-        self.proc = subprocess.Popen([S3_SERVER, self.dir, str(self.port)], env=env, stdout=subprocess.PIPE,
-                                     stderr=self.log, text=True)
-        line = self.proc.stdout.readline()
-        if "listening" not in line:
-            raise RuntimeError(f"the S3 server did not start: {line!r}")
+        ready_path = os.path.join(os.path.dirname(self.dir), "s3.ready.json")
+        if os.path.exists(ready_path):
+            os.remove(ready_path)
+        command = [S3_SERVER, self.dir, str(self.port), "--ready-file", ready_path]
+        self.proc = subprocess.Popen(command, env=env, stdout=self.log, stderr=self.log)
+        wait_for_ready_file(ready_path, self.proc, "the S3 server")
         return self
 
     def kill(self):

@@ -2,7 +2,6 @@
 //! latency percentiles, and a description of the machine for the result files.
 
 pub mod chart;
-pub mod process;
 
 use std::{future::Future, time::Duration};
 

@@ -15,6 +15,7 @@ use ottr_media::{
 };
 use ottr_runtime::config::ListenSettings;
 use ottr_storage::{LocalStore, ObjectStore};
+use ottr_testkit::Clip;
 
 const SECRET: &str = "bench-delivery-secret";
 
@@ -125,26 +126,7 @@ async fn run(scratch: &Path, seconds: u32, connections: u32) -> anyhow::Result<s
     let asset = uuid::Uuid::new_v4();
     let out = objects.join(format!("hls/{asset}/1"));
     let source = scratch.join("source.mp4");
-    let made = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30:duration=12"])
-        .args([
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=duration=12",
-            "-shortest",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-b:v",
-            "8M",
-            "-c:a",
-            "aac",
-        ])
-        .arg(&source)
-        .status()?;
-    anyhow::ensure!(made.success(), "making the source failed");
+    Clip::testsrc("1920x1080", 30, 12).with_audio(true).preset("veryfast").args(["-b:v", "8M"]).make(&source)?;
     let rungs = vec![ladder::plan(1920, 1080).remove(0)];
     std::fs::create_dir_all(out.join(&rungs[0].name))?;
     let args = Ladder {

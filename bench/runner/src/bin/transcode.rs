@@ -21,6 +21,7 @@ use ottr_runtime::{
     token::TokenVerifier,
 };
 use ottr_storage::keys::AssetKeys;
+use ottr_testkit::Clip;
 
 fn ffmpeg(args: &[String]) -> anyhow::Result<()> {
     let out = std::process::Command::new("ffmpeg").args(args).output()?;
@@ -30,34 +31,13 @@ fn ffmpeg(args: &[String]) -> anyhow::Result<()> {
 
 /// A 1080p30 source with audio; `bitrate` sets how heavy it is to decode.
 fn make_source(path: &Path, seconds: u32, bitrate: &str) -> anyhow::Result<()> {
-    let args: Vec<String> = [
-        "-v",
-        "error",
-        "-y",
-        "-f",
-        "lavfi",
-        "-i",
-        &format!("testsrc2=size=1920x1080:rate=30:duration={seconds}"),
-        "-f",
-        "lavfi",
-        "-i",
-        &format!("sine=frequency=440:sample_rate=48000:duration={seconds}"),
-        "-c:v",
-        "libx264",
-        "-preset",
-        "veryfast",
-        "-b:v",
-        bitrate,
-        "-pix_fmt",
-        "yuv420p",
-        "-c:a",
-        "aac",
-    ]
-    .map(String::from)
-    .into_iter()
-    .chain([path.to_string_lossy().into_owned()])
-    .collect();
-    ffmpeg(&args)
+    Clip::testsrc("1920x1080", 30, seconds)
+        .with_audio(true)
+        .preset("veryfast")
+        .args(["-b:v", bitrate])
+        .yuv420p()
+        .make(path)?;
+    Ok(())
 }
 
 fn timed(f: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<f64> {

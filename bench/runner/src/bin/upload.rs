@@ -4,7 +4,10 @@
 //! their own so each one's peak memory (VmHWM) can be read. Writes
 //! `bench/results/upload.json` and `upload.svg`.
 
-use std::{path::Path, time::Instant};
+use std::{
+    path::Path,
+    time::{Duration, Instant},
+};
 
 use anyhow::{Context, bail, ensure};
 use aws_sdk_s3::{
@@ -15,11 +18,13 @@ use aws_sdk_s3::{
 use ottr_bench::{
     ScratchDatabase,
     chart::{self, Panel},
-    env_or, machine, machine_caption,
-    process::{Service, sibling},
-    results_path, version_of,
+    env_or, machine, machine_caption, results_path, version_of,
 };
 use ottr_storage::{S3Settings, S3Store};
+use ottr_testkit::{
+    Clip,
+    process::{Process, sibling},
+};
 use tokio::io::AsyncReadExt;
 
 const ACCESS: &str = "bench";
@@ -43,31 +48,8 @@ fn source_video(bytes: u64) -> anyhow::Result<std::path::PathBuf> {
         Ok(())
     };
     eprintln!("generating a {:.0} MiB source video (once)", bytes as f64 / MIB);
-    ffmpeg(
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=1920x1080:rate=30:duration=10",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=duration=10",
-            "-shortest",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-qp",
-            "0",
-            "-c:a",
-            "aac",
-        ]
-        .iter()
-        .copied()
-        .chain([clip.to_str().context("path")?])
-        .collect::<Vec<_>>(),
-    )?;
+    // Lossless, so a few seconds make a big file quickly.
+    Clip::testsrc("1920x1080", 30, 10).with_audio(true).args(["-qp", "0"]).make(&clip)?;
     let loops = (bytes / std::fs::metadata(&clip)?.len() + 1).to_string();
     let partial = dir.join("upload-partial.mp4");
     ffmpeg(&[
@@ -208,14 +190,11 @@ async fn run(
     let s3_dir = work.join("s3");
     std::fs::create_dir_all(s3_dir.join("ottr"))?;
     let s3_env = vec![("S3_ACCESS_KEY".to_owned(), ACCESS.to_owned()), ("S3_SECRET_KEY".to_owned(), SECRET.to_owned())];
-    let s3 = Service::start(
-        "s3",
-        &sibling("s3-server")?,
-        &[s3_dir.to_str().context("path")?, "0"],
-        &s3_env,
-        &work.join("s3.log"),
-    )?;
-    let endpoint = format!("http://127.0.0.1:{}", s3.port);
+    let start = |program: &Path, args: &[&str], env: &[(String, String)], name: &str| {
+        Process::start(program, args, env, &work.join(format!("{name}.log")), Duration::from_secs(60))
+    };
+    let s3 = start(&sibling("s3-server")?, &[s3_dir.to_str().context("path")?, "0"], &s3_env, "s3")?;
+    let endpoint = format!("http://127.0.0.1:{}", s3.port("s3")?);
 
     let mut env: Vec<(String, String)> = [
         ("OTTR__DATABASE__URL", database.settings.url().to_owned()),
@@ -243,15 +222,16 @@ async fn run(
     std::io::Write::write_all(&mut create.stdin.take().context("stdin")?, EDITOR.1.as_bytes())?;
     ensure!(create.wait()?.success(), "creating the editor failed");
 
-    let auth = Service::start("auth", &ottr, &["serve", "auth"], &env, &work.join("auth.log"))?;
-    env.push(("OTTR__TOKENS__AUTH_URL".into(), format!("http://127.0.0.1:{}", auth.port)));
-    let catalog = Service::start("catalog", &ottr, &["serve", "catalog"], &env, &work.join("catalog.log"))?;
-    let media = Service::start("media", &ottr, &["serve", "media"], &env, &work.join("media.log"))?;
-    for (name, service) in [("AUTH", &auth), ("CATALOG", &catalog), ("MEDIA", &media)] {
-        env.push((format!("OTTR__EDGE__{name}_URL"), format!("http://127.0.0.1:{}", service.port)));
+    let auth = start(&ottr, &["serve", "auth"], &env, "auth")?;
+    env.push(("OTTR__TOKENS__AUTH_URL".into(), format!("http://127.0.0.1:{}", auth.port("auth")?)));
+    let catalog = start(&ottr, &["serve", "catalog"], &env, "catalog")?;
+    let media = start(&ottr, &["serve", "media"], &env, "media")?;
+    for (name, service) in [("auth", &auth), ("catalog", &catalog), ("media", &media)] {
+        let url = format!("http://127.0.0.1:{}", service.port(name)?);
+        env.push((format!("OTTR__EDGE__{}_URL", name.to_uppercase()), url));
     }
-    let edge = Service::start("edge", &ottr, &["serve", "edge"], &env, &work.join("edge.log"))?;
-    let edge_url = format!("http://127.0.0.1:{}", edge.port);
+    let edge = start(&ottr, &["serve", "edge"], &env, "edge")?;
+    let edge_url = format!("http://127.0.0.1:{}", edge.port("edge")?);
 
     let http = reqwest::Client::new();
     let login: serde_json::Value = http
