@@ -1,7 +1,9 @@
 //! Shared pieces of ottr's benchmarks: an open-loop load generator at a fixed rate,
-//! latency percentiles, and a description of the machine for the result files.
+//! latency percentiles, interleaved rounds with median ratios, and a description of the
+//! machine for the result files.
 
 pub mod chart;
+pub mod rounds;
 
 use std::{future::Future, time::Duration};
 

@@ -1,13 +1,19 @@
 //! `bench/catalog`: GetTitle at a fixed rate over gRPC (the catalog service itself) and
 //! over REST (through the edge, which calls the catalog over gRPC), for cache hits and for
 //! cache misses, with a bare Redis GET at the same rate in the same run as the floor.
-//! Writes `bench/results/catalog.json`.
+//! The five phases take turns for `--runs N` rounds (3); figures are medians over the
+//! rounds, ratios come with their range. Writes `bench/results/catalog.json`.
 
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
 use fred::interfaces::KeysInterface;
-use ottr_bench::{Run, ScratchDatabase, chart::Panel, env_or, fixed_rate, machine, machine_caption, results_path};
+use ottr_bench::{
+    Run, ScratchDatabase,
+    chart::Panel,
+    env_or, fixed_rate, machine, machine_caption, results_path,
+    rounds::{self, Spread},
+};
 use ottr_proto::catalog::v1::{GetTitleRequest, catalog_service_client::CatalogServiceClient};
 use ottr_runtime::{
     config::{DatabaseSettings, ListenSettings, RedisSettings, TokenSettings},
@@ -74,8 +80,11 @@ async fn run(database: &DatabaseSettings, rate: u32, duration: Duration) -> anyh
     let rest_url = format!("http://127.0.0.1:{}/api/v1/titles/", edge.port());
     tokio::spawn(edge.run_until_stopped(std::future::pending()));
 
-    // Every miss reads a title nobody read before, so each miss phase needs one per request.
-    let count = HOT_TITLES as i64 + 2 * i64::from(rate) * duration.as_secs() as i64;
+    // Every miss reads a title nobody read before, so each miss phase of each round needs
+    // one per request.
+    let runs = rounds::runs();
+    let per_phase = u64::from(rate) * duration.as_secs();
+    let count = HOT_TITLES as i64 + (2 * per_phase * runs as u64) as i64;
     eprintln!("seeding {count} published titles");
     sqlx::query(
         "INSERT INTO catalog.titles (id, kind, slug, title, synopsis, genres, visibility, published_at)
@@ -89,9 +98,8 @@ async fn run(database: &DatabaseSettings, rate: u32, duration: Duration) -> anyh
     let ids: Vec<String> =
         sqlx::query_scalar("SELECT id::text FROM catalog.titles ORDER BY slug").fetch_all(&pool).await?;
     let (hot, cold) = ids.split_at(HOT_TITLES);
-    let (cold_grpc, cold_rest) = cold.split_at(cold.len() / 2);
-    let (hot, cold_grpc, cold_rest) =
-        (Arc::new(hot.to_vec()), Arc::new(cold_grpc.to_vec()), Arc::new(cold_rest.to_vec()));
+    let hot = Arc::new(hot.to_vec());
+    let mut cold = cold.chunks(per_phase as usize).map(|c| Arc::new(c.to_vec()));
 
     let mut channels = Vec::new();
     for _ in 0..CHANNELS {
@@ -120,63 +128,71 @@ async fn run(database: &DatabaseSettings, rate: u32, duration: Duration) -> anyh
         anyhow::ensure!(fetch(hot.clone())(i).await, "GET /api/v1/titles/{{id}} through the edge failed");
     }
 
-    eprintln!("phase 1/5: bare Redis GET (the floor)");
     let floor_key = redis.key("bench:floor");
     redis.client.set::<(), _, _>(&floor_key, vec![0u8; 200], None, None, false).await?;
-    let client = redis.client.clone();
-    let floor = fixed_rate(rate, duration, move |_| {
-        let (client, key) = (client.clone(), floor_key.clone());
-        async move { client.get::<Option<Vec<u8>>, _>(key).await.is_ok() }
-    })
-    .await;
-
-    eprintln!("phase 2/5: GetTitle over gRPC, cache hits");
-    let (hits_before, misses_before, _) = stats.snapshot();
-    let hits = fixed_rate(rate, duration, get(hot.clone())).await;
-    let (hits_after, _, _) = stats.snapshot();
-
-    eprintln!("phase 3/5: GetTitle over gRPC, cache misses");
-    let misses = fixed_rate(rate, duration, get(cold_grpc)).await;
-    let (_, misses_after, _) = stats.snapshot();
-
-    eprintln!("phase 4/5: GET /api/v1/titles/{{id}} over REST, cache hits");
-    let rest_hits = fixed_rate(rate, duration, fetch(hot.clone())).await;
-    eprintln!("phase 5/5: GET /api/v1/titles/{{id}} over REST, cache misses");
-    let rest_misses = fixed_rate(rate, duration, fetch(cold_rest)).await;
+    let mut phases: [Vec<Run>; 5] = Default::default();
+    let (mut served_from_cache, mut counted_misses) = (0, 0);
+    for round in 1..=runs {
+        eprintln!("round {round}/{runs}, phase 1/5: bare Redis GET (the floor)");
+        let (client, key) = (redis.client.clone(), floor_key.clone());
+        let floor = fixed_rate(rate, duration, move |_| {
+            let (client, key) = (client.clone(), key.clone());
+            async move { client.get::<Option<Vec<u8>>, _>(key).await.is_ok() }
+        })
+        .await;
+        eprintln!("round {round}/{runs}, phase 2/5: GetTitle over gRPC, cache hits");
+        let (hits_before, misses_before, _) = stats.snapshot();
+        let hits = fixed_rate(rate, duration, get(hot.clone())).await;
+        let (hits_after, _, _) = stats.snapshot();
+        eprintln!("round {round}/{runs}, phase 3/5: GetTitle over gRPC, cache misses");
+        let misses = fixed_rate(rate, duration, get(cold.next().context("cold titles")?)).await;
+        let (_, misses_after, _) = stats.snapshot();
+        served_from_cache += hits_after - hits_before;
+        counted_misses += misses_after - misses_before;
+        eprintln!("round {round}/{runs}, phase 4/5: GET /api/v1/titles/{{id}} over REST, cache hits");
+        let rest_hits = fixed_rate(rate, duration, fetch(hot.clone())).await;
+        eprintln!("round {round}/{runs}, phase 5/5: GET /api/v1/titles/{{id}} over REST, cache misses");
+        let rest_misses = fixed_rate(rate, duration, fetch(cold.next().context("cold titles")?)).await;
+        for (phase, run) in phases.iter_mut().zip([floor, hits, misses, rest_hits, rest_misses]) {
+            phase.push(run);
+        }
+    }
     let (_, _, cache_errors) = stats.snapshot();
     let _ = std::fs::remove_dir_all(&objects);
 
-    let figure = |run: &Run| (run.percentile(50.0), run.percentile(99.0));
-    let (floor_p50, floor_p99) = figure(&floor);
-    let (hit_p50, hit_p99) = figure(&hits);
-    let (miss_p50, miss_p99) = figure(&misses);
-    let (rest_hit_p50, rest_hit_p99) = figure(&rest_hits);
-    let (rest_miss_p50, rest_miss_p99) = figure(&rest_misses);
-    println!("{:<30} {:>10} {:>10} {:>8}", "at a fixed rate", "p50 ms", "p99 ms", "errors");
-    for (name, run) in [
-        ("redis GET (floor)", &floor),
-        ("gRPC GetTitle, cache hit", &hits),
-        ("gRPC GetTitle, cache miss", &misses),
-        ("REST GET title, cache hit", &rest_hits),
-        ("REST GET title, cache miss", &rest_misses),
-    ] {
-        let (p50, p99) = figure(run);
-        println!("{name:<30} {p50:>10.3} {p99:>10.3} {:>8}", run.errors);
+    let p = |phase: usize, q: f64| phases[phase].iter().map(|run| run.percentile(q)).collect::<Vec<f64>>();
+    let names = [
+        "redis GET (floor)",
+        "gRPC GetTitle, cache hit",
+        "gRPC GetTitle, cache miss",
+        "REST GET title, cache hit",
+        "REST GET title, cache miss",
+    ];
+    let p50: Vec<Spread> = (0..5).map(|i| Spread::of(&p(i, 50.0))).collect();
+    let p99: Vec<Spread> = (0..5).map(|i| Spread::of(&p(i, 99.0))).collect();
+    let errors: u64 = phases.iter().flatten().map(|run| run.errors).sum();
+    println!("median of {runs} rounds (min–max)");
+    println!("{:<30} {:>24} {:>24} {:>8}", "at a fixed rate", "p50 ms", "p99 ms", "errors");
+    for (i, name) in names.iter().enumerate() {
+        let phase_errors: u64 = phases[i].iter().map(|run| run.errors).sum();
+        println!("{name:<30} {:>24} {:>24} {phase_errors:>8}", format!("{:.3}", p50[i]), format!("{:.3}", p99[i]));
     }
+    let hit_over_floor = Spread::ratio(&p(1, 99.0), &p(0, 99.0));
+    let miss_over_hit = Spread::ratio(&p(2, 99.0), &p(1, 99.0));
+    let rest_over_grpc = Spread::ratio(&p(3, 99.0), &p(1, 99.0));
     println!(
-        "gRPC hit p99 / redis p99 = {:.2}x; gRPC miss p99 / hit p99 = {:.2}x; REST hit p99 / gRPC hit p99 = {:.2}x",
-        hit_p99 / floor_p99,
-        miss_p99 / hit_p99,
-        rest_hit_p99 / hit_p99
+        "gRPC hit p99 / redis p99 = {hit_over_floor}; gRPC miss p99 / hit p99 = {miss_over_hit}; REST hit p99 / gRPC hit p99 = {rest_over_grpc}"
     );
+    let hit_requests: usize = phases[1].iter().map(|run| run.latencies_ms.len() + run.errors as usize).sum();
     println!(
-        "served from cache in the gRPC hit phase: {} of {}; misses counted in the gRPC miss phase: {}",
-        hits_after - hits_before,
-        hits.latencies_ms.len() + hits.errors as usize,
-        misses_after - misses_before
+        "served from cache in the gRPC hit phases: {served_from_cache} of {hit_requests}; misses counted in the gRPC miss phases: {counted_misses}"
     );
+    let (floor_p50, hit_p50, miss_p50, rest_hit_p50, rest_miss_p50) =
+        (p50[0].median, p50[1].median, p50[2].median, p50[3].median, p50[4].median);
+    let (floor_p99, hit_p99, miss_p99, rest_hit_p99, rest_miss_p99) =
+        (p99[0].median, p99[1].median, p99[2].median, p99[3].median, p99[4].median);
     let svg = ottr_bench::chart::bar_chart(
-        &format!("Catalog: GetTitle at {rate} req/s, open loop"),
+        &format!("Catalog: GetTitle at {rate} req/s, open loop, median of {runs}"),
         &machine_caption(),
         &[
             Panel {
@@ -209,6 +225,8 @@ async fn run(database: &DatabaseSettings, rate: u32, duration: Duration) -> anyh
     Ok(serde_json::json!({
         "rate_rps": rate,
         "seconds_per_phase": duration.as_secs(),
+        "runs": runs,
+        "order": "the five phases in turn, round after round; figures are medians over the rounds",
         "hit_p50_ms": hit_p50,
         "hit_p99_ms": hit_p99,
         "miss_p50_ms": miss_p50,
@@ -219,10 +237,14 @@ async fn run(database: &DatabaseSettings, rate: u32, duration: Duration) -> anyh
         "rest_miss_p99_ms": rest_miss_p99,
         "redis_get_p50_ms": floor_p50,
         "redis_get_p99_ms": floor_p99,
-        "hit_p99_over_redis_p99": hit_p99 / floor_p99,
-        "miss_p99_over_hit_p99": miss_p99 / hit_p99,
-        "rest_hit_p99_over_grpc_hit_p99": rest_hit_p99 / hit_p99,
-        "errors": floor.errors + hits.errors + misses.errors + rest_hits.errors + rest_misses.errors,
+        "hit_p99_over_redis_p99": hit_over_floor.median,
+        "hit_p99_over_redis_p99_range": [hit_over_floor.min, hit_over_floor.max],
+        "miss_p99_over_hit_p99": miss_over_hit.median,
+        "miss_p99_over_hit_p99_range": [miss_over_hit.min, miss_over_hit.max],
+        "rest_hit_p99_over_grpc_hit_p99": rest_over_grpc.median,
+        "rest_hit_p99_over_grpc_hit_p99_range": [rest_over_grpc.min, rest_over_grpc.max],
+        "rounds_p99_ms": names.iter().enumerate().map(|(i, name)| (name.to_string(), serde_json::json!(p(i, 99.0)))).collect::<serde_json::Map<_, _>>(),
+        "errors": errors,
         "cache_errors": cache_errors,
         "machine": machine(),
         "versions": {

@@ -1,12 +1,15 @@
 //! `bench/delivery`: wrk against the edge serving a hot 1080p segment through a signed
 //! URL, and against nginx serving the same file from disk, with the same connections and
-//! duration in the same run. Writes `bench/results/delivery.json`.
+//! duration in the same run, taking turns for `--runs N` rounds (3): medians, with each
+//! ratio's range. Writes `bench/results/delivery.json`.
 
 use std::{path::Path, process::Stdio, time::Duration};
 
 use ottr_bench::{
     chart::{self, Panel},
-    env_or, machine, machine_caption, results_path, version_of,
+    env_or, machine, machine_caption, results_path,
+    rounds::{self, Spread},
+    version_of,
 };
 use ottr_edge::{EdgeSettings, hls::token::Signer};
 use ottr_media::{
@@ -158,28 +161,52 @@ async fn run(scratch: &Path, seconds: u32, connections: u32) -> anyhow::Result<s
     let mut nginx = nginx(scratch, &objects, nginx_port)?;
     let nginx_url = format!("http://127.0.0.1:{nginx_port}/{segment}");
 
-    // wrk blocks; run it off the runtime that serves the edge.
-    eprintln!("wrk: {connections} connections, {seconds} s each, one hot {segment_bytes}-byte 1080p segment");
-    let (e, n) = (edge_url.clone(), nginx_url.clone());
-    let edge_run = tokio::task::spawn_blocking(move || wrk(&e, connections, seconds)).await??;
-    let nginx_run = tokio::task::spawn_blocking(move || wrk(&n, connections, seconds)).await??;
+    // wrk blocks; run it off the runtime that serves the edge. Edge and nginx take turns.
+    let runs = rounds::runs();
+    eprintln!(
+        "wrk: {connections} connections, {seconds} s each, one hot {segment_bytes}-byte 1080p segment, {runs} rounds"
+    );
+    let (mut edge_runs, mut nginx_runs) = (Vec::new(), Vec::new());
+    for round in 1..=runs {
+        eprintln!("round {round}/{runs}: edge, then nginx");
+        let (e, n) = (edge_url.clone(), nginx_url.clone());
+        edge_runs.push(tokio::task::spawn_blocking(move || wrk(&e, connections, seconds)).await??);
+        nginx_runs.push(tokio::task::spawn_blocking(move || wrk(&n, connections, seconds)).await??);
+    }
     let _ = nginx.kill();
     let _ = nginx.wait();
 
-    println!("{:<10} {:>12} {:>12} {:>10} {:>8}", "server", "req/s", "MiB/s", "p99 ms", "errors");
-    for (name, run) in [("edge", &edge_run), ("nginx", &nginx_run)] {
-        println!("{name:<10} {:>12.0} {:>12.1} {:>10.2} {:>8}", run.rps, run.mib_s, run.p99_ms, run.errors);
+    let spread = |runs: &[Wrk], figure: fn(&Wrk) -> f64| Spread::of(&runs.iter().map(figure).collect::<Vec<_>>());
+    let column = |runs: &[Wrk], figure: fn(&Wrk) -> f64| runs.iter().map(figure).collect::<Vec<_>>();
+    let (edge_rps, nginx_rps) = (spread(&edge_runs, |r| r.rps), spread(&nginx_runs, |r| r.rps));
+    let (edge_mib_s, nginx_mib_s) = (spread(&edge_runs, |r| r.mib_s), spread(&nginx_runs, |r| r.mib_s));
+    let (edge_p99, nginx_p99) = (spread(&edge_runs, |r| r.p99_ms), spread(&nginx_runs, |r| r.p99_ms));
+    let ratio = Spread::ratio(&column(&edge_runs, |r| r.rps), &column(&nginx_runs, |r| r.rps));
+    let errors: u64 = edge_runs.iter().chain(&nginx_runs).map(|r| r.errors).sum();
+
+    println!("median of {runs} rounds (min–max)");
+    println!("{:<10} {:>26} {:>22} {:>22}", "server", "req/s", "MiB/s", "p99 ms");
+    for (name, rps, mib_s, p99) in
+        [("edge", edge_rps, edge_mib_s, edge_p99), ("nginx", nginx_rps, nginx_mib_s, nginx_p99)]
+    {
+        println!("{name:<10} {:>26} {:>22} {:>22}", format!("{rps:.0}"), format!("{mib_s:.1}"), format!("{p99:.2}"));
     }
-    println!("edge / nginx: {:.3} of the requests per second", edge_run.rps / nginx_run.rps);
+    println!("edge / nginx requests per second: {ratio:.3}; errors {errors}");
     let svg = chart::bar_chart(
-        &format!("HLS delivery: one hot {segment_bytes}-byte segment, wrk {connections} connections, {seconds} s"),
+        &format!(
+            "HLS delivery: one hot {segment_bytes}-byte segment, wrk {connections} connections, {seconds} s, median of {runs}"
+        ),
         &machine_caption(),
         &[
-            Panel { title: "throughput", unit: "req/s", bars: vec![("edge", edge_run.rps), ("nginx", nginx_run.rps)] },
+            Panel {
+                title: "throughput",
+                unit: "req/s",
+                bars: vec![("edge", edge_rps.median), ("nginx", nginx_rps.median)],
+            },
             Panel {
                 title: "p99 latency",
                 unit: "ms",
-                bars: vec![("edge", edge_run.p99_ms), ("nginx", nginx_run.p99_ms)],
+                bars: vec![("edge", edge_p99.median), ("nginx", nginx_p99.median)],
             },
         ],
     );
@@ -188,14 +215,23 @@ async fn run(scratch: &Path, seconds: u32, connections: u32) -> anyhow::Result<s
         "segment_bytes": segment_bytes,
         "connections": connections,
         "seconds": seconds,
-        "edge_rps": edge_run.rps,
-        "nginx_rps": nginx_run.rps,
-        "edge_mib_s": edge_run.mib_s,
-        "nginx_mib_s": nginx_run.mib_s,
-        "edge_p99_ms": edge_run.p99_ms,
-        "nginx_p99_ms": nginx_run.p99_ms,
-        "edge_over_nginx_rps": edge_run.rps / nginx_run.rps,
-        "errors": edge_run.errors + nginx_run.errors,
+        "runs": runs,
+        "order": "ABAB: edge, nginx, edge, nginx, …; figures are medians over the rounds",
+        "edge_rps": edge_rps.median,
+        "nginx_rps": nginx_rps.median,
+        "edge_mib_s": edge_mib_s.median,
+        "nginx_mib_s": nginx_mib_s.median,
+        "edge_p99_ms": edge_p99.median,
+        "nginx_p99_ms": nginx_p99.median,
+        "edge_over_nginx_rps": ratio.median,
+        "edge_over_nginx_rps_range": [ratio.min, ratio.max],
+        "rounds": {
+            "edge_rps": column(&edge_runs, |r| r.rps),
+            "nginx_rps": column(&nginx_runs, |r| r.rps),
+            "edge_p99_ms": column(&edge_runs, |r| r.p99_ms),
+            "nginx_p99_ms": column(&nginx_runs, |r| r.p99_ms),
+        },
+        "errors": errors,
         "machine": machine(),
         "versions": { "ottr": env!("CARGO_PKG_VERSION"), "nginx": version_of("nginx", &["-v"]), "wrk": version_of("wrk", &["-v"]) },
     }))

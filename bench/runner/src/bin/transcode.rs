@@ -2,14 +2,27 @@
 //! sequential ffmpeg runs, one per rendition, (b) a bare single-process ffmpeg ladder
 //! with the same settings, and (c) ottr's whole pipeline, from the source in storage to a
 //! verified ready asset. Same preset for all; once on an ordinary source (8 Mb/s) and once
-//! on a heavy one (60 Mb/s). Then the time until a 10-minute source is playable, with the
-//! bare ladder's time for it extrapolated from the short run (nothing is playable before a
-//! bare or seed run ends). Writes `bench/results/transcode.json` and `transcode.svg`.
+//! on a heavy one (60 Mb/s). The three take turns for `--runs N` rounds (3): figures are
+//! medians, ratios come with their range. Then, for a 10-minute source, ottr's time to
+//! first playable against the bare ladder's time to its first complete set of segments
+//! (the first segment of every rung on disk), also in turns. Writes
+//! `bench/results/transcode.json` and `transcode.svg`.
 
-use std::{path::Path, sync::Arc, time::Instant};
+use std::{
+    path::Path,
+    process::{Command, Stdio},
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use anyhow::Context;
-use ottr_bench::{ScratchDatabase, chart::Panel, env_or, machine, machine_caption, results_path, version_of};
+use ottr_bench::{
+    ScratchDatabase,
+    chart::Panel,
+    env_or, machine, machine_caption, results_path,
+    rounds::{self, Spread},
+    version_of,
+};
 use ottr_media::{
     Dependencies, MediaSettings, probe, queue,
     transcode::{command::Ladder, ladder},
@@ -55,11 +68,12 @@ async fn main() -> anyhow::Result<()> {
     let scratch = std::env::temp_dir().join(format!("ottr-bench-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&scratch)?;
     let result = async {
+        let rounds = rounds::runs();
         let mut runs = Vec::new();
         for (i, bitrate) in bitrates.split(',').enumerate() {
-            runs.push(run(&scratch.join(format!("run-{i}")), seconds, &preset, bitrate).await?);
+            runs.push(run(&scratch.join(format!("run-{i}")), seconds, &preset, bitrate, rounds).await?);
         }
-        let long = first_playable_of_long(&scratch.join("long"), long_seconds, &preset, &runs[0]).await?;
+        let long = first_playable_of_long(&scratch.join("long"), long_seconds, &preset, rounds).await?;
         anyhow::Ok((runs, long))
     }
     .await;
@@ -97,19 +111,68 @@ fn chart(runs: &[serde_json::Value], long: &serde_json::Value) -> String {
         title: long["label"].as_str().unwrap_or("long source"),
         unit: "s",
         bars: vec![
-            ("bare (extrap.)", long["bare_extrapolated_s"].as_f64().unwrap_or(f64::NAN)),
+            ("bare 1st segments", long["bare_first_segments_s"].as_f64().unwrap_or(f64::NAN)),
             ("ottr playable", long["first_playable_s"].as_f64().unwrap_or(f64::NAN)),
         ],
     });
     ottr_bench::chart::bar_chart("Transcode: 1080p ladder to HLS, same preset", &machine_caption(), &panels)
 }
 
-/// How long ottr takes to make a long source playable; the job is cancelled right after.
+/// The ffmpeg arguments of one single-process ladder for `rungs`, writing under `out`.
+fn ladder_args(
+    source: &Path,
+    info: &probe::SourceInfo,
+    rungs: &[ladder::Rung],
+    out: &Path,
+    preset: &str,
+) -> Vec<String> {
+    std::fs::create_dir_all(out).unwrap();
+    for rung in rungs {
+        std::fs::create_dir_all(out.join(&rung.name)).unwrap();
+    }
+    Ladder {
+        source,
+        out_dir: out,
+        rungs,
+        frame_rate: ladder::frame_rate(info.frame_rate),
+        has_audio: true,
+        preset,
+        guards: probe::input_guards(MediaSettings::default().limits.max_pixels),
+        storyboard: None,
+    }
+    .args()
+}
+
+/// Runs the bare ladder until every rung's playlist lists its first segment (the muxer
+/// adds a segment only once it is complete), then stops it: the earliest moment a bare
+/// ffmpeg ladder has something of every rung that a player could be given.
+fn bare_first_segments(args: &[String], out: &Path, rungs: &[ladder::Rung]) -> anyhow::Result<f64> {
+    let start = Instant::now();
+    let mut child = Command::new("ffmpeg").args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
+    let listed = |rung: &ladder::Rung| {
+        std::fs::read_to_string(out.join(&rung.name).join("index.m3u8")).is_ok_and(|text| text.contains("seg_"))
+    };
+    let result = loop {
+        if rungs.iter().all(listed) {
+            break Ok(start.elapsed().as_secs_f64());
+        }
+        if let Some(status) = child.try_wait()? {
+            break Err(anyhow::anyhow!("the bare ladder ended ({status}) before its first segments"));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    result
+}
+
+/// A long source: ottr's time to first playable (the job is cancelled right after) and
+/// the bare ladder's time to its first complete set of segments, in turns.
 async fn first_playable_of_long(
     scratch: &Path,
     seconds: u32,
     preset: &str,
-    short: &serde_json::Value,
+    rounds: usize,
 ) -> anyhow::Result<serde_json::Value> {
     std::fs::create_dir_all(scratch)?;
     let source = scratch.join("source.mp4");
@@ -117,26 +180,43 @@ async fn first_playable_of_long(
     make_source(&source, seconds, "8M")?;
     let limits = MediaSettings::default().limits;
     let info = probe::probe(&source, limits.probe_limits()).await.map_err(|r| anyhow::anyhow!("{r}"))?;
-    eprintln!("(d) ottr: {seconds} s source in storage → first playable");
-    let (_, first_playable_s) = pipeline(scratch, &source, &info, preset, Until::Playable).await?;
-    // Nothing of a bare or seed run can be played before it ends; scale the short run's time.
-    let short_seconds = short["source_seconds"].as_f64().unwrap_or(f64::NAN);
-    let bare_extrapolated_s = short["bare_s"].as_f64().unwrap_or(f64::NAN) * f64::from(seconds) / short_seconds;
+    let rungs = ladder::plan(info.width, info.height);
+    let (mut ottr, mut bare) = (Vec::new(), Vec::new());
+    for round in 1..=rounds {
+        eprintln!("round {round}/{rounds}: (d) ottr: {seconds} s source in storage → first playable");
+        let work = scratch.join(format!("round-{round}"));
+        ottr.push(pipeline(&work, &source, &info, preset, Until::Playable).await?.1);
+        eprintln!("round {round}/{rounds}: (e) bare ladder → first segment of every rung");
+        let out = work.join("bare");
+        bare.push(bare_first_segments(&ladder_args(&source, &info, &rungs, &out, preset), &out, &rungs)?);
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    let (first_playable, first_segments) = (Spread::of(&ottr), Spread::of(&bare));
+    let ratio = Spread::ratio(&ottr, &bare);
     println!(
-        "{seconds} s source: first playable after {first_playable_s:.2} s; a bare ladder would take about \
-         {bare_extrapolated_s:.0} s before anything plays ({:.0}x sooner)",
-        bare_extrapolated_s / first_playable_s
+        "{seconds} s source, median of {rounds} (min–max): ottr first playable after {first_playable} s; \
+         the bare ladder's first complete set of segments after {first_segments} s; ottr / bare = {ratio:.3}"
     );
     Ok(serde_json::json!({
         "label": format!("{} min source", seconds / 60),
         "source_seconds": seconds,
-        "first_playable_s": first_playable_s,
-        "bare_extrapolated_s": bare_extrapolated_s,
-        "bare_extrapolated_over_first_playable": bare_extrapolated_s / first_playable_s,
+        "runs": rounds,
+        "first_playable_s": first_playable.median,
+        "bare_first_segments_s": first_segments.median,
+        "first_playable_over_bare_first_segments": ratio.median,
+        "first_playable_over_bare_first_segments_range": [ratio.min, ratio.max],
+        "rounds_s": { "ottr_first_playable": ottr, "bare_first_segments": bare },
+        "notes": "bare_first_segments_s: a single-process ffmpeg ladder with the same settings, from start until every rung's playlist lists its first segment, on local disk (ottr's figure includes reading the source from storage and uploading those segments)",
     }))
 }
 
-async fn run(scratch: &Path, seconds: u32, preset: &str, bitrate: &str) -> anyhow::Result<serde_json::Value> {
+async fn run(
+    scratch: &Path,
+    seconds: u32,
+    preset: &str,
+    bitrate: &str,
+    rounds: usize,
+) -> anyhow::Result<serde_json::Value> {
     std::fs::create_dir_all(scratch)?;
     let source = scratch.join("source.mp4");
     eprintln!("making a {seconds} s 1080p source at {bitrate}");
@@ -144,48 +224,39 @@ async fn run(scratch: &Path, seconds: u32, preset: &str, bitrate: &str) -> anyho
     let limits = MediaSettings::default().limits;
     let info = probe::probe(&source, limits.probe_limits()).await.map_err(|r| anyhow::anyhow!("{r}"))?;
     let rungs = ladder::plan(info.width, info.height);
-    let frame_rate = ladder::frame_rate(info.frame_rate);
-    let ladder_for = |rungs: &[ladder::Rung], out: &Path| -> Vec<String> {
-        std::fs::create_dir_all(out).unwrap();
-        for rung in rungs {
-            std::fs::create_dir_all(out.join(&rung.name)).unwrap();
-        }
-        Ladder {
-            source: &source,
-            out_dir: out,
-            rungs,
-            frame_rate,
-            has_audio: true,
-            preset,
-            guards: probe::input_guards(limits.max_pixels),
-            storyboard: None,
-        }
-        .args()
-    };
+    let ladder_for = |rungs: &[ladder::Rung], out: &Path| ladder_args(&source, &info, rungs, out, preset);
 
-    eprintln!("(a) seed: four sequential ffmpeg runs, one per rendition");
-    let seed_s = timed(|| {
-        for (i, rung) in rungs.iter().enumerate() {
-            ffmpeg(&ladder_for(std::slice::from_ref(rung), &scratch.join(format!("seed-{i}"))))?;
-        }
-        Ok(())
-    })?;
-    eprintln!("(b) bare: one ffmpeg process for the whole ladder");
-    let bare_s = timed(|| ffmpeg(&ladder_for(&rungs, &scratch.join("bare"))))?;
+    let (mut seed, mut bare, mut ottr, mut playable) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for round in 1..=rounds {
+        eprintln!("round {round}/{rounds}: (a) seed: four sequential ffmpeg runs, one per rendition");
+        seed.push(timed(|| {
+            for (i, rung) in rungs.iter().enumerate() {
+                ffmpeg(&ladder_for(std::slice::from_ref(rung), &scratch.join(format!("seed-{i}"))))?;
+            }
+            Ok(())
+        })?);
+        eprintln!("round {round}/{rounds}: (b) bare: one ffmpeg process for the whole ladder");
+        bare.push(timed(|| ffmpeg(&ladder_for(&rungs, &scratch.join("bare"))))?);
+        eprintln!("round {round}/{rounds}: (c) ottr: source in storage → verified ready asset");
+        let (ready, first) =
+            pipeline(&scratch.join(format!("ottr-{round}")), &source, &info, preset, Until::Ready).await?;
+        ottr.push(ready);
+        playable.push(first);
+    }
+    let (seed_s, bare_s, ottr_s, first_playable_s) =
+        (Spread::of(&seed), Spread::of(&bare), Spread::of(&ottr), Spread::of(&playable));
+    let (ottr_over_bare, seed_over_ottr) = (Spread::ratio(&ottr, &bare), Spread::ratio(&seed, &ottr));
 
-    eprintln!("(c) ottr: source in storage → verified ready asset");
-    let (ottr_s, first_playable_s) = pipeline(scratch, &source, &info, preset, Until::Ready).await?;
-
-    println!("{:<44} {:>9}", format!("1080p ladder, {seconds} s source at {bitrate}"), "seconds");
-    println!("{:<44} {seed_s:>9.2}", "(a) seed: 4 sequential ffmpeg runs");
-    println!("{:<44} {bare_s:>9.2}", "(b) bare single-process ffmpeg ladder");
-    println!("{:<44} {ottr_s:>9.2}", "(c) ottr pipeline, storage to ready");
-    println!("{:<44} {first_playable_s:>9.2}", "    of which until first playable");
     println!(
-        "ottr / bare = {:.3} (target ≤ 1.10); seed / ottr = {:.3} (target ≥ 1.25)",
-        ottr_s / bare_s,
-        seed_s / ottr_s
+        "{:<44} {:>22}",
+        format!("1080p ladder, {seconds} s source at {bitrate}"),
+        format!("seconds, median of {rounds}")
     );
+    println!("{:<44} {:>22}", "(a) seed: 4 sequential ffmpeg runs", seed_s.to_string());
+    println!("{:<44} {:>22}", "(b) bare single-process ffmpeg ladder", bare_s.to_string());
+    println!("{:<44} {:>22}", "(c) ottr pipeline, storage to ready", ottr_s.to_string());
+    println!("{:<44} {:>22}", "    of which until first playable", first_playable_s.to_string());
+    println!("ottr / bare = {ottr_over_bare:.3} (target ≤ 1.10); seed / ottr = {seed_over_ottr:.3} (target ≥ 1.25)");
 
     Ok(serde_json::json!({
         "label": format!("{seconds} s source, {bitrate}"),
@@ -193,12 +264,17 @@ async fn run(scratch: &Path, seconds: u32, preset: &str, bitrate: &str) -> anyho
         "source_seconds": seconds,
         "preset": preset,
         "rungs": rungs.iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
-        "seed_s": seed_s,
-        "bare_s": bare_s,
-        "ottr_s": ottr_s,
-        "first_playable_s": first_playable_s,
-        "ottr_over_bare": ottr_s / bare_s,
-        "seed_over_ottr": seed_s / ottr_s,
+        "runs": rounds,
+        "order": "seed, bare, ottr, round after round; figures are medians over the rounds",
+        "seed_s": seed_s.median,
+        "bare_s": bare_s.median,
+        "ottr_s": ottr_s.median,
+        "first_playable_s": first_playable_s.median,
+        "ottr_over_bare": ottr_over_bare.median,
+        "ottr_over_bare_range": [ottr_over_bare.min, ottr_over_bare.max],
+        "seed_over_ottr": seed_over_ottr.median,
+        "seed_over_ottr_range": [seed_over_ottr.min, seed_over_ottr.max],
+        "rounds_s": { "seed": seed, "bare": bare, "ottr": ottr, "first_playable": playable },
     }))
 }
 

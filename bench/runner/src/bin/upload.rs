@@ -1,7 +1,8 @@
 //! Upload: a 2 GiB resumable (tus) upload through ottr's edge, which lands in S3 by way of
 //! media (stored, probed, queued), against a raw S3 PUT of the same file to the same
 //! server (s3s-fs) from the AWS SDK and against media's S3 store alone, in the same run. ottr's services run as processes of
-//! their own so each one's peak memory (VmHWM) can be read. Writes
+//! their own so each one's peak memory (VmHWM) can be read. The three take turns for
+//! `--runs N` rounds (3); figures are medians with each ratio's range. Writes
 //! `bench/results/upload.json` and `upload.svg`.
 
 use std::{
@@ -18,7 +19,9 @@ use aws_sdk_s3::{
 use ottr_bench::{
     ScratchDatabase,
     chart::{self, Panel},
-    env_or, machine, machine_caption, results_path, version_of,
+    env_or, machine, machine_caption, results_path,
+    rounds::{self, Spread},
+    version_of,
 };
 use ottr_storage::{S3Settings, S3Store};
 use ottr_testkit::{
@@ -245,35 +248,52 @@ async fn run(
     let token = login["access_token"].as_str().context("no access token")?.to_owned();
 
     // Each phase starts with nothing left to write back from the one before, so none pays
-    // for another's dirty pages.
+    // for another's dirty pages. The three take turns, round after round.
     let settle = || std::process::Command::new("sync").status().map(|_| ());
-    settle()?;
-    eprintln!("raw S3 PUT of {:.0} MiB to s3s-fs", bytes as f64 / MIB);
-    let raw_seconds = raw_put(&s3_client(&endpoint), source).await?;
-    ensure!(std::fs::metadata(s3_dir.join("raw/source.mp4"))?.len() == bytes, "the raw PUT stored a different size");
-    settle()?;
-    eprintln!("media's S3 store alone putting the same file (multipart)");
-    let store_seconds = store_alone(&endpoint, source).await?;
-    ensure!(std::fs::metadata(s3_dir.join("raw/multipart.mp4"))?.len() == bytes, "the store put a different size");
-    settle()?;
-    eprintln!("tus upload of the same file through ottr's edge ({chunk_mib} MiB PATCHes)");
-    let tus = tus_upload(&http, &edge_url, &token, source, chunk_mib * 1024 * 1024).await?;
-    let ottr_seconds = tus.seconds;
-    let stored = s3_dir.join(format!("ottr/sources/{}/source.mp4", tus.asset));
-    ensure!(std::fs::metadata(&stored)?.len() == bytes, "ottr stored a different size at {}", stored.display());
+    let runs = rounds::runs();
+    let (mut raw_s, mut store_s, mut ottr_s, mut last_patch_s) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for round in 1..=runs {
+        settle()?;
+        eprintln!("round {round}/{runs}: raw S3 PUT of {:.0} MiB to s3s-fs", bytes as f64 / MIB);
+        raw_s.push(raw_put(&s3_client(&endpoint), source).await?);
+        ensure!(
+            std::fs::metadata(s3_dir.join("raw/source.mp4"))?.len() == bytes,
+            "the raw PUT stored a different size"
+        );
+        settle()?;
+        eprintln!("round {round}/{runs}: media's S3 store alone putting the same file (multipart)");
+        store_s.push(store_alone(&endpoint, source).await?);
+        ensure!(std::fs::metadata(s3_dir.join("raw/multipart.mp4"))?.len() == bytes, "the store put a different size");
+        settle()?;
+        eprintln!("round {round}/{runs}: tus upload of the same file through ottr's edge ({chunk_mib} MiB PATCHes)");
+        let tus = tus_upload(&http, &edge_url, &token, source, chunk_mib * 1024 * 1024).await?;
+        let stored = s3_dir.join(format!("ottr/sources/{}/source.mp4", tus.asset));
+        ensure!(std::fs::metadata(&stored)?.len() == bytes, "ottr stored a different size at {}", stored.display());
+        // Each round's copy goes, so the disk holds one at a time.
+        std::fs::remove_file(&stored)?;
+        ottr_s.push(tus.seconds);
+        last_patch_s.push(tus.last_patch_seconds);
+    }
 
     let (edge_rss, media_rss) = (edge.peak_rss_mib()?, media.peak_rss_mib()?);
     let mib = bytes as f64 / MIB;
-    let (ottr_mib_s, raw_put_mib_s, store_mib_s) = (mib / ottr_seconds, mib / raw_seconds, mib / store_seconds);
+    let rate = |seconds: &[f64]| seconds.iter().map(|s| mib / s).collect::<Vec<f64>>();
+    let (ottr_rates, raw_rates, store_rates) = (rate(&ottr_s), rate(&raw_s), rate(&store_s));
+    let (ottr_mib_s, raw_put_mib_s, store_mib_s) =
+        (Spread::of(&ottr_rates).median, Spread::of(&raw_rates).median, Spread::of(&store_rates).median);
+    let over_raw = Spread::ratio(&ottr_rates, &raw_rates);
+    let over_store = Spread::ratio(&ottr_rates, &store_rates);
+    let (ottr_seconds, raw_seconds, store_seconds) =
+        (Spread::of(&ottr_s).median, Spread::of(&raw_s).median, Spread::of(&store_s).median);
+    let last_patch = Spread::of(&last_patch_s).median;
+    eprintln!("median of {runs} rounds (min–max)");
+    eprintln!("last PATCH (its bytes, then the hand-off to media): {last_patch:.1} s of {ottr_seconds:.1} s");
     eprintln!(
-        "last PATCH (its bytes, then the hand-off to media): {:.1} s of {ottr_seconds:.1} s",
-        tus.last_patch_seconds
-    );
-    eprintln!(
-        "ottr {ottr_mib_s:.0} MiB/s, raw PUT {raw_put_mib_s:.0} MiB/s, store alone {store_mib_s:.0} MiB/s: \
-         ottr/raw PUT = {:.2}, ottr/store alone = {:.2}; peak RSS edge {edge_rss:.0} MiB, media {media_rss:.0} MiB",
-        ottr_mib_s / raw_put_mib_s,
-        ottr_mib_s / store_mib_s,
+        "ottr {:.0} MiB/s, raw PUT {:.0} MiB/s, store alone {:.0} MiB/s: ottr/raw PUT = {over_raw}, \
+         ottr/store alone = {over_store}; peak RSS edge {edge_rss:.0} MiB, media {media_rss:.0} MiB",
+        Spread::of(&ottr_rates),
+        Spread::of(&raw_rates),
+        Spread::of(&store_rates),
     );
     let svg = chart::bar_chart(
         &format!("Upload of {mib:.0} MiB: tus through ottr vs raw S3 uploads to the same server (s3s-fs)"),
@@ -293,13 +313,18 @@ async fn run(
         "chunk_mib": chunk_mib,
         "ottr_seconds": ottr_seconds,
         "raw_put_seconds": raw_seconds,
-        "last_patch_seconds": tus.last_patch_seconds,
+        "last_patch_seconds": last_patch,
         "ottr_mib_s": ottr_mib_s,
         "raw_put_mib_s": raw_put_mib_s,
-        "ottr_over_raw_put": ottr_mib_s / raw_put_mib_s,
+        "ottr_over_raw_put": over_raw.median,
+        "ottr_over_raw_put_range": [over_raw.min, over_raw.max],
         "store_alone_seconds": store_seconds,
         "store_alone_mib_s": store_mib_s,
-        "ottr_over_store_alone": ottr_mib_s / store_mib_s,
+        "ottr_over_store_alone": over_store.median,
+        "ottr_over_store_alone_range": [over_store.min, over_store.max],
+        "runs": runs,
+        "order": "raw PUT, store alone, tus through ottr, round after round; figures are medians over the rounds",
+        "rounds_seconds": { "ottr": ottr_s, "raw_put": raw_s, "store_alone": store_s },
         "peak_rss_mib": edge_rss + media_rss,
         "edge_peak_rss_mib": edge_rss,
         "media_peak_rss_mib": media_rss,
