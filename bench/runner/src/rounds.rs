@@ -29,7 +29,8 @@ impl Spread {
         let mut sorted = values.to_vec();
         sorted.sort_by(f64::total_cmp);
         let mid = sorted.len() / 2;
-        let median = if sorted.len() % 2 == 0 { f64::midpoint(sorted[mid - 1], sorted[mid]) } else { sorted[mid] };
+        let median =
+            if sorted.len().is_multiple_of(2) { f64::midpoint(sorted[mid - 1], sorted[mid]) } else { sorted[mid] };
         Self { median, min: sorted[0], max: sorted[sorted.len() - 1] }
     }
 
