@@ -9,7 +9,7 @@ use ottr_runtime::{
 };
 pub use ottr_testkit::{bearer, code};
 use sqlx::PgPool;
-use tonic::transport::Channel;
+use tonic::{Request, transport::Channel};
 
 pub const PASSWORD: &str = "correct horse battery";
 

@@ -114,7 +114,8 @@ async fn a_read_only_opening_creates_no_bucket_and_reads_what_the_writer_stored(
     let root = scratch.0.join("s3");
     std::fs::create_dir_all(&root).unwrap();
     let server = s3_server(&root).await;
-    let settings = StorageSettings { backend: "s3".into(), s3: s3_settings(&server.endpoint, SECRET), ..Default::default() };
+    let settings =
+        StorageSettings { backend: "s3".into(), s3: s3_settings(&server.endpoint, SECRET), ..Default::default() };
 
     let reader = ObjectStore::open_read_only(&settings).await.unwrap();
     assert!(reader.get_bytes("hls/a/1/master.m3u8").await.is_err(), "there is no bucket to read from");
