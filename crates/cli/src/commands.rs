@@ -114,7 +114,9 @@ async fn serve(
                 let storage = settings.edge.storage_or(&settings.media.storage);
                 let store =
                     ottr_storage::ObjectStore::open_read_only(storage).await.context("opening object storage")?;
-                let app = ottr_edge::Application::build(&edge, store).await.context("starting edge")?;
+                let verifier = Arc::new(TokenVerifier::from_settings(&tokens)?);
+                let deps = ottr_edge::Dependencies { store, verifier };
+                let app = ottr_edge::Application::build(&edge, deps).await.context("starting edge")?;
                 println!("edge listening on {}:{}", edge.listen.host, app.port());
                 listeners.add("edge", &edge.listen.host, app.port());
                 println!("ottr is up: the web app is at http://{}:{}/", edge.listen.host, app.port());

@@ -34,6 +34,9 @@ pub struct EdgeSettings {
     pub web_dir: std::path::PathBuf,
     /// hls.js, as npm installed it.
     pub hls_js: std::path::PathBuf,
+    /// How long requests still running at a stop (uploads, progress streams) get to
+    /// finish before the server returns anyway.
+    pub drain_limit_secs: u64,
 }
 
 impl Default for EdgeSettings {
@@ -52,6 +55,8 @@ impl Default for EdgeSettings {
             max_upload_bytes: 50 * 1024 * 1024 * 1024,
             web_dir: "web".into(),
             hls_js: "node_modules/hls.js/dist/hls.min.js".into(),
+            // The same bound the gRPC servers have (`ottr_runtime::grpc::DRAIN_LIMIT`).
+            drain_limit_secs: ottr_runtime::grpc::DRAIN_LIMIT.as_secs(),
         }
     }
 }

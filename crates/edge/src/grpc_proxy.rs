@@ -13,7 +13,7 @@ use std::{
 
 use axum::Router;
 use tonic::{body::Body, transport::Channel};
-use tower::{Service, ServiceExt};
+use tower::{Layer, Service, ServiceExt};
 
 /// Every RPC reachable from outside. Each service still checks the caller's token and roles.
 pub const PUBLIC: &[&str] = &[
@@ -80,9 +80,32 @@ impl Service<http::Request<Body>> for Relay {
     }
 }
 
+/// Whether a request speaks gRPC or gRPC-web, by its content type.
+pub fn is_grpc<B>(request: &http::Request<B>) -> bool {
+    request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"))
+}
+
+/// The answer to a gRPC call nothing here routes (an unknown service or method, or an
+/// older reflection API such as `grpc.reflection.v1alpha`): UNIMPLEMENTED, as a tonic
+/// server answers, in gRPC-web framing when the call came that way, so clients fall back
+/// cleanly instead of failing on an HTTP 405 from the web app's file server.
+pub async fn unrouted(request: axum::extract::Request) -> axum::response::Response {
+    let unimplemented = tower::service_fn(|_: http::Request<Body>| async {
+        Ok::<_, Infallible>(tonic::Status::unimplemented("the edge does not serve this RPC").into_http::<Body>())
+    });
+    let answer = tonic_web::GrpcWebLayer::new().layer(unimplemented).oneshot(request).await;
+    match answer {
+        Ok(response) => response.map(axum::body::Body::new),
+        Err(never) => match never {},
+    }
+}
+
 /// Routes `/<package>.<Service>/<Method>` of each upstream, gRPC-web enabled, plus the
 /// edge's own health (a service is SERVING here while the edge relays it) and reflection.
-pub async fn router(upstreams: &[(&str, Channel)]) -> Router {
+pub async fn router(upstreams: &[(&str, Channel)]) -> Result<Router, tonic_reflection::server::Error> {
     let (health, health_service) = tonic_health::server::health_reporter();
     for (service, _) in upstreams {
         health.set_service_status(*service, tonic_health::ServingStatus::Serving).await;
@@ -90,17 +113,16 @@ pub async fn router(upstreams: &[(&str, Channel)]) -> Router {
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(ottr_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .expect("the embedded descriptor sets are valid");
+        .build_v1()?;
     let own = tonic::service::Routes::new(health_service)
         .add_service(reflection)
         .prepare()
         .into_axum_router()
         .layer(tonic_web::GrpcWebLayer::new());
-    upstreams.iter().fold(own, |router, (service, channel)| {
+    Ok(upstreams.iter().fold(own, |router, (service, channel)| {
         let relay = tower::ServiceBuilder::new()
             .layer(tonic_web::GrpcWebLayer::new())
             .service(Relay { channel: channel.clone() });
         router.route_service(&format!("/{service}/{{method}}"), relay)
-    })
+    }))
 }

@@ -15,4 +15,4 @@ mod upstream;
 
 pub use config::EdgeSettings;
 pub use error::EdgeError;
-pub use startup::Application;
+pub use startup::{Application, Dependencies, StartupError};

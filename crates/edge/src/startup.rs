@@ -1,10 +1,12 @@
-//! Builds the edge and serves it until asked to stop.
+//! Builds the edge and serves it until asked to stop, then drains for a bounded time.
 
-use std::{future::Future, sync::Arc};
+use std::{future::Future, sync::Arc, time::Duration};
 
-use axum::{Router, http::StatusCode, routing::get};
+use axum::{Router, extract::Request, http::StatusCode, response::IntoResponse, routing::get};
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
 use tower_http::{
     cors::{AllowOrigin, Any, CorsLayer},
     services::{ServeDir, ServeFile},
@@ -12,18 +14,45 @@ use tower_http::{
 
 use ottr_proto::auth::v1::GetJwksRequest;
 use ottr_storage::ObjectStore;
+use ottr_runtime::token::TokenVerifier;
 
 use crate::{
-    EdgeError, EdgeSettings, grpc_proxy,
+    EdgeSettings, grpc_proxy,
     hls::{self, Delivery, HotCache, token::Signer},
     metrics::{self, Metrics},
     rest::{self, Api},
     upstream::Upstream,
 };
 
+/// Why the edge could not start. Never a client's fault, so not an `EdgeError`.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot listen on {address}")]
+    Listen {
+        address: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("an upstream service URL is not valid")]
+    UpstreamUrl(#[source] tonic::transport::Error),
+    #[error("the gRPC reflection service cannot be built")]
+    Reflection(#[source] tonic_reflection::server::Error),
+    #[error("no randomness for a playback secret")]
+    Randomness,
+}
+
+/// What the edge is given rather than making: the object store media writes (the edge
+/// only reads it) and the verifier of access tokens, shared as the services share theirs.
+pub struct Dependencies {
+    pub store: ObjectStore,
+    pub verifier: Arc<TokenVerifier>,
+}
+
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    stopping: CancellationToken,
+    drain_limit: Duration,
 }
 
 fn cors(origins: &[String]) -> CorsLayer {
@@ -36,38 +65,40 @@ fn cors(origins: &[String]) -> CorsLayer {
     }
 }
 
-fn secret(settings: &EdgeSettings) -> Vec<u8> {
+fn secret(settings: &EdgeSettings) -> Result<Vec<u8>, StartupError> {
     let configured = settings.playback.secret.expose_secret();
     if !configured.is_empty() {
-        return configured.as_bytes().to_vec();
+        return Ok(configured.as_bytes().to_vec());
     }
     tracing::warn!(
         "no playback secret configured: using a random one (URLs will not survive a restart or work across edges)"
     );
     let mut random = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut random).expect("the system has randomness");
-    random.to_vec()
+    aws_lc_rs::rand::fill(&mut random).map_err(|_| StartupError::Randomness)?;
+    Ok(random.to_vec())
 }
 
 impl Application {
-    /// `store` is the object store media writes to; the edge only reads from it, so open
-    /// it with [`ObjectStore::open_read_only`].
-    pub async fn build(settings: &EdgeSettings, store: ObjectStore) -> Result<Self, EdgeError> {
-        let listener = ottr_runtime::grpc::bind(&settings.listen).await.map_err(|e| {
-            EdgeError::BadRequest(format!("cannot listen on {}:{}: {e}", settings.listen.host, settings.listen.port))
-        })?;
-        let address = listener.local_addr().map_err(|e| EdgeError::BadRequest(e.to_string()))?;
+    /// `deps.store` is the object store media writes to; the edge only reads from it, so
+    /// open it with [`ObjectStore::open_read_only`].
+    pub async fn build(settings: &EdgeSettings, deps: Dependencies) -> Result<Self, StartupError> {
+        let Dependencies { store, verifier } = deps;
+        let listen = format!("{}:{}", settings.listen.host, settings.listen.port);
+        let listen_failed = |source| StartupError::Listen { address: listen.clone(), source };
+        let listener = ottr_runtime::grpc::bind(&settings.listen).await.map_err(listen_failed)?;
+        let address = listener.local_addr().map_err(listen_failed)?;
         let public_url = if settings.public_url.is_empty() {
             format!("http://{address}")
         } else {
             settings.public_url.trim_end_matches('/').to_owned()
         };
-        let upstream = Upstream::new(settings).map_err(|e| EdgeError::BadRequest(format!("bad upstream URL: {e}")))?;
+        let upstream = Upstream::new(settings).map_err(StartupError::UpstreamUrl)?;
         let delivery = Arc::new(Delivery {
             store,
-            signer: Signer::new(&secret(settings)),
+            signer: Signer::new(&secret(settings)?),
             cache: HotCache::new(settings.hls_cache_bytes),
         });
+        let stopping = CancellationToken::new();
         let uploads = rest::uploads::Uploads::new(settings.upload_dir.clone(), settings.max_upload_bytes);
         let api = Api {
             upstream: upstream.clone(),
@@ -75,6 +106,8 @@ impl Application {
             public_url,
             playback_ttl_secs: settings.playback.ttl_secs,
             uploads,
+            verifier,
+            stopping: stopping.clone(),
         };
         let hls_routes = Router::new()
             .route("/hls/{token}/{*rest}", get(hls::hls))
@@ -87,30 +120,63 @@ impl Application {
             ("ottr.catalog.v1.LibraryService", channels.catalog.clone()),
             ("ottr.media.v1.MediaService", channels.media.clone()),
         ])
-        .await;
+        .await
+        .map_err(StartupError::Reflection)?;
         let router = Router::new()
             .merge(rest::router(api))
             .merge(grpc)
             .merge(hls_routes)
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(move || ready(upstream.clone())));
+        let web = ServeDir::new(&settings.web_dir);
         let metrics = Metrics::default();
         let exposed = metrics.clone();
         let router = router
             .route("/metrics", get(move || async move { exposed.render() }))
             .route_service("/vendor/hls.min.js", ServeFile::new(&settings.hls_js))
-            .fallback_service(ServeDir::new(&settings.web_dir))
+            .fallback(move |request: Request| fallback(web.clone(), request))
             .route_layer(axum::middleware::from_fn_with_state(metrics, metrics::record))
             .layer(cors(&settings.cors_origins));
-        Ok(Self { listener, router })
+        let drain_limit = Duration::from_secs(settings.drain_limit_secs);
+        Ok(Self { listener, router, stopping, drain_limit })
     }
 
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
     }
 
+    /// Serves until `shutdown` resolves, then lets running requests finish for at most the
+    /// drain limit: progress streams end at once, an upload still arriving is cut off.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+        let stopping = self.stopping.clone();
+        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+            shutdown.await;
+            stopping.cancel();
+        });
+        let server = server.into_future();
+        tokio::pin!(server);
+        tokio::select! {
+            result = &mut server => return result,
+            () = self.stopping.cancelled() => {}
+        }
+        match tokio::time::timeout(self.drain_limit, server).await {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::warn!("requests still running after the drain limit were cut off");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// What no route answers: gRPC calls get UNIMPLEMENTED, everything else the web app's files.
+async fn fallback(web: ServeDir, request: Request) -> axum::response::Response {
+    if grpc_proxy::is_grpc(&request) {
+        return grpc_proxy::unrouted(request).await;
+    }
+    match web.oneshot(request).await {
+        Ok(response) => response.into_response(),
+        Err(never) => match never {},
     }
 }
 

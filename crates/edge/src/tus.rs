@@ -30,13 +30,14 @@ pub fn filename(headers: &HeaderMap) -> String {
 pub fn expected_checksum(headers: &HeaderMap) -> Result<Option<(Vec<u8>, digest::Context)>, EdgeError> {
     let Some(value) = headers.get("upload-checksum").and_then(|v| v.to_str().ok()) else { return Ok(None) };
     let (algorithm, encoded) =
-        value.split_once(' ').ok_or_else(|| EdgeError::BadRequest("Upload-Checksum is malformed".into()))?;
+        value.split_once(' ').ok_or_else(|| EdgeError::InvalidArgument("Upload-Checksum is malformed".into()))?;
     let algorithm = match algorithm {
         "sha1" => &digest::SHA1_FOR_LEGACY_USE_ONLY,
         "sha256" => &digest::SHA256,
-        _ => return Err(EdgeError::BadRequest("checksum algorithms: sha1, sha256".into())),
+        _ => return Err(EdgeError::InvalidArgument("checksum algorithms: sha1, sha256".into())),
     };
-    let expected =
-        STANDARD.decode(encoded.trim()).map_err(|_| EdgeError::BadRequest("Upload-Checksum is not base64".into()))?;
+    let expected = STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| EdgeError::InvalidArgument("Upload-Checksum is not base64".into()))?;
     Ok(Some((expected, digest::Context::new(algorithm))))
 }

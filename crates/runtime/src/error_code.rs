@@ -87,6 +87,11 @@ codes! {
     PlaybackTokenInvalid => "playback_token_invalid", PermissionDenied, 403;
     PlaybackTokenExpired => "playback_token_expired", PermissionDenied, 403;
     RangeNotSatisfiable => "range_not_satisfiable", OutOfRange, 416;
+    // Edge uploads (tus 1.0 answers these statuses; 460 is its Checksum Mismatch).
+    UploadBusy => "upload_busy", Aborted, 409;
+    UploadOffsetMismatch => "upload_offset_mismatch", FailedPrecondition, 409;
+    UnsupportedMediaType => "unsupported_media_type", InvalidArgument, 415;
+    ChecksumMismatch => "checksum_mismatch", DataLoss, 460;
 }
 
 impl ErrorCode {
@@ -122,6 +127,16 @@ mod tests {
             assert_eq!(ErrorCode::of(&code.status("x")), Some(code));
             assert!(code.as_str().bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
         }
+    }
+
+    #[test]
+    fn upload_codes_answer_the_statuses_tus_clients_expect() {
+        assert_eq!(ErrorCode::UploadBusy.http_status(), 409);
+        assert_eq!(ErrorCode::UploadOffsetMismatch.http_status(), 409);
+        assert_eq!(ErrorCode::UnsupportedMediaType.http_status(), 415);
+        assert_eq!(ErrorCode::ChecksumMismatch.http_status(), 460);
+        assert_eq!(ErrorCode::parse("upload_busy"), Some(ErrorCode::UploadBusy));
+        assert_ne!(ErrorCode::UploadBusy, ErrorCode::JobStateConflict, "a busy upload is not a job conflict");
     }
 
     /// A code nobody returns is a promise nobody keeps: each must be named outside this table.

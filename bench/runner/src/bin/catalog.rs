@@ -76,7 +76,8 @@ async fn run(database: &DatabaseSettings, rate: u32, duration: Duration) -> anyh
     };
     let objects = std::env::temp_dir().join(format!("ottr-bench-{}", uuid::Uuid::new_v4().simple()));
     let store = ottr_storage::ObjectStore::Local(ottr_storage::LocalStore::new(&objects));
-    let edge = ottr_edge::Application::build(&edge_settings, store).await?;
+    let verifier = Arc::new(TokenVerifier::from_settings(&tokens)?);
+    let edge = ottr_edge::Application::build(&edge_settings, ottr_edge::Dependencies { store, verifier }).await?;
     let rest_url = format!("http://127.0.0.1:{}/api/v1/titles/", edge.port());
     tokio::spawn(edge.run_until_stopped(std::future::pending()));
 

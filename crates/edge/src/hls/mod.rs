@@ -12,16 +12,15 @@ use axum::{
     body::{Body, Bytes},
     extract::{Path, State},
     http::{HeaderMap, Method, StatusCode, header},
-    response::{IntoResponse, Response},
+    response::{AppendHeaders, IntoResponse, Response},
 };
-use ottr_runtime::ErrorCode;
 use ottr_storage::{
-    ObjectStore, StorageError,
+    ObjectStore,
     keys::{DeliveryKey, Tree},
 };
 
 pub use cache::HotCache;
-use token::{Signer, TokenProblem};
+use token::Signer;
 
 use crate::EdgeError;
 
@@ -70,57 +69,46 @@ impl Delivery {
         headers: &HeaderMap,
     ) -> Result<Response, EdgeError> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let asset = self.signer.verify(token, now).map_err(|problem| match problem {
-            TokenProblem::Invalid => EdgeError::Coded(ErrorCode::PlaybackTokenInvalid, problem.to_string()),
-            TokenProblem::Expired => EdgeError::Coded(ErrorCode::PlaybackTokenExpired, problem.to_string()),
-        })?;
-        let not_found = || EdgeError::Coded(ErrorCode::NotFound, "no such object".into());
+        let asset = self.signer.verify(token, now)?;
+        let not_found = || EdgeError::NotFound("no such object");
         // The key may not climb out of the asset's folder, whatever the path says.
         let key = DeliveryKey::from_url_path(tree, asset, rest).map_err(|_| not_found())?;
-        let meta = self.store.head(key.as_str()).await.map_err(storage)?.ok_or_else(not_found)?;
+        let meta = self.store.head(key.as_str()).await.map_err(EdgeError::Storage)?.ok_or_else(not_found)?;
         let etag = format!("W/\"{:x}-{:x}\"", meta.size, fnv(key.as_str()));
         let cache_control = if immutable(&key) {
             "public, max-age=31536000, immutable"
         } else {
             "public, max-age=2, stale-while-revalidate=2"
         };
-        let mut response = Response::builder()
-            .header(header::CONTENT_TYPE, key.content_type())
-            .header(header::ACCEPT_RANGES, "bytes")
-            .header(header::ETAG, &etag)
-            .header(header::CACHE_CONTROL, cache_control);
+        let mut answer = vec![
+            (header::CONTENT_TYPE, key.content_type().to_owned()),
+            (header::ACCEPT_RANGES, "bytes".to_owned()),
+            (header::ETAG, etag.clone()),
+            (header::CACHE_CONTROL, cache_control.to_owned()),
+        ];
         if headers.get(header::IF_NONE_MATCH).is_some_and(|v| v.as_bytes() == etag.as_bytes()) {
-            return Ok(response.status(StatusCode::NOT_MODIFIED).body(Body::empty()).expect("valid response"));
+            return Ok((StatusCode::NOT_MODIFIED, AppendHeaders(answer)).into_response());
         }
         let wanted = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
-            Some(value) => match range(value, meta.size) {
-                Some(range) => Some(range),
-                None => {
-                    let message = format!("the object has {} bytes", meta.size);
-                    let mut unsatisfiable = EdgeError::Coded(ErrorCode::RangeNotSatisfiable, message).into_response();
-                    let content_range = format!("bytes */{}", meta.size).parse().expect("a valid header value");
-                    unsatisfiable.headers_mut().insert(header::CONTENT_RANGE, content_range);
-                    return Ok(unsatisfiable);
-                }
-            },
+            Some(value) => Some(range(value, meta.size).ok_or(EdgeError::RangeNotSatisfiable { size: meta.size })?),
             None => None,
         };
         let length = wanted.map_or(meta.size, |(start, end)| end - start + 1);
-        response = response.header(header::CONTENT_LENGTH, length);
+        answer.push((header::CONTENT_LENGTH, length.to_string()));
+        let mut status = StatusCode::OK;
         if let Some((start, end)) = wanted {
-            response = response
-                .status(StatusCode::PARTIAL_CONTENT)
-                .header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{}", meta.size));
+            status = StatusCode::PARTIAL_CONTENT;
+            answer.push((header::CONTENT_RANGE, format!("bytes {start}-{end}/{}", meta.size)));
         }
         if method == Method::HEAD {
-            return Ok(response.body(Body::empty()).expect("valid response"));
+            return Ok((status, AppendHeaders(answer)).into_response());
         }
         let whole = self.whole(&key).await?;
         let body = match wanted {
             Some((start, end)) => whole.slice(start as usize..=end as usize),
             None => whole,
         };
-        Ok(response.body(Body::from(body)).expect("valid response"))
+        Ok((status, AppendHeaders(answer), Body::from(body)).into_response())
     }
 
     /// The object's bytes, from memory when hot.
@@ -128,23 +116,11 @@ impl Delivery {
         if let Some(bytes) = self.cache.get(key.as_str()) {
             return Ok(bytes);
         }
-        let bytes = Bytes::from(self.store.get_bytes(key.as_str()).await.map_err(storage)?);
+        let bytes = Bytes::from(self.store.get_bytes(key.as_str()).await.map_err(EdgeError::Storage)?);
         if immutable(key) {
             self.cache.put(key.as_str(), bytes.clone());
         }
         Ok(bytes)
-    }
-}
-
-fn storage(error: StorageError) -> EdgeError {
-    match error {
-        StorageError::NotFound(_) | StorageError::BadKey(_) => {
-            EdgeError::Coded(ErrorCode::NotFound, "no such object".into())
-        }
-        other => {
-            tracing::error!(error = %other, "storage failed during delivery");
-            EdgeError::Coded(ErrorCode::Unavailable, "storage is unavailable; try again".into())
-        }
     }
 }
 

@@ -120,7 +120,7 @@ pub async fn list_titles(
         None | Some("") => pb::Kind::Unspecified,
         Some("movie") => pb::Kind::Movie,
         Some("series") => pb::Kind::Series,
-        Some(_) => return Err(EdgeError::BadRequest("kind must be movie or series".into())),
+        Some(_) => return Err(EdgeError::InvalidArgument("kind must be movie or series".into())),
     };
     let message = pb::ListTitlesRequest {
         genre: q.genre.unwrap_or_default(),
@@ -257,7 +257,7 @@ impl TitleInput {
         let kind = match self.kind.as_str() {
             "movie" => pb::Kind::Movie,
             "series" => pb::Kind::Series,
-            _ => return Err(EdgeError::BadRequest("kind must be movie or series".into())),
+            _ => return Err(EdgeError::InvalidArgument("kind must be movie or series".into())),
         };
         Ok(pb::TitleFields {
             kind: kind as i32,
@@ -320,7 +320,7 @@ pub async fn set_visibility(
         "draft" => pb::Visibility::Draft,
         "published" => pb::Visibility::Published,
         "unlisted" => pb::Visibility::Unlisted,
-        _ => return Err(EdgeError::BadRequest("visibility must be draft, published or unlisted".into())),
+        _ => return Err(EdgeError::InvalidArgument("visibility must be draft, published or unlisted".into())),
     };
     let request = forward(&headers, pb::SetVisibilityRequest { id, visibility: visibility as i32 });
     Ok(Json(api.upstream.catalog.clone().set_visibility(request).await?.into_inner().into()))

@@ -10,11 +10,11 @@ use axum::{
     response::sse::{Event, KeepAlive, Sse},
 };
 use serde::{Deserialize, Serialize};
-use tonic::codegen::tokio_stream::{Stream, StreamExt};
+use tonic::codegen::tokio_stream::{self, Stream, StreamExt};
 use utoipa::{IntoParams, ToSchema};
 
 use ottr_proto::media::v1 as pb;
-use ottr_runtime::ErrorCode;
+use ottr_runtime::token::TokenError;
 
 use super::Api;
 use crate::{EdgeError, error::ErrorBody, upstream::forward};
@@ -91,22 +91,28 @@ pub async fn events(
     if let Some(token) = query.access_token {
         let value = format!("Bearer {token}")
             .parse()
-            .map_err(|_| EdgeError::Coded(ErrorCode::TokenInvalid, "bad token".into()))?;
+            .map_err(|_| EdgeError::Token(TokenError::Invalid("not a header value")))?;
         headers.insert(axum::http::header::AUTHORIZATION, value);
     }
     let stream =
         api.upstream.media.clone().watch_job(forward(&headers, pb::WatchJobRequest { job_id })).await?.into_inner();
     let events = stream.map(|item| {
-        Ok(match item {
+        Some(Ok(match item {
             Ok(event) => Event::default().event("progress").json_data(JobEvent::from(event)).unwrap_or_default(),
             Err(status) => {
-                let code = ErrorCode::of(&status).map_or("unavailable", ErrorCode::as_str);
-                Event::default()
-                    .event("error")
-                    .json_data(ErrorBody { code: code.into(), message: status.message().into() })
-                    .unwrap_or_default()
+                Event::default().event("error").json_data(EdgeError::from(status).to_body().1).unwrap_or_default()
             }
-        })
+        }))
     });
-    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+    // A stopping edge ends the stream, so the browser's EventSource reconnects to another
+    // edge instead of the stop waiting out its drain limit.
+    let stopping = api.stopping.clone();
+    let stop = tokio_stream::iter([()]).then(move |()| {
+        let stopping = stopping.clone();
+        async move {
+            stopping.cancelled().await;
+            None
+        }
+    });
+    Ok(Sse::new(events.merge(stop).map_while(|event| event)).keep_alive(KeepAlive::default()))
 }

@@ -14,6 +14,8 @@ use axum::{
     Json, Router,
     routing::{get, post, put},
 };
+use ottr_runtime::token::TokenVerifier;
+use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi;
 
 use crate::{error::ErrorBody, hls::Delivery, upstream::Upstream};
@@ -26,7 +28,11 @@ pub struct Api {
     /// Absolute base for the URLs the API hands out.
     pub public_url: String,
     pub playback_ttl_secs: i64,
-    pub uploads: std::sync::Arc<uploads::Uploads>,
+    pub uploads: Arc<uploads::Uploads>,
+    /// Verifies callers' access tokens where the edge itself needs to know who calls.
+    pub verifier: Arc<TokenVerifier>,
+    /// Cancelled when the edge starts to stop: long-lived answers (SSE) end then.
+    pub stopping: CancellationToken,
 }
 
 #[derive(OpenApi)]
@@ -77,17 +83,7 @@ pub fn router(api: Api) -> Router {
         .route("/api/v1/series/{id}", get(catalog::get_series))
         .route("/api/v1/search", get(catalog::search))
         .route("/api/v1/jobs/{id}/events", get(jobs::events))
-        .route("/api/v1/uploads", post(uploads::create).options(uploads::options))
-        // The handler enforces `max_upload_bytes` itself while it spools to disk.
-        .route("/api/v1/uploads/file", post(uploads::multipart).layer(axum::extract::DefaultBodyLimit::disable()))
-        .route(
-            "/api/v1/uploads/{id}",
-            get(uploads::status)
-                .head(uploads::head)
-                .patch(uploads::patch)
-                .delete(uploads::delete)
-                .options(uploads::options),
-        )
+        .merge(uploads::router())
         .route("/api/v1/profiles", get(library::list_profiles).post(library::create_profile))
         .route("/api/v1/profiles/{profile}/watchlist", get(library::watchlist))
         .route(

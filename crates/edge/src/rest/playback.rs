@@ -9,7 +9,6 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use ottr_proto::{catalog::v1 as catalog, media::v1 as media};
-use ottr_runtime::ErrorCode;
 use ottr_storage::keys::{DeliveryKey, Tree};
 
 use super::Api;
@@ -57,8 +56,7 @@ pub async fn playback(
         .await?
         .into_inner();
     let asset_id = title.fields.map(|f| f.asset_id).filter(|a| !a.is_empty());
-    let asset_id =
-        asset_id.ok_or_else(|| EdgeError::Coded(ErrorCode::NotFound, "this title has nothing to play yet".into()))?;
+    let asset_id = asset_id.ok_or(EdgeError::NotFound("this title has nothing to play yet"))?;
     let found = api
         .upstream
         .media
@@ -67,7 +65,7 @@ pub async fn playback(
         .await?
         .into_inner();
     let asset: uuid::Uuid =
-        found.asset_id.parse().map_err(|_| EdgeError::Coded(ErrorCode::Internal, "bad asset id".into()))?;
+        found.asset_id.parse().map_err(|e| EdgeError::internal("media named an asset by a malformed id", e))?;
     let expires_at = time::OffsetDateTime::now_utc().unix_timestamp() + api.playback_ttl_secs;
     let token = api.delivery.signer.sign(asset, expires_at);
     let url = |tree: Tree, key: &str| signed_url(&api.public_url, &token, tree, key);

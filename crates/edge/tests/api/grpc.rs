@@ -96,3 +96,44 @@ async fn grpc_web_over_http_1_1_signs_in_and_carries_error_codes_in_trailers(poo
     let status = internal.headers().get("grpc-status").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
     assert_eq!(status, "12", "UNIMPLEMENTED");
 }
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn grpc_calls_the_edge_does_not_route_answer_unimplemented_not_an_http_error(pool: PgPool) {
+    use tonic_reflection::pb::v1alpha::{
+        ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+        server_reflection_request::MessageRequest,
+    };
+    let stack = spawn_stack(pool).await;
+    let channel = tonic::transport::Endpoint::from_shared(stack.edge.clone()).unwrap().connect().await.unwrap();
+    // A stock client of the older reflection API, which grpcurl-style tools try as a fallback.
+    let mut reflection = ServerReflectionClient::new(channel.clone());
+    let ask = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let refused = reflection.server_reflection_info(tonic::codegen::tokio_stream::iter([ask])).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unimplemented, "{refused:?}");
+
+    // Any service nothing here routes, called by path with tonic's own client.
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.unwrap();
+    let codec = tonic_prost::ProstCodec::<auth_pb::MeRequest, auth_pb::User>::default();
+    let path = http::uri::PathAndQuery::from_static("/ottr.nowhere.v1.Nothing/Call");
+    let refused = grpc.unary(tonic::Request::new(auth_pb::MeRequest {}), path, codec).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unimplemented, "{refused:?}");
+
+    // The same over gRPC-web from HTTP/1.1: status in the headers, not an HTTP 405.
+    let web = stack
+        .http
+        .post(stack.url("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"))
+        .header("content-type", "application/grpc-web+proto")
+        .header("x-grpc-web", "1")
+        .body(frame(&auth_pb::MeRequest {}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(web.status(), 200);
+    assert_eq!(web.headers()["grpc-status"], "12", "UNIMPLEMENTED");
+    // Not gRPC at all: the web app's files still answer.
+    assert_eq!(stack.http.get(stack.url("/")).send().await.unwrap().status(), 200);
+}

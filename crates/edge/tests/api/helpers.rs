@@ -28,6 +28,9 @@ pub struct Stack {
     pub media: MediaServiceClient<tonic::transport::Channel>,
     scratch: PathBuf,
     _stop: Vec<tokio::sync::oneshot::Sender<()>>,
+    /// Asks the edge alone to stop; its task says when it has.
+    pub stop_edge: Option<tokio::sync::oneshot::Sender<()>>,
+    pub edge_task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl Drop for Stack {
@@ -45,6 +48,11 @@ fn stopper(stops: &mut Vec<tokio::sync::oneshot::Sender<()>>) -> impl Future<Out
 }
 
 pub async fn spawn_stack(pool: PgPool) -> Stack {
+    spawn_stack_with(pool, |_| {}).await
+}
+
+/// The stack, with the edge's settings changed by `edit` first.
+pub async fn spawn_stack_with(pool: PgPool, edit: impl FnOnce(&mut EdgeSettings)) -> Stack {
     let scratch = std::env::temp_dir().join(format!("ottr-edge-test-{}", uuid::Uuid::new_v4().simple()));
     let mut stops = Vec::new();
     let redis_settings =
@@ -90,9 +98,14 @@ pub async fn spawn_stack(pool: PgPool) -> Stack {
     let repository = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     edge_settings.web_dir = repository.join("web");
     edge_settings.hls_js = repository.join("node_modules/hls.js/dist/hls.min.js");
-    let edge = ottr_edge::Application::build(&edge_settings, store).await.unwrap();
+    edit(&mut edge_settings);
+    let edge_deps = ottr_edge::Dependencies { store, verifier: verifier() };
+    let edge = ottr_edge::Application::build(&edge_settings, edge_deps).await.unwrap();
     let edge_url = format!("http://127.0.0.1:{}", edge.port());
-    tokio::spawn(edge.run_until_stopped(stopper(&mut stops)));
+    let (stop_edge, edge_stopped) = tokio::sync::oneshot::channel::<()>();
+    let edge_task = tokio::spawn(edge.run_until_stopped(async move {
+        let _ = edge_stopped.await;
+    }));
 
     ottr_auth::create_user(&pool, "editor@example.org", "a fine passphrase", &[Role::Editor]).await.unwrap();
     let editor = ottr_proto::auth::v1::auth_service_client::AuthServiceClient::connect(auth_url)
@@ -111,6 +124,8 @@ pub async fn spawn_stack(pool: PgPool) -> Stack {
         media: MediaServiceClient::connect(media_url).await.unwrap(),
         scratch,
         _stop: stops,
+        stop_edge: Some(stop_edge),
+        edge_task: Some(edge_task),
     }
 }
 

@@ -7,4 +7,5 @@ mod grpc;
 mod grpc_web_js;
 mod helpers;
 mod rest;
+mod shutdown;
 mod uploads;

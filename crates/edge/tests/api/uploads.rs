@@ -171,3 +171,76 @@ async fn a_small_file_goes_up_in_one_multipart_request(pool: PgPool) {
     };
     assert_eq!(status, expected, "the HTTP status follows the code");
 }
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn tus_refusals_keep_their_statuses_and_headers_and_carry_a_code(pool: PgPool) {
+    let stack = spawn_stack(pool).await;
+    let created = create(&stack, &stack.editor, 10).await;
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    let refusal = |response: reqwest::Response| async move {
+        assert_eq!(response.headers()["tus-resumable"], "1.0.0", "tus headers on refusals too");
+        let status = response.status().as_u16();
+        let offset = response.headers().get("upload-offset").map(|v| v.to_str().unwrap().to_owned());
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert!(!body["message"].as_str().unwrap().is_empty(), "{body}");
+        (status, body["code"].as_str().unwrap().to_owned(), offset)
+    };
+
+    let wrong_offset = refusal(patch(&stack, &location, 3, b"abc", None).await).await;
+    assert_eq!(wrong_offset, (409, "upload_offset_mismatch".into(), Some("0".into())));
+    let corrupt = refusal(patch(&stack, &location, 0, b"abc", Some(sha256(b"xyz"))).await).await;
+    assert_eq!(corrupt, (460, "checksum_mismatch".into(), None));
+    let not_tus = stack
+        .http
+        .patch(&location)
+        .bearer_auth(&stack.editor)
+        .header("Content-Type", "text/plain")
+        .header("Upload-Offset", "0")
+        .body("abc")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refusal(not_tus).await, (415, "unsupported_media_type".into(), None));
+    let forged = stack.http.head(&location).bearer_auth("not.a.token").send().await.unwrap();
+    assert_eq!(forged.status(), 401, "HEAD answers carry no body, only the status");
+    let forged = stack
+        .http
+        .patch(&location)
+        .bearer_auth("not.a.token")
+        .header("Content-Type", "application/offset+octet-stream")
+        .header("Upload-Offset", "0")
+        .body("abc")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refusal(forged).await, (401, "token_invalid".into(), None), "checked at the edge, as auth would");
+
+    // A PATCH still arriving holds the upload; a second writer is told it is busy.
+    let (more, rest) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+    more.send(Ok(b"abc".to_vec())).await.unwrap();
+    let slow = stack
+        .http
+        .patch(&location)
+        .bearer_auth(&stack.editor)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Content-Type", "application/offset+octet-stream")
+        .header("Upload-Offset", "0")
+        .header("Content-Length", "7")
+        .body(reqwest::Body::wrap_stream(tonic::codegen::tokio_stream::wrappers::ReceiverStream::new(rest)))
+        .send();
+    let slow = tokio::spawn(slow);
+    for _ in 0..500 {
+        if offset(&stack, &location).await == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(offset(&stack, &location).await, 3, "the first bytes of the slow PATCH landed");
+    let busy = refusal(patch(&stack, &location, 3, b"def", None).await).await;
+    assert_eq!(busy, (409, "upload_busy".into(), None));
+    more.send(Ok(b"defg".to_vec())).await.unwrap();
+    drop(more);
+    let done = slow.await.unwrap().unwrap();
+    assert_eq!(done.status(), 204);
+    assert_eq!(done.headers()["upload-offset"], "7");
+}

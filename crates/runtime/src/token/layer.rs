@@ -44,7 +44,9 @@ pub struct AuthService<S> {
     verifier: Arc<TokenVerifier>,
 }
 
-fn bearer(headers: &http::HeaderMap) -> Option<Result<String, TokenError>> {
+/// The bearer token of a request: `None` when no `Authorization` header is sent, an error
+/// when one is sent but is not a bearer token. HTTP front doors (the edge) use it too.
+pub fn bearer(headers: &http::HeaderMap) -> Option<Result<String, TokenError>> {
     let value = headers.get(http::header::AUTHORIZATION)?;
     let token = value
         .to_str()

@@ -7,7 +7,7 @@ mod layer;
 mod verifier;
 
 pub use claims::{ACCESS_TYP, AccessClaims, HEADER_TYP, Role};
-pub use layer::{AuthLayer, AuthService, caller};
+pub use layer::{AuthLayer, AuthService, bearer, caller};
 pub use verifier::{GrpcJwksSource, JwksFuture, JwksSource, TokenError, TokenVerifier};
 
 /// Who is calling, as proven by a verified access token.

@@ -1,0 +1,108 @@
+//! The upload file store: each upload is a spool file of the bytes received so far and an
+//! info file beside it (`<id>.bin`, `<id>.json`) in `upload_dir`, plus which uploads a
+//! PATCH is writing right now. A client resumes against the same edge (sticky sessions
+//! when there are several).
+
+use std::{
+    collections::HashSet,
+    path::PathBuf,
+    sync::{Arc, Mutex, PoisonError},
+};
+
+use tokio::fs;
+
+use super::Info;
+use crate::EdgeError;
+
+/// Uploads in progress, and which of them a PATCH is writing right now.
+pub struct Uploads {
+    pub dir: PathBuf,
+    pub max_bytes: u64,
+    writing: Mutex<HashSet<String>>,
+}
+
+fn io(context: &'static str) -> impl FnOnce(std::io::Error) -> EdgeError {
+    move |error| EdgeError::internal(context, error)
+}
+
+impl Uploads {
+    pub fn new(dir: PathBuf, max_bytes: u64) -> Arc<Self> {
+        Arc::new(Self { dir, max_bytes, writing: Mutex::default() })
+    }
+
+    /// The spool file of an upload's bytes.
+    pub fn data(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.bin"))
+    }
+
+    fn info_path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.json"))
+    }
+
+    /// The upload, if it exists and belongs to `owner`; to anyone else it does not exist.
+    pub async fn owned(&self, owner: &str, id: &str) -> Result<Info, EdgeError> {
+        let found = async {
+            uuid::Uuid::parse_str(id).ok()?; // ids are ours; anything else names no file
+            serde_json::from_slice::<Info>(&fs::read(self.info_path(id)).await.ok()?).ok()
+        };
+        found.await.filter(|info| info.owner == owner).ok_or(EdgeError::NotFound("no such upload"))
+    }
+
+    pub async fn save(&self, info: &Info) -> Result<(), EdgeError> {
+        let json = serde_json::to_vec(info).map_err(|e| EdgeError::internal("encoding an upload's info", e))?;
+        fs::write(self.info_path(&info.id), json).await.map_err(io("saving an upload's info"))
+    }
+
+    /// An empty spool file, and the info beside it.
+    pub async fn create(&self, info: &Info) -> Result<(), EdgeError> {
+        fs::create_dir_all(&self.dir).await.map_err(io("creating the upload folder"))?;
+        fs::File::create(self.data(&info.id)).await.map_err(io("creating a spool file"))?;
+        self.save(info).await
+    }
+
+    /// A spool file for a one-shot (multipart) upload, which has no info file.
+    pub async fn spool_file(&self, id: &str) -> Result<fs::File, EdgeError> {
+        fs::create_dir_all(&self.dir).await.map_err(io("creating the upload folder"))?;
+        fs::File::create(self.data(id)).await.map_err(io("creating a spool file"))
+    }
+
+    /// The spool file, opened to append the next PATCH.
+    pub async fn append(&self, id: &str) -> Result<fs::File, EdgeError> {
+        fs::OpenOptions::new().append(true).open(self.data(id)).await.map_err(io("opening a spool file"))
+    }
+
+    /// Bytes received so far; all of them once the upload was handed to media.
+    pub async fn offset(&self, info: &Info) -> Result<u64, EdgeError> {
+        if !info.asset_id.is_empty() {
+            return Ok(info.length);
+        }
+        Ok(fs::metadata(self.data(&info.id)).await.map_err(io("reading a spool file's size"))?.len())
+    }
+
+    /// Forgets the upload's bytes; the info file stays when `keep_info` (a finished upload
+    /// still answers HEAD with its full length).
+    pub async fn remove(&self, id: &str, keep_info: bool) {
+        let _ = fs::remove_file(self.data(id)).await;
+        if !keep_info {
+            let _ = fs::remove_file(self.info_path(id)).await;
+        }
+    }
+
+    /// Marks the upload as being written; a second writer at the same time is refused.
+    pub fn lock(&self, id: &str) -> Result<Writing<'_>, EdgeError> {
+        let mut writing = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
+        if !writing.insert(id.to_owned()) {
+            return Err(EdgeError::UploadBusy);
+        }
+        Ok(Writing(self, id.to_owned()))
+    }
+}
+
+/// Held while a PATCH writes; dropping it lets the next one in.
+pub struct Writing<'a>(&'a Uploads, String);
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        self.0.writing.lock().unwrap_or_else(PoisonError::into_inner).remove(&self.1);
+    }
+}
