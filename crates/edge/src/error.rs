@@ -9,7 +9,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use ottr_media::storage::StorageError;
+use ottr_storage::StorageError;
 use ottr_runtime::{ErrorCode, token::TokenError};
 use serde::Serialize;
 use utoipa::ToSchema;

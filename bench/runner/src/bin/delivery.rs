@@ -16,7 +16,10 @@ use ottr_media::{
     probe,
     transcode::{command::Ladder, ladder},
 };
-use ottr_runtime::config::ListenSettings;
+use ottr_runtime::{
+    config::{ListenSettings, TokenSettings},
+    token::TokenVerifier,
+};
 use ottr_storage::{LocalStore, ObjectStore};
 use ottr_testkit::Clip;
 
@@ -152,7 +155,10 @@ async fn run(scratch: &Path, seconds: u32, connections: u32) -> anyhow::Result<s
 
     let mut settings = EdgeSettings { listen: ListenSettings::new("127.0.0.1", 0), ..Default::default() };
     settings.playback.secret = SECRET.to_owned().into();
-    let edge = ottr_edge::Application::build(&settings, ObjectStore::Local(LocalStore::new(&objects))).await?;
+    // Delivery needs no sign-in; the verifier connects to auth lazily, so none has to run.
+    let verifier = std::sync::Arc::new(TokenVerifier::from_settings(&TokenSettings::default())?);
+    let deps = ottr_edge::Dependencies { store: ObjectStore::Local(LocalStore::new(&objects)), verifier };
+    let edge = ottr_edge::Application::build(&settings, deps).await?;
     let edge_port = edge.port();
     tokio::spawn(edge.run_until_stopped(std::future::pending()));
     let token = Signer::new(SECRET.as_bytes()).sign(asset, i64::MAX / 2);
