@@ -1,6 +1,6 @@
 //! The auth service's errors, and the one place they become gRPC statuses.
 
-use ottr_runtime::ErrorCode;
+use ottr_runtime::{ErrorCode, ServiceError};
 use tonic::{Status, metadata::MetadataValue};
 
 #[derive(Debug, thiserror::Error)]
@@ -33,12 +33,34 @@ pub enum AuthError {
     UserNotFound,
     #[error("database error")]
     Database(#[from] sqlx::Error),
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error("cannot listen on {addr}")]
+    Listen { addr: String, source: std::io::Error },
+    #[error("no signing key is active")]
+    NoSigningKey,
+    #[error("signing an access token")]
+    Signing(#[source] jsonwebtoken::errors::Error),
+    #[error("the system's random number generator failed")]
+    Randomness(#[source] aws_lc_rs::error::Unspecified),
+    #[error("a generated Ed25519 key does not parse")]
+    KeyRejected(#[source] aws_lc_rs::error::KeyRejected),
+    #[error("argon2")]
+    Argon2(#[source] argon2::password_hash::Error),
+    #[error("a stored password hash does not parse")]
+    StoredHash(#[source] argon2::password_hash::phc::Error),
+    #[error("the hashing threads stopped")]
+    HashersStopped,
+    #[error("a hashing job ended without an answer")]
+    HashingUnanswered(#[source] tokio::sync::oneshot::error::RecvError),
+    #[error("the password hashing task failed")]
+    Hashing(#[source] tokio::task::JoinError),
+    #[error("verifying a token")]
+    Token(#[from] ottr_runtime::token::TokenError),
 }
 
-impl AuthError {
-    pub fn code(&self) -> ErrorCode {
+impl ServiceError for AuthError {
+    const SERVICE: &'static str = "auth";
+
+    fn code(&self) -> ErrorCode {
         match self {
             AuthError::InvalidEmail(_) => ErrorCode::InvalidEmail,
             AuthError::InvalidPassword(_) => ErrorCode::InvalidPassword,
@@ -54,37 +76,43 @@ impl AuthError {
             AuthError::PermissionDenied(_) => ErrorCode::PermissionDenied,
             AuthError::UserNotFound => ErrorCode::UserNotFound,
             AuthError::Database(error) if ottr_runtime::db::is_unavailable(error) => ErrorCode::Unavailable,
-            AuthError::Database(_) | AuthError::Internal(_) => ErrorCode::Internal,
+            _ => ErrorCode::Internal,
         }
     }
 
     /// The caller's fault (told what went wrong) or ours (told only that something did).
-    pub fn is_client_error(&self) -> bool {
-        !matches!(self, AuthError::Database(_) | AuthError::Internal(_))
+    fn is_internal(&self) -> bool {
+        matches!(
+            self,
+            AuthError::Database(_)
+                | AuthError::Listen { .. }
+                | AuthError::NoSigningKey
+                | AuthError::Signing(_)
+                | AuthError::Randomness(_)
+                | AuthError::KeyRejected(_)
+                | AuthError::Argon2(_)
+                | AuthError::StoredHash(_)
+                | AuthError::Hashing(_)
+                | AuthError::HashersStopped
+                | AuthError::HashingUnanswered(_)
+                | AuthError::Token(_)
+        )
     }
-}
 
-impl From<AuthError> for Status {
-    fn from(error: AuthError) -> Self {
-        let code = error.code();
-        if !error.is_client_error() {
-            return code.server_error("auth", &error);
-        }
-        let mut status = code.status(error.to_string());
-        let retry_after = match error {
-            AuthError::TooManyAttempts { retry_after_secs } => Some(retry_after_secs),
-            AuthError::ServerBusy { retry_after_secs } => Some(retry_after_secs as i64),
+    fn annotate(&self, status: &mut Status) {
+        let retry_after = match self {
+            AuthError::TooManyAttempts { retry_after_secs } => Some(*retry_after_secs),
+            AuthError::ServerBusy { retry_after_secs } => Some(*retry_after_secs as i64),
             _ => None,
         };
         if let Some(secs) = retry_after {
             status.metadata_mut().insert("retry-after", MetadataValue::from(secs));
         }
-        status
     }
 }
 
-impl From<ottr_runtime::token::TokenError> for AuthError {
-    fn from(error: ottr_runtime::token::TokenError) -> Self {
-        AuthError::Internal(error.to_string())
+impl From<AuthError> for Status {
+    fn from(error: AuthError) -> Self {
+        ottr_runtime::to_status(error)
     }
 }

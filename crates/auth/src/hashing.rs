@@ -101,8 +101,8 @@ impl Hasher {
             drop(permit);
             let _ = answer.send(result);
         });
-        self.jobs.send(job).map_err(|_| AuthError::Internal("the hashing threads stopped".into()))?;
-        answered.await.map_err(|_| AuthError::Internal("a hashing job ended without an answer".into()))?
+        self.jobs.send(job).map_err(|_| AuthError::HashersStopped)?;
+        answered.await.map_err(AuthError::HashingUnanswered)?
     }
 
     pub async fn hash(&self, candidate: Password) -> Result<String, AuthError> {

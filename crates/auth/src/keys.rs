@@ -50,8 +50,7 @@ impl KeyRing {
         {
             return Ok(key.clone());
         }
-        let row =
-            store::current(&self.pool).await?.ok_or_else(|| AuthError::Internal("no signing key is active".into()))?;
+        let row = store::current(&self.pool).await?.ok_or(AuthError::NoSigningKey)?;
         let key = SigningKey { kid: row.kid, key: EncodingKey::from_ed_der(&row.private_pkcs8) };
         *self.cached.write().await = Some((Instant::now(), key.clone()));
         Ok(key)
@@ -92,10 +91,8 @@ impl JwksSource for KeyRing {
 }
 
 fn generate(active_from: OffsetDateTime) -> Result<store::KeyRow, AuthError> {
-    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
-        .map_err(|_| AuthError::Internal("cannot generate an Ed25519 key".into()))?;
-    let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref())
-        .map_err(|_| AuthError::Internal("generated key does not parse".into()))?;
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(AuthError::Randomness)?;
+    let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(AuthError::KeyRejected)?;
     let public_x = URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
     Ok(store::KeyRow {
         kid: uuid::Uuid::new_v4().simple().to_string(),

@@ -139,15 +139,14 @@ impl Sessions {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(signing.kid);
         header.typ = Some(HEADER_TYP.into());
-        jsonwebtoken::encode(&header, &claims, &signing.key)
-            .map_err(|e| AuthError::Internal(format!("signing an access token: {e}")))
+        jsonwebtoken::encode(&header, &claims, &signing.key).map_err(AuthError::Signing)
     }
 }
 
 /// 256 random bits, base64url, and the hash that is stored.
 fn new_refresh_token() -> Result<(String, Vec<u8>), AuthError> {
     let mut bytes = [0u8; 32];
-    SystemRandom::new().fill(&mut bytes).map_err(|_| AuthError::Internal("no randomness".into()))?;
+    SystemRandom::new().fill(&mut bytes).map_err(AuthError::Randomness)?;
     let token = URL_SAFE_NO_PAD.encode(bytes);
     let hash = hash(&token);
     Ok((token, hash))

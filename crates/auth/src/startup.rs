@@ -35,8 +35,9 @@ impl Application {
     /// Binds the listener and prepares every part; nothing is served until
     /// [`run_until_stopped`](Self::run_until_stopped).
     pub async fn build(settings: &AuthSettings, tokens: &TokenSettings, deps: Dependencies) -> Result<Self, AuthError> {
-        let listener = grpc::bind(&settings.listen).await.map_err(|e| {
-            AuthError::Internal(format!("cannot listen on {}:{}: {e}", settings.listen.host, settings.listen.port))
+        let listener = grpc::bind(&settings.listen).await.map_err(|source| AuthError::Listen {
+            addr: format!("{}:{}", settings.listen.host, settings.listen.port),
+            source,
         })?;
         let keys = KeyRing::open(deps.pool.clone(), Duration::from_secs(settings.key_cache_secs)).await?;
         domain::password::warm_up().await;

@@ -1,6 +1,6 @@
 //! The catalog's errors, and the one place they become gRPC statuses.
 
-use ottr_runtime::{ErrorCode, error_code::FIELD_METADATA_KEY};
+use ottr_runtime::{ErrorCode, ServiceError, error_code::FIELD_METADATA_KEY};
 use tonic::{Status, metadata::MetadataValue};
 
 #[derive(Debug, thiserror::Error)]
@@ -24,16 +24,20 @@ pub enum CatalogError {
     PermissionDenied,
     #[error("database error")]
     Database(#[from] sqlx::Error),
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error("cannot listen on {addr}")]
+    Listen { addr: String, source: std::io::Error },
 }
 
 impl CatalogError {
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         Self::Invalid { field, message: message.into() }
     }
+}
 
-    pub fn code(&self) -> ErrorCode {
+impl ServiceError for CatalogError {
+    const SERVICE: &'static str = "catalog";
+
+    fn code(&self) -> ErrorCode {
         match self {
             CatalogError::Invalid { .. } => ErrorCode::InvalidArgument,
             CatalogError::SlugTaken => ErrorCode::SlugTaken,
@@ -44,25 +48,23 @@ impl CatalogError {
             CatalogError::Unauthenticated => ErrorCode::Unauthenticated,
             CatalogError::PermissionDenied => ErrorCode::PermissionDenied,
             CatalogError::Database(error) if ottr_runtime::db::is_unavailable(error) => ErrorCode::Unavailable,
-            CatalogError::Database(_) | CatalogError::Internal(_) => ErrorCode::Internal,
+            CatalogError::Database(_) | CatalogError::Listen { .. } => ErrorCode::Internal,
         }
     }
 
-    pub fn is_client_error(&self) -> bool {
-        !matches!(self, CatalogError::Database(_) | CatalogError::Internal(_))
+    fn is_internal(&self) -> bool {
+        matches!(self, CatalogError::Database(_) | CatalogError::Listen { .. })
+    }
+
+    fn annotate(&self, status: &mut Status) {
+        if let CatalogError::Invalid { field, .. } = self {
+            status.metadata_mut().insert(FIELD_METADATA_KEY, MetadataValue::from_static(field));
+        }
     }
 }
 
 impl From<CatalogError> for Status {
     fn from(error: CatalogError) -> Self {
-        let code = error.code();
-        if !error.is_client_error() {
-            return code.server_error("catalog", &error);
-        }
-        let mut status = code.status(error.to_string());
-        if let CatalogError::Invalid { field, .. } = error {
-            status.metadata_mut().insert(FIELD_METADATA_KEY, MetadataValue::from_static(field));
-        }
-        status
+        ottr_runtime::to_status(error)
     }
 }

@@ -38,8 +38,9 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: &CatalogSettings, deps: Dependencies) -> Result<Self, CatalogError> {
-        let listener = grpc::bind(&settings.listen).await.map_err(|e| {
-            CatalogError::Internal(format!("cannot listen on {}:{}: {e}", settings.listen.host, settings.listen.port))
+        let listener = grpc::bind(&settings.listen).await.map_err(|source| CatalogError::Listen {
+            addr: format!("{}:{}", settings.listen.host, settings.listen.port),
+            source,
         })?;
         let cache = Cache::new(deps.redis, settings.cache_ttl_secs);
         let stats = cache.stats();

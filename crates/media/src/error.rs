@@ -1,11 +1,16 @@
-//! The media service's errors, and the one place they become gRPC statuses.
+//! The media service's errors, and how they become gRPC statuses (through the runtime's
+//! one conversion). Failures that are ours keep their cause as a typed source, so the log
+//! line shows the whole chain.
 
-use ottr_runtime::ErrorCode;
+use ottr_runtime::{ErrorCode, ServiceError};
+use ottr_storage::StorageError;
 use tonic::Status;
 
-use ottr_storage::StorageError;
-
-use crate::probe::Rejection;
+use crate::{
+    probe::{ProbeError, Rejection},
+    process::ProcessError,
+    store::jobs::JobState,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
@@ -20,21 +25,44 @@ pub enum MediaError {
     #[error("no such {0}")]
     NotFound(&'static str),
     #[error("the job is {0}; that cannot be done now")]
-    JobState(String),
+    JobState(JobState),
     #[error("sign in first")]
     Unauthenticated,
     #[error("only editors and admins manage media")]
     PermissionDenied,
-    #[error("storage: {0}")]
+    #[error("storage")]
     Storage(#[from] StorageError),
     #[error("database error")]
     Database(#[from] sqlx::Error),
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error("ffprobe could not be run")]
+    Ffprobe(#[source] ProcessError),
+    #[error("the upload stream broke")]
+    UploadStream(#[source] Status),
+    #[error("staging the upload on local disk")]
+    Staging(#[source] std::io::Error),
+    #[error("subscribing to job progress")]
+    Subscribe(#[source] fred::error::Error),
+    #[error("a progress event names no valid job")]
+    EventWithoutJob(#[source] uuid::Error),
+    #[error("cannot listen on {addr}")]
+    Listen { addr: String, source: std::io::Error },
+    #[error("preparing the work folder")]
+    WorkDir(#[source] std::io::Error),
 }
 
-impl MediaError {
-    pub fn code(&self) -> ErrorCode {
+impl From<ProbeError> for MediaError {
+    fn from(error: ProbeError) -> Self {
+        match error {
+            ProbeError::Rejected(rejection) => MediaError::Rejected(rejection),
+            ProbeError::NotRun(error) => MediaError::Ffprobe(error),
+        }
+    }
+}
+
+impl ServiceError for MediaError {
+    const SERVICE: &'static str = "media";
+
+    fn code(&self) -> ErrorCode {
         match self {
             MediaError::Rejected(rejection) => rejection_code(rejection),
             MediaError::Invalid { .. } => ErrorCode::InvalidArgument,
@@ -46,12 +74,28 @@ impl MediaError {
             MediaError::PermissionDenied => ErrorCode::PermissionDenied,
             MediaError::Storage(_) => ErrorCode::Unavailable,
             MediaError::Database(error) if ottr_runtime::db::is_unavailable(error) => ErrorCode::Unavailable,
-            MediaError::Database(_) | MediaError::Internal(_) => ErrorCode::Internal,
+            _ => ErrorCode::Internal,
         }
     }
 
-    pub fn is_client_error(&self) -> bool {
-        !matches!(self, MediaError::Storage(_) | MediaError::Database(_) | MediaError::Internal(_))
+    fn is_internal(&self) -> bool {
+        !matches!(
+            self,
+            MediaError::Rejected(_)
+                | MediaError::Invalid { .. }
+                | MediaError::TooLarge(_)
+                | MediaError::Incomplete { .. }
+                | MediaError::NotFound(_)
+                | MediaError::JobState(_)
+                | MediaError::Unauthenticated
+                | MediaError::PermissionDenied
+        )
+    }
+}
+
+impl From<MediaError> for Status {
+    fn from(error: MediaError) -> Self {
+        ottr_runtime::to_status(error)
     }
 }
 
@@ -68,12 +112,25 @@ pub fn rejection_code(rejection: &Rejection) -> ErrorCode {
     }
 }
 
-impl From<MediaError> for Status {
-    fn from(error: MediaError) -> Self {
-        let code = error.code();
-        if !error.is_client_error() {
-            return code.server_error("media", &error);
-        }
-        code.status(error.to_string())
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ffprobe_that_cannot_start_is_ours_while_its_verdict_is_the_uploaders() {
+        let spawn = std::io::Error::new(std::io::ErrorKind::NotFound, "no ffprobe");
+        let not_run =
+            MediaError::from(ProbeError::NotRun(ProcessError::Spawn { program: "ffprobe".into(), source: spawn }));
+        assert_eq!(not_run.code(), ErrorCode::Internal);
+        assert!(not_run.is_internal());
+        assert_eq!(
+            ottr_runtime::service_error::chain(&not_run),
+            "ffprobe could not be run: cannot start ffprobe: no ffprobe"
+        );
+        let verdict = MediaError::from(ProbeError::Rejected(Rejection::Unreadable("moov atom not found".into())));
+        assert_eq!(verdict.code(), ErrorCode::UnreadableMedia);
+        assert!(!verdict.is_internal());
+        let status = Status::from(verdict);
+        assert!(status.message().contains("moov atom not found"), "{}", status.message());
     }
 }

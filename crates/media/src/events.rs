@@ -19,7 +19,7 @@ use uuid::Uuid;
 use ottr_proto::media::v1::{JobEvent, Phase};
 use ottr_runtime::{config::RedisSettings, redis::Redis};
 
-use crate::{MediaError, queue};
+use crate::{MediaError, store::jobs};
 
 /// How often a watcher re-reads the stored snapshot, whatever Redis does.
 const POLL: Duration = Duration::from_secs(1);
@@ -43,7 +43,7 @@ impl Events {
     /// Subscribes this instance to the job channel and starts fanning out.
     pub fn start(pool: PgPool, redis: Redis, settings: &RedisSettings) -> Result<Self, MediaError> {
         let (hub, _) = broadcast::channel(1024);
-        let subscriber = Redis::subscriber(settings).map_err(|e| MediaError::Internal(e.to_string()))?;
+        let subscriber = Redis::subscriber(settings).map_err(MediaError::Subscribe)?;
         let mut messages = subscriber.message_rx();
         let channel = channel(&redis);
         let fan_out = hub.clone();
@@ -73,8 +73,8 @@ impl Events {
     /// events that do not come from an attempt: cancel, requeue). Returns false when the
     /// attempt was fenced off.
     pub async fn publish(&self, mut event: JobEvent, attempt: Option<i32>) -> Result<bool, MediaError> {
-        let job_id: Uuid = event.job_id.parse().map_err(|_| MediaError::Internal("event without a job id".into()))?;
-        let Some(sequence) = queue::record_progress(&self.pool, job_id, attempt, &event.encode_to_vec()).await? else {
+        let job_id: Uuid = event.job_id.parse().map_err(MediaError::EventWithoutJob)?;
+        let Some(sequence) = jobs::record_progress(&self.pool, job_id, attempt, &event.encode_to_vec()).await? else {
             return Ok(false);
         };
         event.sequence = sequence as u64;
@@ -124,21 +124,15 @@ impl Events {
 
     /// The stored event, or one made from the job's state when none was stored yet.
     pub async fn snapshot(&self, job_id: Uuid) -> Result<JobEvent, MediaError> {
-        let (state, progress, sequence, asset_id) = queue::job_snapshot(&self.pool, job_id).await?;
-        let stored = progress.and_then(|bytes| JobEvent::decode(bytes.as_slice()).ok());
+        let snapshot = jobs::snapshot(&self.pool, job_id).await?;
+        let stored = snapshot.progress.and_then(|bytes| JobEvent::decode(bytes.as_slice()).ok());
         let mut event = stored.unwrap_or_else(|| JobEvent {
             job_id: job_id.to_string(),
-            asset_id: asset_id.to_string(),
-            phase: match state.as_str() {
-                "ready" => Phase::Ready,
-                "failed" => Phase::Failed,
-                "cancelled" => Phase::Cancelled,
-                "running" => Phase::Transcoding,
-                _ => Phase::Queued,
-            } as i32,
+            asset_id: snapshot.asset_id.to_string(),
+            phase: Phase::from(snapshot.state) as i32,
             ..Default::default()
         });
-        event.sequence = sequence as u64;
+        event.sequence = snapshot.sequence as u64;
         Ok(event)
     }
 }

@@ -3,16 +3,19 @@
 //! uploaded as they are made, poster and storyboard, and streaming job progress.
 
 pub mod config;
+mod convert;
 pub mod error;
 pub mod events;
+pub mod ffmpeg;
 mod grpc;
+mod intake;
 pub mod pipeline;
 pub mod probe;
 pub mod process;
-pub mod queue;
+mod publish;
 pub mod startup;
+pub mod store;
 pub mod transcode;
-mod upload;
 pub mod worker;
 
 pub use config::MediaSettings;

@@ -12,6 +12,7 @@ use ottr_runtime::{
     redis::Redis,
     token::TokenVerifier,
 };
+
 use ottr_storage::ObjectStore;
 
 use crate::{MediaError, MediaSettings, events::Events, grpc::MediaApi, pipeline::Context, worker};
@@ -58,10 +59,11 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: MediaSettings, deps: Dependencies) -> Result<Self, MediaError> {
-        let listener = grpc::bind(&settings.listen).await.map_err(|e| {
-            MediaError::Internal(format!("cannot listen on {}:{}: {e}", settings.listen.host, settings.listen.port))
+        let listener = grpc::bind(&settings.listen).await.map_err(|source| MediaError::Listen {
+            addr: format!("{}:{}", settings.listen.host, settings.listen.port),
+            source,
         })?;
-        clean_work_dir(&settings.work_dir).await.map_err(|e| MediaError::Internal(format!("work folder: {e}")))?;
+        clean_work_dir(&settings.work_dir).await.map_err(MediaError::WorkDir)?;
         let store = object_store(&settings).await?;
         let events = Events::start(deps.pool.clone(), deps.redis, &deps.redis_settings)?;
         let ctx = Context { pool: deps.pool, store, events, settings: Arc::new(settings) };

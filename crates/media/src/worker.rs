@@ -8,7 +8,7 @@ use tokio::{sync::watch, task::JoinSet};
 
 use crate::{
     pipeline::{self, Context},
-    queue,
+    store::jobs,
 };
 
 /// Starts the configured number of worker slots; they stop when `stop` turns true.
@@ -31,7 +31,7 @@ async fn run_slot(ctx: Context, name: String, mut stop: watch::Receiver<bool>) {
         if *stop.borrow() {
             break;
         }
-        let claim = match queue::claim(&ctx.pool, &name, ctx.settings.worker.lease_secs).await {
+        let claim = match jobs::claim(&ctx.pool, &name, ctx.settings.worker.lease_secs).await {
             Ok(Some(claim)) => claim,
             Ok(None) => {
                 let _ = tokio::time::timeout(idle, stop.changed()).await;
@@ -53,7 +53,7 @@ async fn run_slot(ctx: Context, name: String, mut stop: watch::Receiver<bool>) {
             _ = async { let _ = stop.wait_for(|stopping| *stopping).await; } => {
                 // The attempt's future is dropped here, which kills its ffmpeg.
                 pipeline::discard(&ctx, &claim).await;
-                if let Err(error) = queue::release(&ctx.pool, &claim).await {
+                if let Err(error) = jobs::release(&ctx.pool, &claim).await {
                     tracing::warn!(%error, "could not hand the job back; its lease will expire");
                 }
                 tracing::info!(job_id = %claim.job_id, "stopping: job handed back to the queue");

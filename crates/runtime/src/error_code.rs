@@ -102,14 +102,6 @@ impl ErrorCode {
         status
     }
 
-    /// The status for an error that is ours, not the caller's: logged once here with its
-    /// whole cause chain, while the caller learns only the code and a safe message.
-    pub fn server_error(self, service: &str, error: &(dyn std::error::Error + 'static)) -> Status {
-        let chain: Vec<String> = std::iter::successors(Some(error), |e| e.source()).map(ToString::to_string).collect();
-        tracing::error!(service, code = self.as_str(), error = chain.join(": "), "request failed");
-        self.status("something went wrong on our side; try again")
-    }
-
     /// The code a status carries, when an ottr service produced it.
     pub fn of(status: &Status) -> Option<Self> {
         status.metadata().get(METADATA_KEY).and_then(|value| value.to_str().ok()).and_then(Self::parse)

@@ -9,8 +9,10 @@ pub mod error_code;
 pub mod grpc;
 pub mod redis;
 pub mod request_id;
+pub mod service_error;
 pub mod shutdown;
 pub mod telemetry;
 pub mod token;
 
 pub use error_code::ErrorCode;
+pub use service_error::{ServiceError, to_status};

@@ -142,7 +142,7 @@ async fn run(scratch: &Path, seconds: u32, connections: u32) -> anyhow::Result<s
         frame_rate: 30.0,
         has_audio: true,
         preset: "veryfast",
-        guards: probe::input_guards(4096 * 2160),
+        max_pixels: 4096 * 2160,
         storyboard: None,
     }
     .args();

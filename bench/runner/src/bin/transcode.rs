@@ -24,7 +24,8 @@ use ottr_bench::{
     version_of,
 };
 use ottr_media::{
-    Dependencies, MediaSettings, probe, queue,
+    Dependencies, MediaSettings, probe,
+    store::{assets, jobs},
     transcode::{command::Ladder, ladder},
 };
 use ottr_proto::media::v1::Phase;
@@ -137,7 +138,7 @@ fn ladder_args(
         frame_rate: ladder::frame_rate(info.frame_rate),
         has_audio: true,
         preset,
-        guards: probe::input_guards(MediaSettings::default().limits.max_pixels),
+        max_pixels: MediaSettings::default().limits.max_pixels,
         storyboard: None,
     }
     .args()
@@ -323,7 +324,14 @@ async fn pipeline(
         tokio::spawn(app.run_until_stopped(std::future::pending()));
 
         let start = Instant::now();
-        let job_id = queue::create(&pool, asset_id, "source.mp4", &source_key, info, None, 1).await?;
+        let asset = assets::NewAsset {
+            id: asset_id,
+            filename: "source.mp4",
+            source_key: &source_key,
+            source: info,
+            created_by: None,
+        };
+        let job_id = assets::create(&pool, &asset, 1).await?;
         let mut first_playable = None;
         loop {
             let event = ctx.events.snapshot(job_id).await?;
@@ -331,7 +339,7 @@ async fn pipeline(
                 first_playable = Some(start.elapsed().as_secs_f64());
                 if until == Until::Playable {
                     // The worker sees the cancel at its next heartbeat and kills its ffmpeg.
-                    queue::cancel(&pool, job_id).await?;
+                    jobs::cancel(&pool, job_id).await?;
                     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
                     break;
                 }

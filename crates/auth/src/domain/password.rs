@@ -61,16 +61,13 @@ fn argon2() -> Argon2<'static> {
 
 /// Hashes with a fresh random salt, on the calling thread (see [`crate::hashing`]).
 pub fn hash_now(password: &Password) -> Result<String, AuthError> {
-    argon2()
-        .hash_password(password.0.as_bytes())
-        .map(|hash| hash.to_string())
-        .map_err(|e| AuthError::Internal(format!("argon2: {e}")))
+    argon2().hash_password(password.0.as_bytes()).map(|hash| hash.to_string()).map_err(AuthError::Argon2)
 }
 
 /// Hashes with a fresh random salt, off the async runtime and without any bound: for the
 /// command line. Servers go through [`crate::hashing::Hasher`].
 pub async fn hash(password: Password) -> Result<String, AuthError> {
-    tokio::task::spawn_blocking(move || hash_now(&password)).await.map_err(|e| AuthError::Internal(e.to_string()))?
+    tokio::task::spawn_blocking(move || hash_now(&password)).await.map_err(AuthError::Hashing)?
 }
 
 /// A hash of nothing anyone knows, verified against when the account does not exist,
@@ -92,7 +89,7 @@ pub async fn warm_up() {
 pub fn verify_now(candidate: &str, stored: Option<&str>) -> Result<bool, AuthError> {
     let known = stored.is_some();
     let phc = stored.unwrap_or(DUMMY_HASH.as_str());
-    let parsed = PasswordHash::new(phc).map_err(|e| AuthError::Internal(format!("stored hash: {e}")))?;
+    let parsed = PasswordHash::new(phc).map_err(AuthError::StoredHash)?;
     // The parameters come from the stored hash, so older hashes keep verifying.
     let matches = argon2().verify_password(candidate.as_bytes(), &parsed).is_ok();
     Ok(known && matches)
@@ -101,9 +98,7 @@ pub fn verify_now(candidate: &str, stored: Option<&str>) -> Result<bool, AuthErr
 /// [`verify_now`] off the async runtime, without any bound.
 pub async fn verify(candidate: &str, stored: Option<String>) -> Result<bool, AuthError> {
     let candidate = candidate.to_owned();
-    tokio::task::spawn_blocking(move || verify_now(&candidate, stored.as_deref()))
-        .await
-        .map_err(|e| AuthError::Internal(e.to_string()))?
+    tokio::task::spawn_blocking(move || verify_now(&candidate, stored.as_deref())).await.map_err(AuthError::Hashing)?
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! the call answers `unavailable` (503), which clients retry, not `internal`.
 
 use ottr_catalog::CatalogError;
-use ottr_runtime::ErrorCode;
+use ottr_runtime::{ErrorCode, ServiceError};
 use sqlx::PgPool;
 
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]

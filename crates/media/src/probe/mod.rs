@@ -1,39 +1,62 @@
-//! Probing a source with ffprobe, under the same allow-lists ffmpeg runs with: a local
-//! file only (`-protocol_whitelist file`), known containers only, so a playlist dressed
-//! as `.mp4` can neither read other files nor reach the network.
+//! Probing a source with ffprobe, under the same guards ffmpeg runs with (see
+//! [`crate::ffmpeg`]), and telling ffprobe's verdict on the file apart from our own
+//! failure to run it: only the first is the uploader's problem.
 
 mod parse;
 
 use std::{path::Path, time::Duration};
 
-pub use parse::{FORMAT_WHITELIST, Limits, Rejection, SourceInfo, parse};
+pub use parse::{Limits, Rejection, SourceInfo, parse};
 
-use crate::process::{self, ProcessError};
+use crate::{
+    ffmpeg,
+    process::{self, ProcessError},
+};
 
 /// ffprobe on a small file takes about 0.1 s; a minute means something is wrong.
 const PROBE_LIMIT: Duration = Duration::from_secs(60);
 
-/// The input options every ffmpeg and ffprobe run of ottr's puts before `-i`.
-pub fn input_guards(max_pixels: u64) -> Vec<String> {
-    ["-protocol_whitelist", "file", "-format_whitelist", FORMAT_WHITELIST, "-max_pixels", &max_pixels.to_string()]
-        .into_iter()
-        .map(String::from)
-        .collect()
+/// Why a probe gave no [`SourceInfo`].
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// ffprobe read the file and it is not acceptable video.
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    /// ffprobe could not be run at all (missing, or its pipes failed): ours, not the file's.
+    #[error("ffprobe could not be run")]
+    NotRun(#[source] ProcessError),
 }
 
-/// Probes `path` and judges it. A file ffprobe cannot open becomes a [`Rejection`],
-/// never an internal error: bad input is the uploader's problem, and says so.
-pub async fn probe(path: &Path, limits: Limits) -> Result<SourceInfo, Rejection> {
-    let mut args: Vec<String> = vec!["-v".into(), "error".into()];
-    args.extend(input_guards(limits.max_pixels));
+/// Probes `path` and judges it. ffprobe giving up on the file (an exit code, or spinning
+/// past the limit on it) is a [`Rejection`]; failing to start it or to read its output is not.
+pub async fn probe(path: &Path, limits: Limits) -> Result<SourceInfo, ProbeError> {
+    let mut args = ffmpeg::probe_base_args();
+    args.extend(ffmpeg::source_guards(limits.max_pixels));
     args.extend(["-print_format", "json", "-show_format", "-show_streams", "-i"].map(String::from));
     args.push(path.to_string_lossy().into_owned());
     match process::run("ffprobe", &args, PROBE_LIMIT).await {
-        Ok(json) => parse(&json, limits),
+        Ok(json) => Ok(parse(&json, limits)?),
         Err(ProcessError::Failed { stderr_tail, .. }) if stderr_tail.contains("whitelist") => {
-            Err(Rejection::UnsupportedContainer(stderr_tail))
+            Err(Rejection::UnsupportedContainer(stderr_tail).into())
         }
-        Err(error @ ProcessError::Failed { .. }) => Err(Rejection::Unreadable(error.stderr_tail().to_owned())),
-        Err(error) => Err(Rejection::Unreadable(error.to_string())),
+        Err(error @ ProcessError::Failed { .. }) => Err(Rejection::Unreadable(error.stderr_tail().to_owned()).into()),
+        // A local file ffprobe cannot finish within a minute is the file's doing.
+        Err(error @ ProcessError::TimedOut { .. }) => Err(Rejection::Unreadable(error.to_string()).into()),
+        Err(error @ (ProcessError::Spawn { .. } | ProcessError::Io { .. })) => Err(ProbeError::NotRun(error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_file_ffprobe_cannot_read_is_rejected_as_unreadable() {
+        let path = std::env::temp_dir().join(format!("ottr-probe-{}.mp4", std::process::id()));
+        std::fs::write(&path, b"not a video at all").unwrap();
+        let limits = Limits { max_duration_secs: 60, max_pixels: 1 << 20, max_streams: 4 };
+        let verdict = probe(&path, limits).await;
+        let _ = std::fs::remove_file(&path);
+        assert!(matches!(verdict, Err(ProbeError::Rejected(_))), "{verdict:?}");
     }
 }

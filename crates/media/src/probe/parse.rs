@@ -3,10 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Containers accepted, as ffprobe names them; the same list (as demuxer names) is
-/// passed to ffmpeg and ffprobe as `-format_whitelist`.
-pub const ALLOWED_CONTAINERS: &[&str] = &["mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "avi", "mpegts", "flv"];
-pub const FORMAT_WHITELIST: &str = "mov,matroska,avi,mpegts,flv";
+use crate::ffmpeg::ALLOWED_CONTAINERS;
 
 #[derive(Debug, Deserialize)]
 struct Output {

@@ -9,6 +9,7 @@ use super::{
     ladder::{AUDIO_KBPS, Rung},
     storyboard,
 };
+use crate::ffmpeg;
 
 /// Segment length in seconds; the GOP equals it.
 pub const SEGMENT_SECS: u32 = 4;
@@ -21,8 +22,8 @@ pub struct Ladder<'a> {
     pub frame_rate: f64,
     pub has_audio: bool,
     pub preset: &'a str,
-    /// Input guards (protocol and format allow-lists, pixel limit), from `probe::input_guards`.
-    pub guards: Vec<String>,
+    /// The pixel limit of the source guards (see [`crate::ffmpeg::source_guards`]).
+    pub max_pixels: u64,
     /// Storyboard thumbnails from the same decode as the ladder, as an image2 pattern.
     pub storyboard: Option<(storyboard::Plan, &'a Path)>,
 }
@@ -33,10 +34,10 @@ fn push(args: &mut Vec<String>, items: &[&str]) {
 
 impl Ladder<'_> {
     pub fn args(&self) -> Vec<String> {
-        let mut args = Vec::new();
+        let mut args = ffmpeg::base_args();
         // Progress as key=value blocks on stdout; errors only on stderr.
-        push(&mut args, &["-hide_banner", "-nostdin", "-nostats", "-v", "error", "-progress", "pipe:1", "-y"]);
-        args.extend(self.guards.iter().cloned());
+        push(&mut args, &["-nostats", "-progress", "pipe:1"]);
+        args.extend(ffmpeg::source_guards(self.max_pixels));
         push(&mut args, &["-i", &self.source.to_string_lossy()]);
         self.filters(&mut args);
         self.video(&mut args);
@@ -163,7 +164,7 @@ mod tests {
             frame_rate: 30.0,
             has_audio,
             preset: "veryfast",
-            guards: vec!["-protocol_whitelist".into(), "file".into()],
+            max_pixels: 1920 * 1080,
             storyboard: None,
         }
         .args()
@@ -210,7 +211,7 @@ mod tests {
             frame_rate: 25.0,
             has_audio: false,
             preset: "veryfast",
-            guards: vec![],
+            max_pixels: 1920 * 1080,
             storyboard: Some((storyboard::Plan::new(30.0, 1920, 1080), sheet)),
         }
         .args();

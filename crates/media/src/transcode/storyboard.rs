@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use crate::ffmpeg;
+
 /// Thumbnails per row of the sprite sheet.
 pub const COLUMNS: u32 = 10;
 /// At most this many thumbnails: one sheet of 10x10.
@@ -59,10 +61,9 @@ impl Plan {
     /// ffmpeg arguments that lay the thumbnails (`thumbs`, an image2 pattern of ottr's own
     /// files) out into the sprite sheet `out`.
     pub fn sheet_args(&self, thumbs: &Path, out: &Path) -> Vec<String> {
-        let mut args: Vec<String> = ["-hide_banner", "-nostdin", "-v", "error", "-y"].map(String::from).to_vec();
-        args.extend(
-            ["-protocol_whitelist", "file", "-format_whitelist", "image2", "-framerate", "1", "-i"].map(String::from),
-        );
+        let mut args = ffmpeg::base_args();
+        args.extend(ffmpeg::image_guards());
+        args.extend(["-framerate", "1", "-i"].map(String::from));
         args.push(thumbs.to_string_lossy().into_owned());
         args.extend([
             "-vf".into(),
@@ -77,11 +78,12 @@ impl Plan {
     }
 }
 
-/// ffmpeg arguments for the poster: one frame at `at` seconds, `width` wide.
-pub fn poster_args(source: &Path, out: &Path, at: f64, width: u32, guards: &[String]) -> Vec<String> {
-    let mut args: Vec<String> = ["-hide_banner", "-nostdin", "-v", "error", "-y"].map(String::from).to_vec();
+/// ffmpeg arguments for the poster: one frame at `at` seconds, `width` wide, read under
+/// the source guards with `max_pixels`.
+pub fn poster_args(source: &Path, out: &Path, at: f64, width: u32, max_pixels: u64) -> Vec<String> {
+    let mut args = ffmpeg::base_args();
     args.extend(["-ss".into(), format!("{at:.3}")]);
-    args.extend(guards.iter().cloned());
+    args.extend(ffmpeg::source_guards(max_pixels));
     args.extend(["-i".to_owned(), source.to_string_lossy().into_owned()]);
     args.extend(["-frames:v".into(), "1".into(), "-vf".into(), format!("scale={width}:-2"), "-q:v".into(), "3".into()]);
     args.push(out.to_string_lossy().into_owned());

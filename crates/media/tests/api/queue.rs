@@ -3,7 +3,7 @@
 //! fencing refuses the late writes of the attempt that lost its lease; cancel and
 //! requeue do what editors expect.
 
-use ottr_media::queue;
+use ottr_media::store::{assets, jobs};
 use ottr_proto::media::v1 as pb;
 use ottr_storage::keys::AssetKeys;
 use sqlx::PgPool;
@@ -20,7 +20,7 @@ async fn an_abandoned_attempt_is_completed_by_another_worker_exactly_once(pool: 
     // A worker claims it with a short lease, stores part of its output, and dies: it is
     // never heard from again (no heartbeat, no cleanup). This stands in for kill -9 of
     // a worker process; the fault test under scripts/ kills a real one.
-    let ghost = queue::claim(&pool, "ghost", 1).await.unwrap().expect("the job is claimable");
+    let ghost = jobs::claim(&pool, "ghost", 1).await.unwrap().expect("the job is claimable");
     assert_eq!(ghost.attempt, 1);
     let ghost_prefix = AssetKeys::new(ghost.asset_id).hls(ghost.attempt);
     api.ctx.store.put_bytes(&format!("{ghost_prefix}1080p/seg_00000.m4s"), vec![1; 100]).await.unwrap();
@@ -44,10 +44,10 @@ async fn an_abandoned_attempt_is_completed_by_another_worker_exactly_once(pool: 
     assert!(ready.master_playlist.starts_with(&AssetKeys::new(ghost.asset_id).hls(2)));
 
     // The ghost comes back to life: every write it tries is fenced off.
-    assert!(!queue::heartbeat(&pool, &ghost, 60).await.unwrap());
-    let done = queue::Finished { master_key: "x", poster_key: "x", storyboard_key: "x", rungs: &[] };
-    assert!(!queue::complete(&pool, &ghost, &done).await.unwrap());
-    assert!(!queue::mark_playable(&pool, &ghost, "x", &[]).await.unwrap());
+    assert!(!jobs::heartbeat(&pool, &ghost, 60).await.unwrap());
+    let done = jobs::Finished { master_key: "x", poster_key: "x", storyboard_key: "x", rungs: &[] };
+    assert!(!jobs::complete(&pool, &ghost, &done).await.unwrap());
+    assert!(!assets::mark_playable(&pool, &ghost, "x", &[]).await.unwrap());
     assert_eq!(worker.asset(&asset.id).await.master_playlist, ready.master_playlist, "nothing changed");
 }
 
@@ -107,14 +107,14 @@ async fn a_failed_attempt_withdraws_its_playlist_before_its_objects_go(pool: PgP
     let api = spawn_app_with(pool.clone(), |s| s.worker.enabled = false).await;
     let scratch = Scratch::new();
     let asset = api.upload(&landscape(&scratch.0, 2)).await.unwrap();
-    let first = queue::claim(&pool, "first", 60).await.unwrap().expect("the job is claimable");
+    let first = jobs::claim(&pool, "first", 60).await.unwrap().expect("the job is claimable");
     let master = format!("{}master.m3u8", AssetKeys::new(first.asset_id).hls(first.attempt));
     api.ctx.store.put_bytes(&master, b"#EXTM3U\n".to_vec()).await.unwrap();
-    assert!(queue::mark_playable(&pool, &first, &master, &[]).await.unwrap());
+    assert!(assets::mark_playable(&pool, &first, &master, &[]).await.unwrap());
     assert_eq!(api.asset(&asset.id).await.master_playlist, master);
 
     // Another attempt's withdrawal leaves this one's playlist alone.
-    queue::withdraw(&pool, first.asset_id, first.attempt + 1).await.unwrap();
+    assets::withdraw(&pool, first.asset_id, first.attempt + 1).await.unwrap();
     assert_eq!(api.asset(&asset.id).await.master_playlist, master);
 
     // The attempt fails (its storage went away, say): no player is sent to its objects.

@@ -1,6 +1,7 @@
-//! Moves an attempt's HLS output from ffmpeg's folder to storage while ffmpeg still runs:
-//! every segment a variant playlist lists is complete, so it goes up, then the playlist
-//! that lists it. Once every rung has a segment stored, the asset is playable.
+//! Publishes an attempt's HLS output: moves it from ffmpeg's folder to storage while
+//! ffmpeg still runs (every segment a variant playlist lists is complete, so it goes up,
+//! then the playlist that lists it), and writes the master playlist over what is stored.
+//! Once every rung has a segment stored, the asset is playable.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -24,7 +25,7 @@ struct Stored {
     sizes: Vec<(u64, f64)>,
 }
 
-pub struct Uploader {
+pub struct Publisher {
     out_dir: PathBuf,
     prefix: String,
     rungs: Vec<Rung>,
@@ -33,7 +34,7 @@ pub struct Uploader {
     stored: HashMap<String, Stored>,
 }
 
-impl Uploader {
+impl Publisher {
     pub fn new(out_dir: PathBuf, prefix: String, rungs: Vec<Rung>, has_audio: bool, frame_rate: f64) -> Self {
         Self { out_dir, prefix, rungs, has_audio, frame_rate, stored: HashMap::new() }
     }

@@ -1,0 +1,112 @@
+//! Domain types into their `ottr.media.v1` wire forms, in one place. Object keys go out
+//! as they are: the edge signs playback URLs for them.
+
+use ottr_proto::media::v1 as pb;
+
+use crate::{
+    MediaError,
+    probe::SourceInfo,
+    store::{
+        assets::{AssetRow, AssetState},
+        jobs::{Claim, JobState},
+    },
+    transcode::ladder::Rung,
+};
+
+impl From<&SourceInfo> for pb::SourceInfo {
+    fn from(info: &SourceInfo) -> Self {
+        pb::SourceInfo {
+            container: info.container.clone(),
+            duration_secs: info.duration_secs,
+            width: info.width,
+            height: info.height,
+            rotation: info.rotation,
+            frame_rate: info.frame_rate,
+            video_codec: info.video_codec.clone(),
+            audio_codec: info.audio_codec.clone().unwrap_or_default(),
+            size_bytes: info.size_bytes,
+        }
+    }
+}
+
+impl From<AssetState> for pb::AssetState {
+    fn from(state: AssetState) -> Self {
+        match state {
+            AssetState::Processing => pb::AssetState::Processing,
+            AssetState::Ready => pb::AssetState::Ready,
+            AssetState::Failed => pb::AssetState::Failed,
+            AssetState::Cancelled => pb::AssetState::Cancelled,
+        }
+    }
+}
+
+/// The phase a job is in when no progress event was stored for it yet.
+impl From<JobState> for pb::Phase {
+    fn from(state: JobState) -> Self {
+        match state {
+            JobState::Queued => pb::Phase::Queued,
+            JobState::Running => pb::Phase::Transcoding,
+            JobState::Ready => pb::Phase::Ready,
+            JobState::Failed => pb::Phase::Failed,
+            JobState::Cancelled => pb::Phase::Cancelled,
+        }
+    }
+}
+
+impl From<Rung> for pb::Rendition {
+    fn from(rung: Rung) -> Self {
+        pb::Rendition { name: rung.name, width: rung.width, height: rung.height, video_bitrate_kbps: rung.video_kbps }
+    }
+}
+
+impl From<AssetRow> for pb::Asset {
+    fn from(row: AssetRow) -> Self {
+        pb::Asset {
+            id: row.id.to_string(),
+            filename: row.filename,
+            state: pb::AssetState::from(row.state) as i32,
+            source: Some(pb::SourceInfo::from(&row.source.0)),
+            job_id: row.job_id.to_string(),
+            renditions: row.renditions.0.into_iter().map(pb::Rendition::from).collect(),
+            master_playlist: row.master_key.unwrap_or_default(),
+            poster: row.poster_key.unwrap_or_default(),
+            storyboard: row.storyboard_key.unwrap_or_default(),
+            error_code: row.error_code.unwrap_or_default(),
+            error_message: row.error_message.unwrap_or_default(),
+            created_at: row.created_at.unix_timestamp(),
+            ready_at: row.ready_at.map_or(0, |t| t.unix_timestamp()),
+        }
+    }
+}
+
+/// Playback needs a master playlist, and a cancelled asset has none to offer.
+impl TryFrom<AssetRow> for pb::Playback {
+    type Error = MediaError;
+
+    fn try_from(row: AssetRow) -> Result<Self, MediaError> {
+        let master = row
+            .master_key
+            .filter(|_| row.state != AssetState::Cancelled)
+            .ok_or(MediaError::NotFound("playable asset"))?;
+        Ok(pb::Playback {
+            asset_id: row.id.to_string(),
+            master_playlist: master,
+            poster: row.poster_key.unwrap_or_default(),
+            storyboard: row.storyboard_key.unwrap_or_default(),
+            ready: row.state == AssetState::Ready,
+            duration_secs: row.source.duration_secs,
+        })
+    }
+}
+
+/// The first event of an attempt: which job, asset and attempt it is about.
+impl From<&Claim> for pb::JobEvent {
+    fn from(claim: &Claim) -> Self {
+        pb::JobEvent {
+            job_id: claim.job_id.to_string(),
+            asset_id: claim.asset_id.to_string(),
+            attempt: claim.attempt as u32,
+            ..Default::default()
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! The steps of one attempt: fetch the source, probe it, run the single ffmpeg ladder
+//! (supervised, see [`super::supervise`]) while its output is published, then the master,
+//! poster and storyboard, verify every object, and mark the asset ready in one
+//! transaction. The work folder goes on every path.
+
+use std::path::PathBuf;
+
+use ottr_proto::media::v1::{JobEvent, Phase};
+use ottr_storage::keys::AssetKeys;
+
+use super::{
+    Context, WorkDir,
+    outcome::{Fault, Stop, ffmpeg_failed},
+};
+use crate::{
+    probe::{self, SourceInfo},
+    process,
+    publish::Publisher,
+    store::jobs::{self, Claim, Finished},
+    transcode::{
+        command::Ladder,
+        ladder::{self, Rung},
+        playlist, storyboard,
+    },
+};
+
+/// How long the poster and the storyboard sheet may take.
+const IMAGE_LIMIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+pub(super) struct Attempt<'a> {
+    pub(super) ctx: &'a Context,
+    pub(super) claim: &'a Claim,
+    pub(super) event: JobEvent,
+}
+
+/// What the probe decided, and where this attempt's files go.
+pub(super) struct Plan {
+    pub(super) work: WorkDir,
+    pub(super) source: PathBuf,
+    pub(super) info: SourceInfo,
+    pub(super) rungs: Vec<Rung>,
+    pub(super) frame_rate: f64,
+    pub(super) sheet: storyboard::Plan,
+}
+
+impl Plan {
+    fn out_dir(&self) -> PathBuf {
+        self.work.0.join("hls")
+    }
+
+    fn thumbs(&self) -> PathBuf {
+        self.work.0.join("thumbs").join("%04d.jpg")
+    }
+
+    fn has_audio(&self) -> bool {
+        self.info.audio_codec.is_some()
+    }
+}
+
+impl<'a> Attempt<'a> {
+    pub(super) fn new(ctx: &'a Context, claim: &'a Claim) -> Self {
+        Self { ctx, claim, event: JobEvent::from(claim) }
+    }
+
+    /// Publishes the current event; a fenced-off attempt learns it here too.
+    pub(super) async fn publish(&self) -> Result<(), Stop> {
+        match self.ctx.events.publish(self.event.clone(), Some(self.claim.attempt)).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Stop::Lost),
+            Err(error) => {
+                tracing::warn!(error = %ottr_runtime::service_error::chain(&error), "progress not recorded");
+                Ok(())
+            }
+        }
+    }
+
+    async fn phase(&mut self, phase: Phase) -> Result<(), Stop> {
+        self.event.phase = phase as i32;
+        self.publish().await
+    }
+
+    pub(super) async fn run(mut self) -> Result<(), Stop> {
+        self.phase(Phase::Probing).await?;
+        let plan = self.plan().await?;
+        self.phase(Phase::Transcoding).await?;
+        let mut publisher = self.transcode(&plan).await?;
+        self.phase(Phase::Uploading).await?;
+        publisher.sync(&self.ctx.store, true).await.map_err(Fault::from)?;
+        let ffmpeg_master =
+            tokio::fs::read_to_string(plan.out_dir().join("ffmpeg_master.m3u8")).await.unwrap_or_default();
+        let master = publisher.master(Some(&playlist::codecs_by_uri(&ffmpeg_master)));
+        self.ctx.store.put_bytes(&publisher.master_key(), master.into_bytes()).await?;
+        self.phase(Phase::Finalizing).await?;
+        let images = self.images(&plan).await?;
+        let mut expected = publisher.expected_keys();
+        expected.extend(images.iter().cloned());
+        self.verify(&expected).await?;
+        let finished = Finished {
+            master_key: &publisher.master_key(),
+            poster_key: &images[0],
+            storyboard_key: &images[2],
+            rungs: &plan.rungs,
+        };
+        self.finish(&finished).await
+    }
+
+    /// Fetches and probes the source, and decides the ladder.
+    async fn plan(&self) -> Result<Plan, Stop> {
+        let settings = &self.ctx.settings;
+        let work = WorkDir(settings.work_dir.join(format!("{}-{}", self.claim.job_id, self.claim.attempt)));
+        tokio::fs::create_dir_all(&work.0).await?;
+        let source = work.0.join("source");
+        self.ctx.store.download(&self.claim.source_key, &source).await?;
+        let info = probe::probe(&source, settings.limits.probe_limits()).await?;
+        let (width, height) = info.display_size();
+        let sheet = storyboard::Plan::new(info.duration_secs, width, height);
+        let (rungs, frame_rate) = (ladder::plan(width, height), ladder::frame_rate(info.frame_rate));
+        Ok(Plan { work, source, info, rungs, frame_rate, sheet })
+    }
+
+    /// Runs the ladder under supervision; returns the publisher holding what went up.
+    async fn transcode(&mut self, plan: &Plan) -> Result<Publisher, Stop> {
+        let out_dir = plan.out_dir();
+        for rung in &plan.rungs {
+            tokio::fs::create_dir_all(out_dir.join(&rung.name)).await?;
+        }
+        tokio::fs::create_dir_all(plan.work.0.join("thumbs")).await?;
+        let hls_prefix = AssetKeys::new(self.claim.asset_id).hls(self.claim.attempt);
+        let mut publisher =
+            Publisher::new(out_dir.clone(), hls_prefix, plan.rungs.clone(), plan.has_audio(), plan.frame_rate);
+        let thumbs = plan.thumbs();
+        let command = Ladder {
+            source: &plan.source,
+            out_dir: &out_dir,
+            rungs: &plan.rungs,
+            frame_rate: plan.frame_rate,
+            has_audio: plan.has_audio(),
+            preset: &self.ctx.settings.worker.preset,
+            max_pixels: self.ctx.settings.limits.max_pixels,
+            storyboard: Some((plan.sheet, &thumbs)),
+        };
+        self.supervise(command.args(), plan, &mut publisher).await?;
+        Ok(publisher)
+    }
+
+    /// The poster (one seek and one frame) and the storyboard sheet ffmpeg drew during the
+    /// transcode; returns the keys [poster, storyboard image, storyboard cues].
+    async fn images(&self, plan: &Plan) -> Result<Vec<String>, Stop> {
+        let (duration, (width, _)) = (plan.info.duration_secs, plan.info.display_size());
+        let poster = plan.work.0.join("poster.jpg");
+        let at = (duration * 0.1).min(duration - 0.1).max(0.0);
+        let max_pixels = self.ctx.settings.limits.max_pixels;
+        let args = storyboard::poster_args(&plan.source, &poster, at, width.min(1280), max_pixels);
+        process::run("ffmpeg", &args, IMAGE_LIMIT).await.map_err(ffmpeg_failed)?;
+        let sheet = plan.work.0.join("storyboard.jpg");
+        process::run("ffmpeg", &plan.sheet.sheet_args(&plan.thumbs(), &sheet), IMAGE_LIMIT)
+            .await
+            .map_err(Fault::from)?;
+        let prefix = AssetKeys::new(self.claim.asset_id).images(self.claim.attempt);
+        let keys =
+            vec![format!("{prefix}poster.jpg"), format!("{prefix}storyboard.jpg"), format!("{prefix}storyboard.vtt")];
+        self.ctx.store.put_file(&keys[0], &poster).await?;
+        self.ctx.store.put_file(&keys[1], &sheet).await?;
+        self.ctx.store.put_bytes(&keys[2], plan.sheet.vtt("storyboard.jpg", duration).into_bytes()).await?;
+        Ok(keys)
+    }
+
+    /// Nothing is marked ready until every object is there and not empty.
+    async fn verify(&self, expected: &[String]) -> Result<(), Stop> {
+        for key in expected {
+            match self.ctx.store.head(key).await? {
+                Some(meta) if meta.size > 0 => {}
+                _ => return Err(Fault::Missing(key.clone()).into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Job and asset ready in one transaction, then the final event.
+    async fn finish(mut self, finished: &Finished<'_>) -> Result<(), Stop> {
+        if !jobs::complete(&self.ctx.pool, self.claim, finished).await? {
+            return Err(Stop::Lost);
+        }
+        self.sweep_other_attempts().await;
+        self.event.percent = 100.0;
+        self.event.eta_secs = 0.0;
+        self.event.playable = true;
+        for rendition in &mut self.event.renditions {
+            rendition.state = "done".into();
+        }
+        self.event.phase = Phase::Ready as i32;
+        let _ = self.ctx.events.publish(self.event.clone(), None).await;
+        tracing::info!(job_id = %self.claim.job_id, asset_id = %self.claim.asset_id, "asset ready");
+        Ok(())
+    }
+
+    /// Objects of earlier attempts (a worker killed mid-way) are removed by the winner.
+    async fn sweep_other_attempts(&self) {
+        let (asset_id, attempt) = (self.claim.asset_id, self.claim.attempt);
+        let own = [AssetKeys::new(asset_id).hls(attempt), AssetKeys::new(asset_id).images(attempt)];
+        for root in [AssetKeys::new(asset_id).hls_root(), AssetKeys::new(asset_id).images_root()] {
+            let Ok(found) = self.ctx.store.list(&root).await else { continue };
+            for key in found.iter().filter(|k| !own.iter().any(|o| k.starts_with(o.as_str()))) {
+                if let Err(error) = self.ctx.store.delete(key).await {
+                    tracing::warn!(%error, %key, "could not remove an abandoned attempt's object");
+                }
+            }
+        }
+    }
+}

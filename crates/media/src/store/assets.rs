@@ -1,0 +1,170 @@
+//! The assets the queue works on: recorded with their job, read for the API, and moved
+//! between states in the same transactions as their job.
+
+use ottr_storage::keys::AssetKeys;
+
+use sqlx::{PgConnection, PgPool};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{jobs::Finished, text_state};
+use crate::{MediaError, probe::SourceInfo, transcode::ladder::Rung};
+
+text_state! {
+    /// Where an asset is: processing until its job ends ready, failed or cancelled.
+    AssetState { Processing => "processing", Ready => "ready", Failed => "failed", Cancelled => "cancelled" }
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct AssetRow {
+    pub id: Uuid,
+    pub filename: String,
+    pub state: AssetState,
+    pub source: sqlx::types::Json<SourceInfo>,
+    pub renditions: sqlx::types::Json<Vec<Rung>>,
+    pub master_key: Option<String>,
+    pub poster_key: Option<String>,
+    pub storyboard_key: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub ready_at: Option<OffsetDateTime>,
+    pub job_id: Uuid,
+}
+
+/// What an upload recorded: the asset's source and who sent it.
+pub struct NewAsset<'a> {
+    pub id: Uuid,
+    pub filename: &'a str,
+    pub source_key: &'a str,
+    pub source: &'a SourceInfo,
+    pub created_by: Option<Uuid>,
+}
+
+/// Records the asset and queues its job in one transaction: there is never an asset
+/// without a job, nor a job without its asset. Returns the job's id.
+pub async fn create(pool: &PgPool, asset: &NewAsset<'_>, max_attempts: i32) -> Result<Uuid, MediaError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("INSERT INTO media.assets (id, filename, source_key, source, created_by) VALUES ($1, $2, $3, $4, $5)")
+        .bind(asset.id)
+        .bind(asset.filename)
+        .bind(asset.source_key)
+        .bind(sqlx::types::Json(asset.source))
+        .bind(asset.created_by)
+        .execute(&mut *tx)
+        .await?;
+    let job_id = Uuid::new_v4();
+    sqlx::query("INSERT INTO media.jobs (id, asset_id, max_attempts) VALUES ($1, $2, $3)")
+        .bind(job_id)
+        .bind(asset.id)
+        .bind(max_attempts)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(job_id)
+}
+
+pub async fn get(pool: &PgPool, asset_id: Uuid) -> Result<AssetRow, MediaError> {
+    sqlx::query_as(
+        "SELECT a.id, a.filename, a.state, a.source, a.renditions, a.master_key, a.poster_key, a.storyboard_key,
+                a.error_code, a.error_message, a.created_at, a.ready_at, j.id AS job_id
+         FROM media.assets a JOIN media.jobs j ON j.asset_id = a.id WHERE a.id = $1",
+    )
+    .bind(asset_id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or(MediaError::NotFound("asset"))
+}
+
+/// Marks the asset playable: the master and the first segments of every rung are stored.
+/// False when the attempt no longer holds the job.
+pub async fn mark_playable(
+    pool: &PgPool,
+    claim: &super::jobs::Claim,
+    master_key: &str,
+    rungs: &[Rung],
+) -> Result<bool, MediaError> {
+    let updated = sqlx::query(
+        "UPDATE media.assets a SET master_key = $3, renditions = $4, playable_at = coalesce(playable_at, now())
+         FROM media.jobs j
+         WHERE a.id = j.asset_id AND j.id = $1 AND j.attempt = $2 AND j.state = 'running'",
+    )
+    .bind(claim.job_id)
+    .bind(claim.attempt)
+    .bind(master_key)
+    .bind(sqlx::types::Json(rungs))
+    .execute(pool)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// Withdraws what an attempt made playable before its objects are deleted (it failed,
+/// lost its lease or was handed back): players must not be sent to a master whose
+/// segments are going away. A master of another attempt, or of a ready asset, stays.
+pub async fn withdraw(pool: &PgPool, asset_id: Uuid, attempt: i32) -> Result<(), MediaError> {
+    sqlx::query(
+        "UPDATE media.assets SET master_key = NULL, renditions = '[]', playable_at = NULL
+         WHERE id = $1 AND state <> 'ready' AND starts_with(master_key, $2)",
+    )
+    .bind(asset_id)
+    .bind(AssetKeys::new(asset_id).hls(attempt))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The ready half of [`super::jobs::complete`], in its transaction.
+pub(super) async fn mark_ready(conn: &mut PgConnection, asset_id: Uuid, done: &Finished<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE media.assets SET state = 'ready', master_key = $2, poster_key = $3, storyboard_key = $4, renditions = $5,
+            playable_at = coalesce(playable_at, now()), ready_at = now(), error_code = NULL, error_message = NULL
+         WHERE id = $1",
+    )
+    .bind(asset_id)
+    .bind(done.master_key)
+    .bind(done.poster_key)
+    .bind(done.storyboard_key)
+    .bind(sqlx::types::Json(done.rungs))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The failed half of [`super::jobs::fail`], in its transaction.
+pub(super) async fn mark_failed(
+    conn: &mut PgConnection,
+    asset_id: Uuid,
+    code: &str,
+    message: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE media.assets SET state = 'failed', error_code = $2, error_message = $3 WHERE id = $1")
+        .bind(asset_id)
+        .bind(code)
+        .bind(message)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The asset of a cancelled job, in the cancelling transaction.
+pub(super) async fn mark_cancelled(conn: &mut PgConnection, job_id: Uuid) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE media.assets SET state = 'cancelled' WHERE id = (SELECT asset_id FROM media.jobs WHERE id = $1)",
+    )
+    .bind(job_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The asset of a requeued job, processing again, in the requeuing transaction.
+pub(super) async fn mark_processing(conn: &mut PgConnection, job_id: Uuid) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE media.assets SET state = 'processing', error_code = NULL, error_message = NULL
+         WHERE id = (SELECT asset_id FROM media.jobs WHERE id = $1)",
+    )
+    .bind(job_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
