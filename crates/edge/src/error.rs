@@ -9,8 +9,8 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use ottr_storage::StorageError;
 use ottr_runtime::{ErrorCode, token::TokenError};
+use ottr_storage::StorageError;
 use serde::Serialize;
 use utoipa::ToSchema;
 

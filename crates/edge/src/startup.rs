@@ -13,8 +13,8 @@ use tower_http::{
 };
 
 use ottr_proto::auth::v1::GetJwksRequest;
-use ottr_storage::ObjectStore;
 use ottr_runtime::token::TokenVerifier;
+use ottr_storage::ObjectStore;
 
 use crate::{
     EdgeSettings, grpc_proxy,

@@ -12,10 +12,7 @@ use ottr_bench::{
     version_of,
 };
 use ottr_edge::{EdgeSettings, hls::token::Signer};
-use ottr_media::{
-    probe,
-    transcode::{command::Ladder, ladder},
-};
+use ottr_media::transcode::{command::Ladder, ladder};
 use ottr_runtime::{
     config::{ListenSettings, TokenSettings},
     token::TokenVerifier,
