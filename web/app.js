@@ -101,7 +101,7 @@ const pages = {
     const pid = await profile();
     const [resume, page] = await Promise.all([api(`/api/v1/profiles/${pid}/continue-watching`), api('/api/v1/titles?page_size=48')]);
     paint(`
-      <form id="search" style="max-width:none;grid-template-columns:1fr auto"><input name="q" placeholder="Search titles, people, stories" data-testid="search">
+      <form id="search" class="search"><input name="q" placeholder="Search titles, people, stories" data-testid="search">
       <button>Search</button></form>
       <h2>Continue watching</h2><div class="row" data-testid="continue-row">${resume.items.map(item =>
         card(item.title, `<br><small>${Math.round(item.position_secs)} s${item.up_next ? ' · up next' : ''}</small>`)).join('') || '<span class="muted">Nothing started yet.</span>'}</div>

@@ -37,6 +37,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("first run: created {} with password {password}", first_run::ADMIN_EMAIL);
                 println!("(shown once; it is stored only as an argon2id hash)");
             }
+            let mut settings = settings;
+            // One process on one machine: the only case where a random playback secret is
+            // right (every edge of a deployment must share one, so `serve` never makes it up).
+            if secrecy::ExposeSecret::expose_secret(&settings.edge.playback.secret).is_empty() {
+                settings.edge.playback.secret = ottr_edge::config::PlaybackSettings::generate_secret();
+            }
             let all = [Service::Auth, Service::Catalog, Service::Media, Service::Edge];
             serve(&settings, &all, first_admin, &ready).await
         }

@@ -3,13 +3,20 @@
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use ottr_runtime::config::ListenSettings;
+use ottr_runtime::{client_addr::NetworkSettings, config::ListenSettings};
 use ottr_storage::StorageSettings;
+
+use crate::limits::LimitSettings;
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default)]
 pub struct EdgeSettings {
     pub listen: ListenSettings,
+    /// When set, `/metrics` is served here (an internal address) and no longer on `listen`.
+    pub metrics_listen: Option<ListenSettings>,
+    /// Which peers may say who the caller is (`X-Forwarded-For`); loopback by default.
+    pub network: NetworkSettings,
+    pub limits: LimitSettings,
     /// The URL browsers reach the edge at, for absolute links; empty means `http://host:port`.
     pub public_url: String,
     pub auth_url: String,
@@ -43,6 +50,9 @@ impl Default for EdgeSettings {
     fn default() -> Self {
         Self {
             listen: ListenSettings::new("127.0.0.1", 8080),
+            metrics_listen: None,
+            network: NetworkSettings::default(),
+            limits: LimitSettings::default(),
             public_url: String::new(),
             auth_url: "http://127.0.0.1:50051".into(),
             catalog_url: "http://127.0.0.1:50052".into(),
@@ -71,14 +81,82 @@ impl EdgeSettings {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default)]
 pub struct PlaybackSettings {
-    /// Signs playback URLs. Every edge of a deployment needs the same one; when empty, a
-    /// random one is made at start (fine for one process, wrong for several).
+    /// Signs playback URLs: at least 32 bytes, the same on every edge of a deployment.
+    /// The edge refuses to start without one; only `ottr up` makes a random one.
     pub secret: SecretString,
     pub ttl_secs: i64,
+    /// The longest a playback URL may live, whatever `ttl_secs` says: whoever holds the
+    /// secret can mint URLs, and this bounds how long any of them works.
+    pub max_ttl_secs: i64,
 }
 
 impl Default for PlaybackSettings {
     fn default() -> Self {
-        Self { secret: SecretString::from(""), ttl_secs: 4 * 3600 }
+        Self { secret: SecretString::from(""), ttl_secs: 4 * 3600, max_ttl_secs: 24 * 3600 }
+    }
+}
+
+/// The shortest secret accepted: 256 bits, the HMAC-SHA256 key size.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Placeholders shipped in examples; a deployment that kept one signs URLs anyone can forge.
+const PLACEHOLDERS: &[&str] = &["change-me", "changeme", "replace-me"];
+
+impl PlaybackSettings {
+    /// The secret's bytes, or why it cannot sign anything.
+    pub fn secret_bytes(&self) -> Result<Vec<u8>, String> {
+        use secrecy::ExposeSecret;
+        let secret = self.secret.expose_secret();
+        let lowered = secret.to_ascii_lowercase();
+        if secret.is_empty() {
+            return Err("no playback secret: set OTTR__EDGE__PLAYBACK__SECRET (e.g. `openssl rand -hex 32`)".into());
+        }
+        if PLACEHOLDERS.iter().any(|p| lowered.starts_with(p)) {
+            return Err("the playback secret is the example's placeholder: set a random one".into());
+        }
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(format!(
+                "the playback secret has {} bytes; at least {MIN_SECRET_BYTES} are needed",
+                secret.len()
+            ));
+        }
+        Ok(secret.as_bytes().to_vec())
+    }
+
+    /// A random secret, for `ottr up` alone: one process, so nothing else has to share it,
+    /// and URLs it signed stop working when it restarts.
+    pub fn generate_secret() -> SecretString {
+        let mut random = [0u8; MIN_SECRET_BYTES];
+        aws_lc_rs::rand::fill(&mut random).expect("the system has randomness");
+        random.iter().map(|b| format!("{b:02x}")).collect::<String>().into()
+    }
+
+    /// The lifetime given to new playback URLs.
+    pub fn effective_ttl_secs(&self) -> i64 {
+        self.ttl_secs.clamp(1, self.max_ttl_secs.max(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PlaybackSettings;
+
+    fn with(secret: &str) -> Result<Vec<u8>, String> {
+        PlaybackSettings { secret: secret.to_owned().into(), ..Default::default() }.secret_bytes()
+    }
+
+    #[test]
+    fn placeholders_short_and_empty_secrets_are_refused() {
+        assert!(with("").is_err());
+        assert!(with("change-me-to-a-long-random-secret").is_err());
+        assert!(with("CHANGE-ME-and-then-some-more-bytes-to-be-long").is_err());
+        assert!(with("0123456789abcdef0123456789abcde").is_err());
+        assert!(with("0123456789abcdef0123456789abcdef").is_ok());
+    }
+
+    #[test]
+    fn the_lifetime_is_capped() {
+        let settings = PlaybackSettings { ttl_secs: 10 * 365 * 86400, max_ttl_secs: 3600, ..Default::default() };
+        assert_eq!(settings.effective_ttl_secs(), 3600);
     }
 }

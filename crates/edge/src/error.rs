@@ -65,6 +65,14 @@ pub enum EdgeError {
     RangeNotSatisfiable { size: u64 },
     #[error("object storage failed")]
     Storage(#[source] StorageError),
+    #[error("too many requests from this address; retry in {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error("the request body is larger than {limit} bytes")]
+    BodyTooLarge { limit: usize },
+    #[error("the request took too long")]
+    TimedOut,
+    #[error("at most {limit} progress streams may be open at once per user")]
+    StreamLimitReached { limit: usize },
     /// Ours, not the caller's: `context` says what the edge was doing.
     #[error("{context}")]
     Internal {
@@ -107,6 +115,10 @@ impl EdgeError {
             EdgeError::RangeNotSatisfiable { .. } => ErrorCode::RangeNotSatisfiable,
             EdgeError::Storage(StorageError::NotFound(_) | StorageError::BadKey(_)) => ErrorCode::NotFound,
             EdgeError::Storage(_) => ErrorCode::Unavailable,
+            EdgeError::TooManyRequests { .. } => ErrorCode::TooManyRequests,
+            EdgeError::BodyTooLarge { .. } => ErrorCode::BodyTooLarge,
+            EdgeError::TimedOut => ErrorCode::RequestTimeout,
+            EdgeError::StreamLimitReached { .. } => ErrorCode::StreamLimitReached,
             EdgeError::Internal { .. } => ErrorCode::Internal,
         }
     }
@@ -138,6 +150,9 @@ impl EdgeError {
         match self {
             EdgeError::UploadOffsetMismatch { offset } => {
                 headers.insert("upload-offset", HeaderValue::from(*offset));
+            }
+            EdgeError::TooManyRequests { retry_after_secs } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
             EdgeError::RangeNotSatisfiable { size } => {
                 if let Ok(value) = HeaderValue::try_from(format!("bytes */{size}")) {

@@ -15,6 +15,8 @@ use axum::Router;
 use tonic::{body::Body, transport::Channel};
 use tower::{Layer, Service, ServiceExt};
 
+use ottr_runtime::ErrorCode;
+
 /// Every RPC reachable from outside. Each service still checks the caller's token and roles.
 pub const PUBLIC: &[&str] = &[
     "/ottr.auth.v1.AuthService/Register",
@@ -51,6 +53,25 @@ pub const PUBLIC: &[&str] = &[
     "/ottr.media.v1.MediaService/CancelJob",
 ];
 
+/// Public, but only for staff through the relay: the answer names an asset's storage keys
+/// and state, drafts included. Viewers get playback through the catalog's title route,
+/// which checks that the title is theirs to see.
+const STAFF_ONLY: &[&str] = &["/ottr.media.v1.MediaService/GetPlayback"];
+
+/// Why a staff-only RPC is refused before it is relayed, if it is.
+fn refusal(request: &http::Request<Body>) -> Option<tonic::Status> {
+    if !STAFF_ONLY.contains(&request.uri().path()) {
+        return None;
+    }
+    match crate::caller::claimed(request.headers().get(http::header::AUTHORIZATION)) {
+        None => Some(ErrorCode::Unauthenticated.status("sign in first")),
+        Some(claims) if !claims.is_staff() => {
+            Some(ErrorCode::PermissionDenied.status("only editors and admins may call this directly"))
+        }
+        Some(_) => None,
+    }
+}
+
 /// Relays requests to one upstream service.
 #[derive(Clone)]
 struct Relay {
@@ -71,6 +92,9 @@ impl Service<http::Request<Body>> for Relay {
         Box::pin(async move {
             if !PUBLIC.contains(&request.uri().path()) {
                 return Ok(tonic::Status::unimplemented("not a public RPC").into_http());
+            }
+            if let Some(status) = refusal(&request) {
+                return Ok(status.into_http());
             }
             Ok(channel.oneshot(request).await.unwrap_or_else(|error| {
                 tracing::warn!(%error, "upstream gRPC service unreachable");

@@ -3,10 +3,14 @@
 //! readiness, all on one port. It reaches the other
 //! services only through their generated gRPC clients, passing the caller's token on.
 
+mod caller;
+mod client_ip;
 pub mod config;
 pub mod error;
 mod grpc_proxy;
+mod headers;
 pub mod hls;
+pub mod limits;
 mod metrics;
 mod rest;
 pub mod startup;

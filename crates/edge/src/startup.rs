@@ -1,9 +1,8 @@
 //! Builds the edge and serves it until asked to stop, then drains for a bounded time.
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{Router, extract::Request, http::StatusCode, response::IntoResponse, routing::get};
-use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
@@ -17,8 +16,11 @@ use ottr_runtime::token::TokenVerifier;
 use ottr_storage::ObjectStore;
 
 use crate::{
-    EdgeSettings, grpc_proxy,
+    EdgeSettings,
+    client_ip::{self, Proxies},
+    grpc_proxy, headers,
     hls::{self, Delivery, HotCache, token::Signer},
+    limits::StreamSlots,
     metrics::{self, Metrics},
     rest::{self, Api},
     upstream::Upstream,
@@ -37,8 +39,9 @@ pub enum StartupError {
     UpstreamUrl(#[source] tonic::transport::Error),
     #[error("the gRPC reflection service cannot be built")]
     Reflection(#[source] tonic_reflection::server::Error),
-    #[error("no randomness for a playback secret")]
-    Randomness,
+    /// Empty, an example's placeholder, or too short: URLs signed with it could be forged.
+    #[error("{0}")]
+    PlaybackSecret(String),
 }
 
 /// What the edge is given rather than making: the object store media writes (the edge
@@ -53,6 +56,8 @@ pub struct Application {
     router: Router,
     stopping: CancellationToken,
     drain_limit: Duration,
+    /// `/metrics` on its own (internal) address, when one is configured.
+    metrics: Option<(TcpListener, Router)>,
 }
 
 fn cors(origins: &[String]) -> CorsLayer {
@@ -63,19 +68,6 @@ fn cors(origins: &[String]) -> CorsLayer {
         let list = origins.iter().filter_map(|o| o.parse().ok()).collect::<Vec<_>>();
         layer.allow_origin(AllowOrigin::list(list))
     }
-}
-
-fn secret(settings: &EdgeSettings) -> Result<Vec<u8>, StartupError> {
-    let configured = settings.playback.secret.expose_secret();
-    if !configured.is_empty() {
-        return Ok(configured.as_bytes().to_vec());
-    }
-    tracing::warn!(
-        "no playback secret configured: using a random one (URLs will not survive a restart or work across edges)"
-    );
-    let mut random = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut random).map_err(|_| StartupError::Randomness)?;
-    Ok(random.to_vec())
 }
 
 impl Application {
@@ -95,7 +87,7 @@ impl Application {
         let upstream = Upstream::new(settings).map_err(StartupError::UpstreamUrl)?;
         let delivery = Arc::new(Delivery {
             store,
-            signer: Signer::new(&secret(settings)?),
+            signer: Signer::new(&settings.playback.secret_bytes().map_err(StartupError::PlaybackSecret)?),
             cache: HotCache::new(settings.hls_cache_bytes),
         });
         let stopping = CancellationToken::new();
@@ -104,7 +96,8 @@ impl Application {
             upstream: upstream.clone(),
             delivery: delivery.clone(),
             public_url,
-            playback_ttl_secs: settings.playback.ttl_secs,
+            playback_ttl_secs: settings.playback.effective_ttl_secs(),
+            streams: StreamSlots::new(settings.limits.progress_streams_per_user),
             uploads,
             verifier,
             stopping: stopping.clone(),
@@ -123,7 +116,7 @@ impl Application {
         .await
         .map_err(StartupError::Reflection)?;
         let router = Router::new()
-            .merge(rest::router(api))
+            .merge(rest::router(api, &settings.limits))
             .merge(grpc)
             .merge(hls_routes)
             .route("/healthz", get(|| async { "ok" }))
@@ -131,14 +124,29 @@ impl Application {
         let web = ServeDir::new(&settings.web_dir);
         let metrics = Metrics::default();
         let exposed = metrics.clone();
+        let metrics_route = Router::new().route("/metrics", get(move || async move { exposed.render() }));
+        let (router, internal) = match &settings.metrics_listen {
+            Some(listen) => {
+                let address = format!("{}:{}", listen.host, listen.port);
+                let listener = ottr_runtime::grpc::bind(listen)
+                    .await
+                    .map_err(|source| StartupError::Listen { address, source })?;
+                (router, Some((listener, metrics_route)))
+            }
+            None => (router.merge(metrics_route), None),
+        };
         let router = router
-            .route("/metrics", get(move || async move { exposed.render() }))
             .route_service("/vendor/hls.min.js", ServeFile::new(&settings.hls_js))
             .fallback(move |request: Request| fallback(web.clone(), request))
             .route_layer(axum::middleware::from_fn_with_state(metrics, metrics::record))
-            .layer(cors(&settings.cors_origins));
+            .layer(cors(&settings.cors_origins))
+            .layer(axum::middleware::from_fn_with_state(
+                Proxies::from(settings.network.trusted_proxies.clone()),
+                client_ip::resolve_client,
+            ));
+        let router = headers::secure(router);
         let drain_limit = Duration::from_secs(settings.drain_limit_secs);
-        Ok(Self { listener, router, stopping, drain_limit })
+        Ok(Self { listener, router, stopping, drain_limit, metrics: internal })
     }
 
     pub fn port(&self) -> u16 {
@@ -147,9 +155,20 @@ impl Application {
 
     /// Serves until `shutdown` resolves, then lets running requests finish for at most the
     /// drain limit: progress streams end at once, an upload still arriving is cut off.
+    /// The port of the internal metrics listener, when there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().and_then(|(l, _)| l.local_addr().ok()).map(|a| a.port())
+    }
+
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let stopping = self.stopping.clone();
-        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+        if let Some((listener, router)) = self.metrics {
+            let stopped = self.stopping.clone().cancelled_owned();
+            tokio::spawn(async move { axum::serve(listener, router).with_graceful_shutdown(stopped).await });
+        }
+        // The peer address is what the caller's address is resolved from (client_ip).
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let server = axum::serve(self.listener, service).with_graceful_shutdown(async move {
             shutdown.await;
             stopping.cancel();
         });

@@ -1,5 +1,5 @@
 //! Clients of the internal services, and passing the caller's identity along: the bearer
-//! token and the request id go with every call, and each service verifies the token itself.
+//! token, the request id and the caller's address go with every call, and each service verifies the token itself.
 
 use axum::http::HeaderMap;
 use tonic::{
@@ -12,7 +12,7 @@ use ottr_proto::{
     catalog::v1::{catalog_service_client::CatalogServiceClient, library_service_client::LibraryServiceClient},
     media::v1::media_service_client::MediaServiceClient,
 };
-use ottr_runtime::request_id;
+use ottr_runtime::{client_addr::CLIENT_IP_HEADER, request_id};
 
 use crate::EdgeSettings;
 
@@ -55,10 +55,11 @@ impl Upstream {
     }
 }
 
-/// A gRPC request carrying the HTTP caller's bearer token and request id.
+/// A gRPC request carrying the HTTP caller's bearer token, request id and address (as
+/// `client_ip` resolved it; services believe it from the edge, a trusted peer).
 pub fn forward<T>(headers: &HeaderMap, message: T) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
-    for name in [axum::http::header::AUTHORIZATION.as_str(), request_id::HEADER] {
+    for name in [axum::http::header::AUTHORIZATION.as_str(), request_id::HEADER, CLIENT_IP_HEADER] {
         if let Some(value) =
             headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| MetadataValue::try_from(v).ok())
         {

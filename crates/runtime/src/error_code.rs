@@ -92,6 +92,11 @@ codes! {
     UploadOffsetMismatch => "upload_offset_mismatch", FailedPrecondition, 409;
     UnsupportedMediaType => "unsupported_media_type", InvalidArgument, 415;
     ChecksumMismatch => "checksum_mismatch", DataLoss, 460;
+    // Edge limits: per-address request rate, body size, time per request, open streams.
+    TooManyRequests => "too_many_requests", ResourceExhausted, 429;
+    BodyTooLarge => "body_too_large", InvalidArgument, 413;
+    RequestTimeout => "request_timeout", DeadlineExceeded, 504;
+    StreamLimitReached => "stream_limit_reached", ResourceExhausted, 429;
 }
 
 impl ErrorCode {

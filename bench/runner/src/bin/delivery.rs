@@ -20,7 +20,7 @@ use ottr_runtime::{
 use ottr_storage::{LocalStore, ObjectStore};
 use ottr_testkit::Clip;
 
-const SECRET: &str = "bench-delivery-secret";
+const SECRET: &str = "bench-delivery-secret-at-least-32-bytes-long";
 
 /// What wrk reported.
 struct Wrk {

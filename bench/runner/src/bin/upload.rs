@@ -202,6 +202,7 @@ async fn run(
         ("OTTR__DATABASE__URL", database.settings.url().to_owned()),
         ("OTTR__REDIS__KEY_PREFIX", format!("{}:", database.name)),
         ("OTTR__EDGE__UPLOAD_DIR", work.join("edge-uploads").display().to_string()),
+        ("OTTR__EDGE__PLAYBACK__SECRET", "bench-upload-playback-secret-of-32-bytes".into()),
         ("OTTR__MEDIA__WORK_DIR", work.join("media-work").display().to_string()),
         ("OTTR__MEDIA__WORKER__ENABLED", "false".into()), // the upload is measured, not the transcode
         ("OTTR__MEDIA__STORAGE__BACKEND", "s3".into()),

@@ -4,4 +4,5 @@
 
 mod helpers;
 mod ready;
+mod secret;
 mod up;

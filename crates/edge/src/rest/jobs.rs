@@ -14,7 +14,7 @@ use tonic::codegen::tokio_stream::{self, Stream, StreamExt};
 use utoipa::{IntoParams, ToSchema};
 
 use ottr_proto::media::v1 as pb;
-use ottr_runtime::token::TokenError;
+use ottr_runtime::token::{self, TokenError};
 
 use super::Api;
 use crate::{EdgeError, error::ErrorBody, upstream::forward};
@@ -96,7 +96,14 @@ pub async fn events(
     }
     let stream =
         api.upstream.media.clone().watch_job(forward(&headers, pb::WatchJobRequest { job_id })).await?.into_inner();
-    let events = stream.map(|item| {
+    // The slot travels with the stream and is given back when it ends or the client goes.
+    let user = match token::bearer(&headers) {
+        Some(Ok(bearer)) => api.verifier.verify(&bearer).await?.user_id.to_string(),
+        _ => String::new(),
+    };
+    let slot = api.streams.acquire(&user)?;
+    let events = stream.map(move |item| {
+        let _held = &slot;
         Some(Ok(match item {
             Ok(event) => Event::default().event("progress").json_data(JobEvent::from(event)).unwrap_or_default(),
             Err(status) => {

@@ -18,7 +18,12 @@ use ottr_runtime::token::TokenVerifier;
 use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi;
 
-use crate::{error::ErrorBody, hls::Delivery, upstream::Upstream};
+use crate::{
+    error::ErrorBody,
+    hls::Delivery,
+    limits::{LimitSettings, StreamSlots},
+    upstream::Upstream,
+};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -33,6 +38,8 @@ pub struct Api {
     pub verifier: Arc<TokenVerifier>,
     /// Cancelled when the edge starts to stop: long-lived answers (SSE) end then.
     pub stopping: CancellationToken,
+    /// Open progress streams per user.
+    pub streams: StreamSlots,
 }
 
 #[derive(OpenApi)]
@@ -68,13 +75,20 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
 
-pub fn router(api: Api) -> Router {
-    Router::new()
-        .route("/api/v1/openapi.json", get(openapi))
+/// JSON routes get the body limit and the request timeout; the auth routes also get the
+/// per-address rate limit. Streams (SSE, uploads) get neither: a timeout would cut them, and
+/// uploads enforce `max_upload_bytes` themselves while they spool.
+pub fn router(api: Api, limits: &LimitSettings) -> Router {
+    let (body_limit, timeout) = crate::limits::json_route_layers(limits);
+    let auth = Router::new()
         .route("/api/v1/auth/register", post(auth::register))
         .route("/api/v1/auth/login", post(auth::login))
         .route("/api/v1/auth/refresh", post(auth::refresh))
         .route("/api/v1/auth/logout", post(auth::logout))
+        .route_layer(crate::limits::auth_rate_limit(limits));
+    let json = Router::new()
+        .merge(auth)
+        .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/me", get(auth::me))
         .route("/api/v1/titles", get(catalog::list_titles).post(catalog::create_title))
         .route("/api/v1/titles/{id}", get(catalog::get_title).put(catalog::update_title))
@@ -82,8 +96,6 @@ pub fn router(api: Api) -> Router {
         .route("/api/v1/titles/{id}/playback", get(playback::playback))
         .route("/api/v1/series/{id}", get(catalog::get_series))
         .route("/api/v1/search", get(catalog::search))
-        .route("/api/v1/jobs/{id}/events", get(jobs::events))
-        .merge(uploads::router())
         .route("/api/v1/profiles", get(library::list_profiles).post(library::create_profile))
         .route("/api/v1/profiles/{profile}/watchlist", get(library::watchlist))
         .route(
@@ -93,5 +105,11 @@ pub fn router(api: Api) -> Router {
         .route("/api/v1/profiles/{profile}/progress", put(library::record_progress))
         .route("/api/v1/profiles/{profile}/history", get(library::history))
         .route("/api/v1/profiles/{profile}/continue-watching", get(library::continue_watching))
+        .route_layer(timeout)
+        .route_layer(body_limit);
+    let limit = limits.json_body_bytes;
+    let streams = Router::new().route("/api/v1/jobs/{id}/events", get(jobs::events)).merge(uploads::router());
+    json.merge(streams)
+        .layer(axum::middleware::from_fn(move |request, next| crate::limits::json_refusals(limit, request, next)))
         .with_state(api)
 }

@@ -18,10 +18,12 @@ use ottr_testkit::Clip;
 pub use ottr_testkit::bearer;
 use sqlx::PgPool;
 
-pub const SECRET: &str = "edge-test-playback-secret";
+pub const SECRET: &str = "edge-test-playback-secret-of-32-bytes-or-more";
 
 pub struct Stack {
     pub edge: String,
+    /// The internal metrics port, when `metrics_listen` was set.
+    pub metrics_port: Option<u16>,
     pub http: reqwest::Client,
     pub editor: String,
     pub catalog: CatalogServiceClient<tonic::transport::Channel>,
@@ -53,6 +55,15 @@ pub async fn spawn_stack(pool: PgPool) -> Stack {
 
 /// The stack, with the edge's settings changed by `edit` first.
 pub async fn spawn_stack_with(pool: PgPool, edit: impl FnOnce(&mut EdgeSettings)) -> Stack {
+    spawn_stack_adjusted(pool, edit, |_| {}).await
+}
+
+/// The stack, with the edge's and media's settings changed first.
+pub async fn spawn_stack_adjusted(
+    pool: PgPool,
+    edit: impl FnOnce(&mut EdgeSettings),
+    edit_media: impl FnOnce(&mut MediaSettings),
+) -> Stack {
     let scratch = std::env::temp_dir().join(format!("ottr-edge-test-{}", uuid::Uuid::new_v4().simple()));
     let mut stops = Vec::new();
     let redis_settings =
@@ -79,6 +90,7 @@ pub async fn spawn_stack_with(pool: PgPool, edit: impl FnOnce(&mut EdgeSettings)
     media_settings.work_dir = scratch.join("work");
     media_settings.worker.preset = "superfast".into();
     media_settings.worker.poll_ms = 100;
+    edit_media(&mut media_settings);
     // Media opens the store to write; the edge, as in production, only to read.
     let store = ottr_storage::ObjectStore::open_read_only(&media_settings.storage).await.unwrap();
     let media_deps = ottr_media::Dependencies { pool: pool.clone(), redis, redis_settings, verifier: verifier() };
@@ -86,13 +98,11 @@ pub async fn spawn_stack_with(pool: PgPool, edit: impl FnOnce(&mut EdgeSettings)
     let media_url = format!("http://127.0.0.1:{}", media.port());
     tokio::spawn(media.run_until_stopped(stopper(&mut stops)));
 
-    let mut edge_settings = EdgeSettings {
-        listen: local(),
-        auth_url: auth_url.clone(),
-        catalog_url: catalog_url.clone(),
-        media_url: media_url.clone(),
-        ..Default::default()
-    };
+    let mut edge_settings = EdgeSettings::default();
+    edge_settings.listen = local();
+    edge_settings.auth_url = auth_url.clone();
+    edge_settings.catalog_url = catalog_url.clone();
+    edge_settings.media_url = media_url.clone();
     edge_settings.playback.secret = SECRET.to_owned().into();
     edge_settings.upload_dir = scratch.join("uploads");
     let repository = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -102,6 +112,7 @@ pub async fn spawn_stack_with(pool: PgPool, edit: impl FnOnce(&mut EdgeSettings)
     let edge_deps = ottr_edge::Dependencies { store, verifier: verifier() };
     let edge = ottr_edge::Application::build(&edge_settings, edge_deps).await.unwrap();
     let edge_url = format!("http://127.0.0.1:{}", edge.port());
+    let metrics_port = edge.metrics_port();
     let (stop_edge, edge_stopped) = tokio::sync::oneshot::channel::<()>();
     let edge_task = tokio::spawn(edge.run_until_stopped(async move {
         let _ = edge_stopped.await;
@@ -118,6 +129,7 @@ pub async fn spawn_stack_with(pool: PgPool, edit: impl FnOnce(&mut EdgeSettings)
         .access_token;
     Stack {
         edge: edge_url,
+        metrics_port,
         http: reqwest::Client::new(),
         editor,
         catalog: CatalogServiceClient::connect(catalog_url).await.unwrap(),

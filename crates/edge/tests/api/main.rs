@@ -6,6 +6,7 @@ mod delivery;
 mod grpc;
 mod grpc_web_js;
 mod helpers;
+mod limits;
 mod rest;
 mod shutdown;
 mod uploads;
