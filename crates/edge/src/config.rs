@@ -88,11 +88,13 @@ pub struct PlaybackSettings {
     /// The longest a playback URL may live, whatever `ttl_secs` says: whoever holds the
     /// secret can mint URLs, and this bounds how long any of them works.
     pub max_ttl_secs: i64,
+    /// Storage reads (segments, playlists, images) running at once; the rest wait.
+    pub max_concurrent_reads: usize,
 }
 
 impl Default for PlaybackSettings {
     fn default() -> Self {
-        Self { secret: SecretString::from(""), ttl_secs: 4 * 3600, max_ttl_secs: 24 * 3600 }
+        Self { secret: SecretString::from(""), ttl_secs: 4 * 3600, max_ttl_secs: 24 * 3600, max_concurrent_reads: 64 }
     }
 }
 

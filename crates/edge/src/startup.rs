@@ -89,6 +89,7 @@ impl Application {
             store,
             signer: Signer::new(&settings.playback.secret_bytes().map_err(StartupError::PlaybackSecret)?),
             cache: HotCache::new(settings.hls_cache_bytes),
+            reads: tokio::sync::Semaphore::new(settings.playback.max_concurrent_reads.max(1)),
         });
         let stopping = CancellationToken::new();
         let uploads = rest::uploads::Uploads::new(settings.upload_dir.clone(), settings.max_upload_bytes);

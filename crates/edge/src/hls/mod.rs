@@ -28,6 +28,9 @@ pub struct Delivery {
     pub store: ObjectStore,
     pub signer: Signer,
     pub cache: HotCache,
+    /// Storage reads running at once: beyond it, requests wait their turn instead of
+    /// opening ever more connections to storage (or file handles and buffers).
+    pub reads: tokio::sync::Semaphore,
 }
 
 /// Whether an object never changes once written: every attempt writes under its own
@@ -103,20 +106,25 @@ impl Delivery {
         if method == Method::HEAD {
             return Ok((status, AppendHeaders(answer)).into_response());
         }
-        let whole = self.whole(&key).await?;
-        let body = match wanted {
-            Some((start, end)) => whole.slice(start as usize..=end as usize),
-            None => whole,
+        let body = match (wanted, self.cache.get(key.as_str())) {
+            (Some((start, end)), Some(whole)) => whole.slice(start as usize..=end as usize),
+            (None, Some(whole)) => whole,
+            // A range of a cold object: only those bytes come from storage, so a one-byte
+            // request costs one byte, however large the object.
+            (Some((start, end)), None) if end - start + 1 < meta.size => {
+                let _permit = self.reads.acquire().await.map_err(|e| EdgeError::internal("waiting for a read", e))?;
+                Bytes::from(self.store.get_range(key.as_str(), start, Some(end)).await.map_err(EdgeError::Storage)?)
+            }
+            (_, None) => self.whole(&key).await?,
         };
         Ok((status, AppendHeaders(answer), Body::from(body)).into_response())
     }
 
-    /// The object's bytes, from memory when hot.
+    /// The whole object from storage, kept in memory when it never changes.
     async fn whole(&self, key: &DeliveryKey) -> Result<Bytes, EdgeError> {
-        if let Some(bytes) = self.cache.get(key.as_str()) {
-            return Ok(bytes);
-        }
+        let permit = self.reads.acquire().await.map_err(|e| EdgeError::internal("waiting for a read", e))?;
         let bytes = Bytes::from(self.store.get_bytes(key.as_str()).await.map_err(EdgeError::Storage)?);
+        drop(permit);
         if immutable(key) {
             self.cache.put(key.as_str(), bytes.clone());
         }
@@ -161,3 +169,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod reads;
