@@ -98,11 +98,13 @@ pub async fn spawn_stack_adjusted(
     let media_url = format!("http://127.0.0.1:{}", media.port());
     tokio::spawn(media.run_until_stopped(stopper(&mut stops)));
 
-    let mut edge_settings = EdgeSettings::default();
-    edge_settings.listen = local();
-    edge_settings.auth_url = auth_url.clone();
-    edge_settings.catalog_url = catalog_url.clone();
-    edge_settings.media_url = media_url.clone();
+    let mut edge_settings = EdgeSettings {
+        listen: local(),
+        auth_url: auth_url.clone(),
+        catalog_url: catalog_url.clone(),
+        media_url: media_url.clone(),
+        ..Default::default()
+    };
     edge_settings.playback.secret = SECRET.to_owned().into();
     edge_settings.upload_dir = scratch.join("uploads");
     let repository = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
