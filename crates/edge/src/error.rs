@@ -71,6 +71,8 @@ pub enum EdgeError {
     BodyTooLarge { limit: usize },
     #[error("the request took too long")]
     TimedOut,
+    #[error("unfinished uploads may declare at most {quota} bytes together; finish or cancel some")]
+    UploadQuotaExceeded { quota: u64 },
     #[error("at most {limit} progress streams may be open at once per user")]
     StreamLimitReached { limit: usize },
     /// Ours, not the caller's: `context` says what the edge was doing.
@@ -119,6 +121,7 @@ impl EdgeError {
             EdgeError::BodyTooLarge { .. } => ErrorCode::BodyTooLarge,
             EdgeError::TimedOut => ErrorCode::RequestTimeout,
             EdgeError::StreamLimitReached { .. } => ErrorCode::StreamLimitReached,
+            EdgeError::UploadQuotaExceeded { .. } => ErrorCode::UploadQuotaExceeded,
             EdgeError::Internal { .. } => ErrorCode::Internal,
         }
     }

@@ -92,7 +92,13 @@ impl Application {
             reads: tokio::sync::Semaphore::new(settings.playback.max_concurrent_reads.max(1)),
         });
         let stopping = CancellationToken::new();
-        let uploads = rest::uploads::Uploads::new(settings.upload_dir.clone(), settings.max_upload_bytes);
+        let uploads = rest::uploads::Uploads::new(
+            settings.upload_dir.clone(),
+            settings.max_upload_bytes,
+            settings.upload_expiry_secs,
+            settings.upload_quota_bytes,
+        );
+        uploads.sweep_periodically(Duration::from_secs(settings.upload_sweep_secs));
         let api = Api {
             upstream: upstream.clone(),
             delivery: delivery.clone(),

@@ -97,6 +97,8 @@ codes! {
     BodyTooLarge => "body_too_large", InvalidArgument, 413;
     RequestTimeout => "request_timeout", DeadlineExceeded, 504;
     StreamLimitReached => "stream_limit_reached", ResourceExhausted, 429;
+    // Bytes declared by a user's unfinished uploads, all together, are bounded.
+    UploadQuotaExceeded => "upload_quota_exceeded", ResourceExhausted, 409;
 }
 
 impl ErrorCode {

@@ -244,3 +244,54 @@ async fn tus_refusals_keep_their_statuses_and_headers_and_carry_a_code(pool: PgP
     assert_eq!(done.status(), 204);
     assert_eq!(done.headers()["upload-offset"], "7");
 }
+
+/// Files left in the edge's upload folder.
+fn upload_files(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map_or_else(|_| Vec::new(), |d| d.map(|e| e.unwrap().file_name().into_string().unwrap()).collect())
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn an_upload_media_refuses_leaves_no_file_behind(pool: PgPool) {
+    let dir = std::env::temp_dir().join(format!("ottr-refused-{}", uuid::Uuid::new_v4().simple()));
+    let stack = crate::helpers::spawn_stack_with(pool, |edge| edge.upload_dir = dir.clone()).await;
+    let noise: Vec<u8> = (0..3 * 1024 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let created = create(&stack, &stack.editor, noise.len() as u64).await;
+    assert_eq!(created.status(), 201);
+    assert!(created.headers().contains_key("upload-expires"));
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    let refused = patch(&stack, &location, 0, &noise, None).await;
+    assert_eq!(refused.status(), 422, "random bytes are not media");
+    assert_eq!(upload_files(&dir), Vec::<String>::new());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn an_unfinished_upload_expires_and_the_sweep_deletes_it(pool: PgPool) {
+    let dir = std::env::temp_dir().join(format!("ottr-expiry-{}", uuid::Uuid::new_v4().simple()));
+    let stack = crate::helpers::spawn_stack_with(pool, |edge| {
+        edge.upload_dir = dir.clone();
+        edge.upload_expiry_secs = 1;
+    })
+    .await;
+    let created = create(&stack, &stack.editor, 1000).await;
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(patch(&stack, &location, 0, &[0; 10], None).await.status(), 204);
+    assert_eq!(upload_files(&dir).len(), 2, "spool and info file");
+    let later = time::OffsetDateTime::now_utc().unix_timestamp() + 2;
+    assert_eq!(ottr_edge::sweep_uploads(&dir, later).await, 1);
+    assert_eq!(upload_files(&dir), Vec::<String>::new());
+    let head = stack.http.head(&location).bearer_auth(&stack.editor).header("Tus-Resumable", "1.0.0").send().await;
+    assert_eq!(head.unwrap().status(), 404);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn unfinished_uploads_of_one_user_stay_within_the_quota(pool: PgPool) {
+    let stack = crate::helpers::spawn_stack_with(pool, |edge| edge.upload_quota_bytes = 1000).await;
+    assert_eq!(create(&stack, &stack.editor, 600).await.status(), 201);
+    let refused = create(&stack, &stack.editor, 600).await;
+    assert_eq!(refused.status(), 409);
+    assert_eq!(refused.json::<serde_json::Value>().await.unwrap()["code"], "upload_quota_exceeded");
+    assert_eq!(create(&stack, &stack.editor, 400).await.status(), 201, "what is left of the quota");
+}

@@ -23,7 +23,7 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use store::Uploads;
+pub use store::{Uploads, sweep};
 
 use super::Api;
 
@@ -41,6 +41,10 @@ pub struct Info {
     /// Set when the upload is complete and handed to media.
     pub asset_id: String,
     pub job_id: String,
+    /// Unix seconds after which the upload is gone, finished or not (0: never, files
+    /// written before expiry existed).
+    #[serde(default)]
+    pub expires_at: i64,
 }
 
 /// tus wants `Tus-Resumable` on every answer, refusals included; one layer adds it, so no

@@ -40,6 +40,7 @@ pub async fn multipart(
         owner: uploader.owner(),
         asset_id: String::new(),
         job_id: String::new(),
+        expires_at: 0,
     };
     let mut file = api.uploads.spool_file(&info.id).await?;
     let limit = Limit { bytes: api.uploads.max_bytes, exceeded: |limit| EdgeError::UploadTooLarge { limit } };

@@ -5,7 +5,7 @@
 
 use std::{
     collections::HashSet,
-    path::PathBuf,
+    path::{Path, PathBuf},
     sync::{Arc, Mutex, PoisonError},
 };
 
@@ -18,7 +18,47 @@ use crate::EdgeError;
 pub struct Uploads {
     pub dir: PathBuf,
     pub max_bytes: u64,
+    /// Seconds from creation to expiry.
+    pub expiry_secs: i64,
+    /// Bytes one owner's unfinished uploads may declare together.
+    pub quota_bytes: u64,
     writing: Mutex<HashSet<String>>,
+    /// Held from the quota check to the new info file, so two creations cannot both fit.
+    creating: tokio::sync::Mutex<()>,
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Every upload's info in `dir` (unreadable ones skipped).
+async fn infos(dir: &Path) -> Vec<Info> {
+    let mut found = Vec::new();
+    let Ok(mut entries) = fs::read_dir(dir).await else { return found };
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "json")
+            && let Ok(bytes) = fs::read(&path).await
+            && let Ok(info) = serde_json::from_slice::<Info>(&bytes)
+        {
+            found.push(info);
+        }
+    }
+    found
+}
+
+/// Deletes every upload in `dir` that expired before `now` (unix seconds), spool and info
+/// file both; returns how many.
+pub async fn sweep(dir: &Path, now: i64) -> usize {
+    let mut swept = 0;
+    for info in infos(dir).await {
+        if info.expires_at != 0 && info.expires_at <= now {
+            let _ = fs::remove_file(dir.join(format!("{}.bin", info.id))).await;
+            let _ = fs::remove_file(dir.join(format!("{}.json", info.id))).await;
+            swept += 1;
+        }
+    }
+    swept
 }
 
 fn io(context: &'static str) -> impl FnOnce(std::io::Error) -> EdgeError {
@@ -26,8 +66,37 @@ fn io(context: &'static str) -> impl FnOnce(std::io::Error) -> EdgeError {
 }
 
 impl Uploads {
-    pub fn new(dir: PathBuf, max_bytes: u64) -> Arc<Self> {
-        Arc::new(Self { dir, max_bytes, writing: Mutex::default() })
+    pub fn new(dir: PathBuf, max_bytes: u64, expiry_secs: u64, quota_bytes: u64) -> Arc<Self> {
+        let expiry_secs = i64::try_from(expiry_secs).unwrap_or(i64::MAX / 2).max(1);
+        Arc::new(Self {
+            dir,
+            max_bytes,
+            expiry_secs,
+            quota_bytes,
+            writing: Mutex::default(),
+            creating: tokio::sync::Mutex::default(),
+        })
+    }
+
+    /// When an upload created now expires.
+    pub fn expires_at(&self) -> i64 {
+        now().saturating_add(self.expiry_secs)
+    }
+
+    /// Sweeps expired uploads every `every` for as long as the edge runs.
+    pub fn sweep_periodically(self: &Arc<Self>, every: std::time::Duration) {
+        let uploads = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every.max(std::time::Duration::from_secs(1)));
+            loop {
+                tick.tick().await;
+                let Some(uploads) = uploads.upgrade() else { return };
+                let swept = sweep(&uploads.dir, now()).await;
+                if swept > 0 {
+                    tracing::info!(swept, "expired uploads deleted");
+                }
+            }
+        });
     }
 
     /// The spool file of an upload's bytes.
@@ -45,7 +114,8 @@ impl Uploads {
             uuid::Uuid::parse_str(id).ok()?; // ids are ours; anything else names no file
             serde_json::from_slice::<Info>(&fs::read(self.info_path(id)).await.ok()?).ok()
         };
-        found.await.filter(|info| info.owner == owner).ok_or(EdgeError::NotFound("no such upload"))
+        let expired = |info: &Info| info.expires_at != 0 && info.expires_at <= now();
+        found.await.filter(|info| info.owner == owner && !expired(info)).ok_or(EdgeError::NotFound("no such upload"))
     }
 
     pub async fn save(&self, info: &Info) -> Result<(), EdgeError> {
@@ -53,8 +123,20 @@ impl Uploads {
         fs::write(self.info_path(&info.id), json).await.map_err(io("saving an upload's info"))
     }
 
-    /// An empty spool file, and the info beside it.
+    /// An empty spool file, and the info beside it, if the owner's unfinished uploads and
+    /// this one together stay within the quota.
     pub async fn create(&self, info: &Info) -> Result<(), EdgeError> {
+        let _creating = self.creating.lock().await;
+        let in_flight: u64 = infos(&self.dir)
+            .await
+            .iter()
+            .filter(|other| other.owner == info.owner && other.asset_id.is_empty())
+            .filter(|other| other.expires_at == 0 || other.expires_at > now())
+            .map(|other| other.length)
+            .sum();
+        if in_flight.saturating_add(info.length) > self.quota_bytes {
+            return Err(EdgeError::UploadQuotaExceeded { quota: self.quota_bytes });
+        }
         fs::create_dir_all(&self.dir).await.map_err(io("creating the upload folder"))?;
         fs::File::create(self.data(&info.id)).await.map_err(io("creating a spool file"))?;
         self.save(info).await

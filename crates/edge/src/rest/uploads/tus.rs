@@ -25,7 +25,14 @@ use crate::{
     tus::{expected_checksum, filename, header_u64},
 };
 
-const EXTENSIONS: &str = "creation,termination,checksum";
+const EXTENSIONS: &str = "creation,termination,checksum,expiration";
+const EXPIRES: HeaderName = HeaderName::from_static("upload-expires");
+
+/// `Upload-Expires` as the tus expiration extension writes it (an RFC 9110 date).
+fn expires(info: &Info) -> (HeaderName, String) {
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(info.expires_at.max(0) as u64);
+    (EXPIRES, httpdate::fmt_http_date(at))
+}
 const OFFSET: HeaderName = HeaderName::from_static("upload-offset");
 
 /// What the server supports.
@@ -56,10 +63,12 @@ pub async fn create(State(api): State<Api>, uploader: Uploader, headers: HeaderM
         owner: uploader.owner(),
         asset_id: String::new(),
         job_id: String::new(),
+        expires_at: api.uploads.expires_at(),
     };
     api.uploads.create(&info).await?;
     let location = format!("{}/api/v1/uploads/{id}", api.public_url);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], [(OFFSET, HeaderValue::from(0u64))]).into_response())
+    let answer = [(header::LOCATION, location), expires(&info)];
+    Ok((StatusCode::CREATED, answer, [(OFFSET, HeaderValue::from(0u64))]).into_response())
 }
 
 /// Where to resume from.
@@ -121,13 +130,24 @@ pub async fn patch(
     let received = spool(&mut file, chunks, offset, limit, checksum).await?;
     drop(file);
     if received == info.length {
-        let asset = hand_off(&api, &headers, &info).await?;
+        let asset = match hand_off(&api, &headers, &info).await {
+            Ok(asset) => asset,
+            Err(error) => {
+                // Refused (media's 422) or failed: nothing resumes a complete upload, so
+                // neither its bytes nor its info stay behind.
+                api.uploads.remove(&id, false).await;
+                return Err(error);
+            }
+        };
         finished(&mut info, asset);
         api.uploads.save(&info).await?;
         // Media has its copy now; the spool file is no longer needed.
         api.uploads.remove(&id, true).await;
     }
     let mut answer = vec![(OFFSET, received.to_string())];
+    if info.asset_id.is_empty() {
+        answer.push(expires(&info));
+    }
     if !info.asset_id.is_empty() {
         answer.push((HeaderName::from_static("ottr-asset-id"), info.asset_id));
         answer.push((HeaderName::from_static("ottr-job-id"), info.job_id));
