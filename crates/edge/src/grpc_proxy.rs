@@ -51,6 +51,8 @@ pub const PUBLIC: &[&str] = &[
     "/ottr.media.v1.MediaService/WatchJob",
     "/ottr.media.v1.MediaService/RequeueJob",
     "/ottr.media.v1.MediaService/CancelJob",
+    "/ottr.media.v1.MediaService/PutSubtitle",
+    "/ottr.media.v1.MediaService/RemoveSubtitle",
 ];
 
 /// Public, but only for staff through the relay: the answer names an asset's storage keys

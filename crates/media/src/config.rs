@@ -7,7 +7,7 @@ use serde::Deserialize;
 use ottr_runtime::config::ListenSettings;
 use ottr_storage::StorageSettings;
 
-use crate::probe::Limits;
+use crate::{probe::Limits, transcode::loudness::LoudnessTarget};
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default)]
@@ -19,6 +19,7 @@ pub struct MediaSettings {
     pub work_dir: PathBuf,
     pub limits: LimitSettings,
     pub worker: WorkerSettings,
+    pub audio: AudioSettings,
 }
 
 impl Default for MediaSettings {
@@ -29,6 +30,7 @@ impl Default for MediaSettings {
             work_dir: std::env::temp_dir().join("ottr-media"),
             limits: LimitSettings::default(),
             worker: WorkerSettings::default(),
+            audio: AudioSettings::default(),
         }
     }
 }
@@ -57,6 +59,24 @@ impl Default for LimitSettings {
 impl LimitSettings {
     pub fn probe_limits(&self) -> Limits {
         Limits { max_duration_secs: self.max_duration_secs, max_pixels: self.max_pixels, max_streams: self.max_streams }
+    }
+}
+
+/// `OTTR__MEDIA__AUDIO__*`: which audio streams are kept, and how loud they are made.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(default)]
+pub struct AudioSettings {
+    /// Audio streams kept per source; the rest are left out with a note on the asset.
+    pub max_streams: usize,
+    /// Keep a 5.1 rendition beside the stereo downmix of each 5.1 stream.
+    pub surround: bool,
+    /// `OTTR__MEDIA__AUDIO__LOUDNESS__INTEGRATED_LUFS=-23` for EBU R128 broadcast level.
+    pub loudness: LoudnessTarget,
+}
+
+impl Default for AudioSettings {
+    fn default() -> Self {
+        Self { max_streams: 8, surround: false, loudness: LoudnessTarget::default() }
     }
 }
 

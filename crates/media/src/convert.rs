@@ -10,7 +10,10 @@ use crate::{
         assets::{AssetRow, AssetState},
         jobs::{Claim, JobState},
     },
-    transcode::ladder::Rung,
+    transcode::{
+        ladder::Rung,
+        tracks::{AudioRendition, Loudness, SubtitleTrack},
+    },
 };
 
 impl From<&SourceInfo> for pb::SourceInfo {
@@ -59,8 +62,42 @@ impl From<Rung> for pb::Rendition {
     }
 }
 
+impl From<Loudness> for pb::Loudness {
+    fn from(l: Loudness) -> Self {
+        pb::Loudness { integrated_lufs: l.integrated_lufs, true_peak_dbtp: l.true_peak_dbtp, range_lu: l.range_lu }
+    }
+}
+
+impl From<AudioRendition> for pb::AudioTrack {
+    fn from(a: AudioRendition) -> Self {
+        pb::AudioTrack {
+            name: a.name,
+            language: a.language,
+            label: a.label,
+            channels: a.channels,
+            default: a.default,
+            measured: a.measured.map(pb::Loudness::from),
+            result: a.result.map(pb::Loudness::from),
+        }
+    }
+}
+
+impl From<SubtitleTrack> for pb::SubtitleTrack {
+    fn from(s: SubtitleTrack) -> Self {
+        pb::SubtitleTrack {
+            origin: if s.source_index.is_some() { "source" } else { "upload" }.into(),
+            id: s.id,
+            language: s.language,
+            label: s.label,
+            kind: s.kind.as_str().into(),
+            forced: s.forced,
+        }
+    }
+}
+
 impl From<AssetRow> for pb::Asset {
     fn from(row: AssetRow) -> Self {
+        let tracks = row.tracks.0;
         pb::Asset {
             id: row.id.to_string(),
             filename: row.filename,
@@ -75,6 +112,15 @@ impl From<AssetRow> for pb::Asset {
             error_message: row.error_message.unwrap_or_default(),
             created_at: row.created_at.unix_timestamp(),
             ready_at: row.ready_at.map_or(0, |t| t.unix_timestamp()),
+            audio_tracks: tracks.audio.into_iter().map(pb::AudioTrack::from).collect(),
+            subtitle_tracks: tracks.subtitles.into_iter().map(pb::SubtitleTrack::from).collect(),
+            notes: tracks.notes,
+            deinterlaced: tracks.picture.deinterlaced,
+            tone_mapped_from: match tracks.picture.tone_mapped {
+                Some(crate::probe::DynamicRange::Pq) => "pq".into(),
+                Some(crate::probe::DynamicRange::Hlg) => "hlg".into(),
+                _ => String::new(),
+            },
         }
     }
 }

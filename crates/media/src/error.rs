@@ -10,6 +10,7 @@ use crate::{
     probe::{ProbeError, Rejection},
     process::ProcessError,
     store::jobs::JobState,
+    subtitles::SubtitleError,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +27,10 @@ pub enum MediaError {
     NotFound(&'static str),
     #[error("the job is {0}; that cannot be done now")]
     JobState(JobState),
+    #[error("the subtitle file is not accepted: {0}")]
+    Subtitles(#[from] SubtitleError),
+    #[error("the asset is not ready; tracks are added once its ladder is complete")]
+    NotReady,
     #[error("sign in first")]
     Unauthenticated,
     #[error("only editors and admins manage media")]
@@ -70,6 +75,8 @@ impl ServiceError for MediaError {
             MediaError::Incomplete { .. } => ErrorCode::UploadIncomplete,
             MediaError::NotFound(_) => ErrorCode::NotFound,
             MediaError::JobState(_) => ErrorCode::JobStateConflict,
+            MediaError::Subtitles(_) => ErrorCode::InvalidSubtitles,
+            MediaError::NotReady => ErrorCode::AssetNotReady,
             MediaError::Unauthenticated => ErrorCode::Unauthenticated,
             MediaError::PermissionDenied => ErrorCode::PermissionDenied,
             MediaError::Storage(_) => ErrorCode::Unavailable,
@@ -87,6 +94,8 @@ impl ServiceError for MediaError {
                 | MediaError::Incomplete { .. }
                 | MediaError::NotFound(_)
                 | MediaError::JobState(_)
+                | MediaError::Subtitles(_)
+                | MediaError::NotReady
                 | MediaError::Unauthenticated
                 | MediaError::PermissionDenied
         )

@@ -27,6 +27,12 @@ pub fn base_args() -> Vec<String> {
     strings(&["-hide_banner", "-nostdin", "-v", "error", "-y"])
 }
 
+/// The start of a command run for what it reports (a scanner's summary, `idet`'s counts):
+/// as [`base_args`], but at the info level those reports are printed at, without stats.
+pub fn report_args() -> Vec<String> {
+    strings(&["-hide_banner", "-nostdin", "-v", "info", "-nostats", "-y"])
+}
+
 /// The start of every ffprobe command.
 pub fn probe_base_args() -> Vec<String> {
     strings(&["-hide_banner", "-v", "error"])

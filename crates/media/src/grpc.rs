@@ -12,6 +12,7 @@ use crate::{
     MediaError, intake,
     pipeline::Context,
     store::{assets, jobs},
+    subtitles::edit::{self, NewTrack},
 };
 
 pub struct MediaApi {
@@ -102,5 +103,34 @@ impl MediaService for MediaApi {
         jobs::cancel(&self.ctx.pool, job_id).await?;
         let event = self.announce(job_id, |event| event.phase = pb::Phase::Cancelled as i32).await?;
         Ok(Response::new(event))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn put_subtitle(&self, request: Request<pb::PutSubtitleRequest>) -> Result<Response<pb::Asset>, Status> {
+        require_staff(&request)?;
+        let request = request.into_inner();
+        let asset_id = parse_id("asset_id", &request.asset_id)?;
+        let replace = Some(request.track_id.as_str()).filter(|id| !id.is_empty());
+        let track = NewTrack {
+            language: &request.language,
+            label: &request.label,
+            kind: &request.kind,
+            forced: request.forced,
+            content: &request.content,
+        };
+        edit::put(&self.ctx, asset_id, replace, track).await?;
+        self.asset(asset_id).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn remove_subtitle(
+        &self,
+        request: Request<pb::RemoveSubtitleRequest>,
+    ) -> Result<Response<pb::Asset>, Status> {
+        require_staff(&request)?;
+        let request = request.into_inner();
+        let asset_id = parse_id("asset_id", &request.asset_id)?;
+        edit::remove(&self.ctx, asset_id, &request.track_id).await?;
+        self.asset(asset_id).await
     }
 }

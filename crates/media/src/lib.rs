@@ -15,6 +15,7 @@ pub mod process;
 mod publish;
 pub mod startup;
 pub mod store;
+pub mod subtitles;
 pub mod transcode;
 pub mod worker;
 

@@ -34,21 +34,29 @@ impl ProcessError {
     }
 }
 
+/// How much of stderr [`run_logged`] keeps: enough for a report ffmpeg prints at its end.
+pub const LOG_TAIL_BYTES: usize = 64 * 1024;
+
 /// Reads a stream to its end, keeping only its last [`STDERR_TAIL_BYTES`].
-pub fn drain_tail(mut stream: impl AsyncRead + Unpin + Send + 'static) -> JoinHandle<String> {
+pub fn drain_tail(stream: impl AsyncRead + Unpin + Send + 'static) -> JoinHandle<String> {
+    drain_last(stream, STDERR_TAIL_BYTES)
+}
+
+/// Reads a stream to its end, keeping only its last `keep` bytes.
+fn drain_last(mut stream: impl AsyncRead + Unpin + Send + 'static, keep: usize) -> JoinHandle<String> {
     tokio::spawn(async move {
-        let mut tail: Vec<u8> = Vec::with_capacity(STDERR_TAIL_BYTES * 2);
+        let mut tail: Vec<u8> = Vec::with_capacity(keep * 2);
         let mut chunk = [0u8; 4096];
         while let Ok(n) = stream.read(&mut chunk).await {
             if n == 0 {
                 break;
             }
             tail.extend_from_slice(&chunk[..n]);
-            if tail.len() > STDERR_TAIL_BYTES * 2 {
-                tail.drain(..tail.len() - STDERR_TAIL_BYTES);
+            if tail.len() > keep * 2 {
+                tail.drain(..tail.len() - keep);
             }
         }
-        let start = tail.len().saturating_sub(STDERR_TAIL_BYTES);
+        let start = tail.len().saturating_sub(keep);
         String::from_utf8_lossy(&tail[start..]).trim().to_owned()
     })
 }
@@ -67,8 +75,23 @@ pub fn spawn(program: &str, args: &[String]) -> Result<Child, ProcessError> {
 
 /// Runs `program` to completion within `limit`; returns its stdout.
 pub async fn run(program: &str, args: &[String], limit: Duration) -> Result<Vec<u8>, ProcessError> {
+    Ok(run_keeping(program, args, limit, STDERR_TAIL_BYTES).await?.0)
+}
+
+/// Runs `program` like [`run`], for what it reports on stderr: returns the last
+/// [`LOG_TAIL_BYTES`] of it (ffmpeg's scanners print their summaries there).
+pub async fn run_logged(program: &str, args: &[String], limit: Duration) -> Result<String, ProcessError> {
+    Ok(run_keeping(program, args, limit, LOG_TAIL_BYTES).await?.1)
+}
+
+async fn run_keeping(
+    program: &str,
+    args: &[String],
+    limit: Duration,
+    keep: usize,
+) -> Result<(Vec<u8>, String), ProcessError> {
     let mut child = spawn(program, args)?;
-    let stderr = drain_tail(child.stderr.take().expect("stderr is piped"));
+    let stderr = drain_last(child.stderr.take().expect("stderr is piped"), keep);
     let mut stdout = child.stdout.take().expect("stdout is piped");
     let work = async {
         let mut out = Vec::new();
@@ -83,9 +106,15 @@ pub async fn run(program: &str, args: &[String], limit: Duration) -> Result<Vec<
             Err(ProcessError::TimedOut { program: program.to_owned(), limit, stderr_tail })
         }
         Ok(Err(source)) => Err(ProcessError::Io { program: program.to_owned(), source }),
-        Ok(Ok((out, status))) if status.success() => Ok(out),
+        Ok(Ok((out, status))) if status.success() => Ok((out, stderr.await.unwrap_or_default())),
         Ok(Ok((_, status))) => {
-            let stderr_tail = stderr.await.unwrap_or_default();
+            let log = stderr.await.unwrap_or_default();
+            // A failure carries the usual tail, whatever was kept.
+            let mut cut = log.len().saturating_sub(STDERR_TAIL_BYTES);
+            while !log.is_char_boundary(cut) {
+                cut += 1;
+            }
+            let stderr_tail = log[cut..].to_owned();
             Err(ProcessError::Failed { program: program.to_owned(), status: status.to_string(), stderr_tail })
         }
     }
@@ -103,6 +132,12 @@ mod tests {
         assert!(tail.ends_with("last words"), "{tail}");
         assert!(tail.len() <= STDERR_TAIL_BYTES);
         assert!(matches!(error, ProcessError::Failed { .. }));
+    }
+
+    #[tokio::test]
+    async fn a_logged_run_returns_what_it_printed_on_stderr() {
+        let args = vec!["-c".into(), "echo report >&2; echo out".into()];
+        assert_eq!(run_logged("sh", &args, Duration::from_secs(10)).await.unwrap(), "report");
     }
 
     #[tokio::test]

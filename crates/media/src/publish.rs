@@ -1,7 +1,7 @@
 //! Publishes an attempt's HLS output: moves it from ffmpeg's folder to storage while
 //! ffmpeg still runs (every segment a variant playlist lists is complete, so it goes up,
 //! then the playlist that lists it), and writes the master playlist over what is stored.
-//! Once every rung has a segment stored, the asset is playable.
+//! Once every rung and every audio rendition has a segment stored, the asset is playable.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -11,8 +11,9 @@ use std::{
 use ottr_storage::{ObjectStore, StorageError};
 
 use crate::transcode::{
-    ladder::{AUDIO_KBPS, Rung},
+    ladder::Rung,
     playlist::{self, Variant},
+    tracks::{AudioRendition, SubtitleTrack},
 };
 
 /// What has been stored of one rung.
@@ -29,14 +30,37 @@ pub struct Publisher {
     out_dir: PathBuf,
     prefix: String,
     rungs: Vec<Rung>,
-    has_audio: bool,
+    audio: Vec<AudioRendition>,
+    /// Already stored (they are made before the ladder); named in the master.
+    subtitles: Vec<SubtitleTrack>,
     frame_rate: f64,
     stored: HashMap<String, Stored>,
 }
 
 impl Publisher {
-    pub fn new(out_dir: PathBuf, prefix: String, rungs: Vec<Rung>, has_audio: bool, frame_rate: f64) -> Self {
-        Self { out_dir, prefix, rungs, has_audio, frame_rate, stored: HashMap::new() }
+    pub fn new(
+        out_dir: PathBuf,
+        prefix: String,
+        rungs: Vec<Rung>,
+        audio: Vec<AudioRendition>,
+        subtitles: Vec<SubtitleTrack>,
+        frame_rate: f64,
+    ) -> Self {
+        Self { out_dir, prefix, rungs, audio, subtitles, frame_rate, stored: HashMap::new() }
+    }
+
+    /// Every folder ffmpeg writes a playlist in: the rungs, then the audio renditions.
+    fn folders(&self) -> impl Iterator<Item = &str> {
+        self.rungs.iter().map(|r| r.name.as_str()).chain(self.audio.iter().map(|a| a.name.as_str()))
+    }
+
+    /// The local files of one stored rendition, init segment first, for measuring it.
+    pub fn local_files(&self, folder: &str) -> Vec<PathBuf> {
+        let Some(stored) = self.stored.get(folder) else { return Vec::new() };
+        let dir = self.out_dir.join(folder);
+        let mut segments: Vec<&String> = stored.segments.iter().collect();
+        segments.sort();
+        stored.init.iter().chain(segments).map(|name| dir.join(name)).collect()
     }
 
     pub fn rungs(&self) -> &[Rung] {
@@ -55,22 +79,23 @@ impl Publisher {
             .collect()
     }
 
-    /// Every rung has its init segment and at least one media segment stored.
+    /// Every rung and audio rendition has its init segment and a media segment stored.
     pub fn playable(&self) -> bool {
-        self.rungs.iter().all(|r| self.stored.get(&r.name).is_some_and(|s| s.init.is_some() && !s.segments.is_empty()))
+        self.folders().all(|f| self.stored.get(f).is_some_and(|s| s.init.is_some() && !s.segments.is_empty()))
     }
 
     /// Uploads what ffmpeg finished since the last call. With `finished`, playlists go up
     /// as VOD.
     pub async fn sync(&mut self, store: &ObjectStore, finished: bool) -> Result<(), StorageError> {
-        for rung in &self.rungs {
-            let dir = self.out_dir.join(&rung.name);
+        let folders: Vec<String> = self.folders().map(str::to_owned).collect();
+        for folder in &folders {
+            let dir = self.out_dir.join(folder);
             let Ok(text) = tokio::fs::read_to_string(dir.join("index.m3u8")).await else {
-                continue; // ffmpeg has not closed a segment of this rung yet
+                continue; // ffmpeg has not closed a segment of this rendition yet
             };
             let (init, segments) = playlist::segments(&text);
-            let stored = self.stored.entry(rung.name.clone()).or_default();
-            let key = |name: &str| format!("{}{}/{name}", self.prefix, rung.name);
+            let stored = self.stored.entry(folder.clone()).or_default();
+            let key = |name: &str| format!("{}{folder}/{name}", self.prefix);
             if let (None, Some(init)) = (&stored.init, init) {
                 store.put_file(&key(&init), &dir.join(&init)).await?;
                 stored.init = Some(init);
@@ -95,22 +120,35 @@ impl Publisher {
         Ok(())
     }
 
+    /// The audio group's peak and average: a variant's BANDWIDTH must cover the largest
+    /// rendition a player may pair with it.
+    fn audio_bandwidths(&self, measured: bool) -> (u64, u64) {
+        self.audio
+            .iter()
+            .map(|a| match self.stored.get(&a.name) {
+                Some(stored) if measured && !stored.sizes.is_empty() => playlist::bandwidths(&stored.sizes),
+                _ => (u64::from(a.kbps) * 1000, u64::from(a.kbps) * 1000),
+            })
+            .fold((0, 0), |(p, v), (peak, average)| (p.max(peak), v.max(average)))
+    }
+
     /// The master playlist: nominal bandwidths while growing, measured ones when
     /// `codecs` (ffmpeg's, by variant URI) are given at the end.
     pub fn master(&self, measured: Option<&HashMap<String, String>>) -> String {
-        let default_codecs = if self.has_audio { "avc1.640028,mp4a.40.2" } else { "avc1.640028" };
-        let audio_bps = if self.has_audio { u64::from(AUDIO_KBPS) * 1000 } else { 0 };
+        let has_audio = !self.audio.is_empty();
+        let default_codecs = if has_audio { "avc1.640028,mp4a.40.2" } else { "avc1.640028" };
+        let (audio_peak, audio_average) = self.audio_bandwidths(measured.is_some());
         let variants: Vec<Variant> = self
             .rungs
             .iter()
             .map(|rung| {
                 let uri = format!("{}/index.m3u8", rung.name);
-                let nominal =
-                    (u64::from(rung.maxrate_kbps()) * 1000 + audio_bps, u64::from(rung.video_kbps) * 1000 + audio_bps);
-                let (bandwidth, average_bandwidth) = match (measured, self.stored.get(&rung.name)) {
+                let nominal = (u64::from(rung.maxrate_kbps()) * 1000, u64::from(rung.video_kbps) * 1000);
+                let (video_peak, video_average) = match (measured, self.stored.get(&rung.name)) {
                     (Some(_), Some(stored)) if !stored.sizes.is_empty() => playlist::bandwidths(&stored.sizes),
                     _ => nominal,
                 };
+                let (bandwidth, average_bandwidth) = (video_peak + audio_peak, video_average + audio_average);
                 let codecs = measured.and_then(|c| c.get(&uri)).cloned().unwrap_or_else(|| default_codecs.to_owned());
                 Variant {
                     uri,
@@ -123,18 +161,21 @@ impl Publisher {
                 }
             })
             .collect();
-        playlist::master(&variants)
+        playlist::with_subtitles(&playlist::master(&variants, &self.audio), &self.subtitles)
     }
 
     /// Every key this attempt must have stored, for verification.
     pub fn expected_keys(&self) -> Vec<String> {
         let mut keys = vec![self.master_key()];
-        for rung in &self.rungs {
-            keys.push(format!("{}{}/index.m3u8", self.prefix, rung.name));
-            if let Some(stored) = self.stored.get(&rung.name) {
-                keys.extend(stored.init.iter().map(|init| format!("{}{}/{init}", self.prefix, rung.name)));
-                keys.extend(stored.segments.iter().map(|s| format!("{}{}/{s}", self.prefix, rung.name)));
+        for folder in self.folders() {
+            keys.push(format!("{}{folder}/index.m3u8", self.prefix));
+            if let Some(stored) = self.stored.get(folder) {
+                keys.extend(stored.init.iter().map(|init| format!("{}{folder}/{init}", self.prefix)));
+                keys.extend(stored.segments.iter().map(|s| format!("{}{folder}/{s}", self.prefix)));
             }
+        }
+        for track in &self.subtitles {
+            keys.push(format!("{}{}/index.m3u8", self.prefix, track.folder));
         }
         keys
     }

@@ -83,6 +83,10 @@ codes! {
     UploadIncomplete => "upload_incomplete", InvalidArgument, 400;
     TranscodeFailed => "transcode_failed", Internal, 500;
     JobStateConflict => "job_state_conflict", FailedPrecondition, 409;
+    // Subtitle tracks: a file that is not WebVTT or SubRip (the message names the line),
+    // and an asset that has no finished ladder to add them to yet.
+    InvalidSubtitles => "invalid_subtitles", InvalidArgument, 422;
+    AssetNotReady => "asset_not_ready", FailedPrecondition, 409;
     // Edge.
     PlaybackTokenInvalid => "playback_token_invalid", PermissionDenied, 403;
     PlaybackTokenExpired => "playback_token_expired", PermissionDenied, 403;

@@ -26,7 +26,13 @@ use ottr_bench::{
 use ottr_media::{
     Dependencies, MediaSettings, probe,
     store::{assets, jobs},
-    transcode::{command::Ladder, ladder},
+    transcode::{
+        command::Ladder,
+        ladder,
+        loudness::LoudnessTarget,
+        picture::Picture,
+        tracks::{self, AudioChoice},
+    },
 };
 use ottr_proto::media::v1::Phase;
 use ottr_runtime::{
@@ -127,16 +133,21 @@ fn ladder_args(
     out: &Path,
     preset: &str,
 ) -> Vec<String> {
+    // The bare ladder encodes the source's audio once into the group, as ottr does, but
+    // without the loudness pass (that is ottr's own work, measured on its side).
+    let audio = tracks::plan(&info.audio, &[], AudioChoice { max_streams: 8, surround: false }).audio;
     std::fs::create_dir_all(out).unwrap();
-    for rung in rungs {
-        std::fs::create_dir_all(out.join(&rung.name)).unwrap();
+    for folder in rungs.iter().map(|r| &r.name).chain(audio.iter().map(|a| &a.name)) {
+        std::fs::create_dir_all(out.join(folder)).unwrap();
     }
     Ladder {
         source,
         out_dir: out,
         rungs,
         frame_rate: ladder::frame_rate(info.frame_rate),
-        has_audio: true,
+        audio: &audio,
+        loudness: &LoudnessTarget { enabled: false, ..LoudnessTarget::default() },
+        picture: Picture::default(),
         preset,
         max_pixels: MediaSettings::default().limits.max_pixels,
         storyboard: None,

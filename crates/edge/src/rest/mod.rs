@@ -1,6 +1,7 @@
 //! REST/JSON under `/api/v1`, described by the OpenAPI document at
 //! `/api/v1/openapi.json`, which is generated from these handlers.
 
+mod assets;
 mod auth;
 mod catalog;
 mod jobs;
@@ -12,7 +13,7 @@ use std::sync::Arc;
 
 use axum::{
     Json, Router,
-    routing::{get, post, put},
+    routing::{delete, get, post, put},
 };
 use ottr_runtime::token::TokenVerifier;
 use tokio_util::sync::CancellationToken;
@@ -52,6 +53,7 @@ pub struct Api {
         library::list_profiles, library::create_profile, library::watchlist, library::add_to_watchlist,
         library::remove_from_watchlist, library::record_progress, library::history, library::continue_watching,
         playback::playback, jobs::events,
+        assets::get_asset, assets::add_subtitle, assets::replace_subtitle, assets::remove_subtitle,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth)
@@ -105,11 +107,20 @@ pub fn router(api: Api, limits: &LimitSettings) -> Router {
         .route("/api/v1/profiles/{profile}/progress", put(library::record_progress))
         .route("/api/v1/profiles/{profile}/history", get(library::history))
         .route("/api/v1/profiles/{profile}/continue-watching", get(library::continue_watching))
-        .route_layer(timeout)
+        .route("/api/v1/assets/{id}", get(assets::get_asset))
+        .route("/api/v1/assets/{id}/subtitles/{track}", delete(assets::remove_subtitle))
+        .route_layer(timeout.clone())
         .route_layer(body_limit);
+    // Subtitle files are larger than JSON bodies, and have their own limit.
+    let subtitles = Router::new()
+        .route("/api/v1/assets/{id}/subtitles", post(assets::add_subtitle))
+        .route("/api/v1/assets/{id}/subtitles/{track}", put(assets::replace_subtitle))
+        .route_layer(timeout)
+        .route_layer(axum::extract::DefaultBodyLimit::max(assets::SUBTITLE_BODY_BYTES));
     let limit = limits.json_body_bytes;
     let streams = Router::new().route("/api/v1/jobs/{id}/events", get(jobs::events)).merge(uploads::router());
-    json.merge(streams)
+    json.merge(subtitles)
+        .merge(streams)
         .layer(axum::middleware::from_fn(move |request, next| crate::limits::json_refusals(limit, request, next)))
         .with_state(api)
 }

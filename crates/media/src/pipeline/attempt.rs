@@ -1,7 +1,9 @@
-//! The steps of one attempt: fetch the source, probe it, run the single ffmpeg ladder
-//! (supervised, see [`super::supervise`]) while its output is published, then the master,
-//! poster and storyboard, verify every object, and mark the asset ready in one
-//! transaction. The work folder goes on every path.
+//! The steps of one attempt: fetch the source, probe it, decide its picture filters and
+//! tracks (measuring each audio stream's loudness, taking out its text subtitles), run the
+//! single ffmpeg ladder (supervised, see [`super::supervise`]) while its output is
+//! published, then the master, poster and storyboard, measure the audio that came out,
+//! verify every object, and mark the asset ready in one transaction. The work folder goes
+//! on every path.
 
 use std::path::PathBuf;
 
@@ -17,10 +19,14 @@ use crate::{
     process,
     publish::Publisher,
     store::jobs::{self, Claim, Finished},
+    subtitles,
     transcode::{
         command::Ladder,
         ladder::{self, Rung},
+        loudness,
+        picture::{self, Picture},
         playlist, storyboard,
+        tracks::{self, AudioChoice, Tracks},
     },
 };
 
@@ -41,6 +47,8 @@ pub(super) struct Plan {
     pub(super) rungs: Vec<Rung>,
     pub(super) frame_rate: f64,
     pub(super) sheet: storyboard::Plan,
+    /// Audio renditions (measured), subtitle tracks (stored), notes and picture filters.
+    pub(super) tracks: Tracks,
 }
 
 impl Plan {
@@ -50,10 +58,6 @@ impl Plan {
 
     fn thumbs(&self) -> PathBuf {
         self.work.0.join("thumbs").join("%04d.jpg")
-    }
-
-    fn has_audio(&self) -> bool {
-        self.info.audio_codec.is_some()
     }
 }
 
@@ -86,6 +90,8 @@ impl<'a> Attempt<'a> {
         let mut publisher = self.transcode(&plan).await?;
         self.phase(Phase::Uploading).await?;
         publisher.sync(&self.ctx.store, true).await.map_err(Fault::from)?;
+        let mut tracks = plan.tracks.clone();
+        self.measure_output(&plan, &publisher, &mut tracks).await?;
         let ffmpeg_master =
             tokio::fs::read_to_string(plan.out_dir().join("ffmpeg_master.m3u8")).await.unwrap_or_default();
         let master = publisher.master(Some(&playlist::codecs_by_uri(&ffmpeg_master)));
@@ -100,6 +106,7 @@ impl<'a> Attempt<'a> {
             poster_key: &images[0],
             storyboard_key: &images[2],
             rungs: &plan.rungs,
+            tracks: &tracks,
         };
         self.finish(&finished).await
     }
@@ -115,26 +122,133 @@ impl<'a> Attempt<'a> {
         let (width, height) = info.display_size();
         let sheet = storyboard::Plan::new(info.duration_secs, width, height);
         let (rungs, frame_rate) = (ladder::plan(width, height), ladder::frame_rate(info.frame_rate));
-        Ok(Plan { work, source, info, rungs, frame_rate, sheet })
+        let tracks = self.tracks(&source, &info, &work).await?;
+        Ok(Plan { work, source, info, rungs, frame_rate, sheet, tracks })
+    }
+
+    /// The picture's filters, the audio renditions with their measured loudness, and the
+    /// source's text subtitles, stored before the ladder starts so the first master
+    /// already offers them.
+    async fn tracks(&self, source: &std::path::Path, info: &SourceInfo, work: &WorkDir) -> Result<Tracks, Stop> {
+        let settings = &self.ctx.settings;
+        let max_pixels = settings.limits.max_pixels;
+        let interlaced = picture::interlaced(source, info, max_pixels).await.unwrap_or_else(|error| {
+            tracing::warn!(%error, "idet could not tell how the source is scanned; taken as progressive");
+            false
+        });
+        let choice = AudioChoice { max_streams: settings.audio.max_streams, surround: settings.audio.surround };
+        let plan = tracks::plan(&info.audio, &info.subtitles, choice);
+        let mut tracks = Tracks {
+            audio: plan.audio,
+            subtitles: Vec::new(),
+            notes: plan.notes,
+            picture: Picture::new(info, interlaced),
+        };
+        if settings.audio.loudness.enabled {
+            let streams: Vec<(String, &str)> =
+                tracks.audio.iter().map(|a| (format!("0:a:{}", a.source_index), loudness::layout(a))).collect();
+            let measured = loudness::measure(&[source], &streams, max_pixels).await.map_err(ffmpeg_failed)?;
+            for (rendition, measured) in tracks.audio.iter_mut().zip(measured) {
+                rendition.measured = measured;
+            }
+        }
+        tracks.subtitles = self.source_subtitles(source, info, work, plan.subtitles, &mut tracks.notes).await?;
+        Ok(tracks)
+    }
+
+    /// Takes the text subtitle streams out as WebVTT, cleans and stores them; a stream
+    /// that yields nothing usable is noted and left out, never failing the asset.
+    async fn source_subtitles(
+        &self,
+        source: &std::path::Path,
+        info: &SourceInfo,
+        work: &WorkDir,
+        wanted: Vec<tracks::SubtitleTrack>,
+        notes: &mut Vec<String>,
+    ) -> Result<Vec<tracks::SubtitleTrack>, Stop> {
+        let outputs: Vec<(usize, PathBuf)> = wanted
+            .iter()
+            .filter_map(|t| t.source_index.map(|i| (i, work.0.join(format!("{}.vtt", t.folder)))))
+            .collect();
+        if outputs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let args = subtitles::extract_args(source, self.ctx.settings.limits.max_pixels, &outputs);
+        if let Err(error) = process::run("ffmpeg", &args, IMAGE_LIMIT).await {
+            notes.push(format!("subtitles could not be taken out of the source: {}", error.stderr_tail()));
+            return Ok(Vec::new());
+        }
+        let prefix = AssetKeys::new(self.claim.asset_id).hls(self.claim.attempt);
+        let mut kept = Vec::new();
+        for (track, (index, path)) in wanted.into_iter().zip(outputs) {
+            let cues = tokio::fs::read(&path)
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|b| subtitles::parse(&b).map_err(|e| e.to_string()));
+            match cues {
+                Ok(cues) => {
+                    subtitles::store_track(&self.ctx.store, &prefix, &track.folder, &cues, info.duration_secs).await?;
+                    kept.push(track);
+                }
+                Err(error) => notes.push(format!("subtitle stream {index} left out: {error}")),
+            }
+        }
+        Ok(kept)
+    }
+
+    /// The loudness of each audio rendition as encoded, read from its own segments.
+    async fn measure_output(&self, plan: &Plan, publisher: &Publisher, tracks: &mut Tracks) -> Result<(), Stop> {
+        if !self.ctx.settings.audio.loudness.enabled || tracks.audio.is_empty() {
+            return Ok(());
+        }
+        let mut files = Vec::new();
+        for rendition in &tracks.audio {
+            // An fMP4 init segment followed by its media segments is one fragmented MP4.
+            let joined = plan.work.0.join(format!("{}.mp4", rendition.name));
+            let mut out = tokio::fs::File::create(&joined).await?;
+            for part in publisher.local_files(&rendition.name) {
+                let mut input = tokio::fs::File::open(part).await?;
+                tokio::io::copy(&mut input, &mut out).await?;
+            }
+            files.push(joined);
+        }
+        let inputs: Vec<&std::path::Path> = files.iter().map(PathBuf::as_path).collect();
+        let streams: Vec<(String, &str)> =
+            tracks.audio.iter().enumerate().map(|(k, a)| (format!("{k}:a:0"), loudness::layout(a))).collect();
+        let measured =
+            loudness::measure(&inputs, &streams, self.ctx.settings.limits.max_pixels).await.map_err(Fault::from)?;
+        for (rendition, result) in tracks.audio.iter_mut().zip(measured) {
+            rendition.result = result;
+        }
+        Ok(())
     }
 
     /// Runs the ladder under supervision; returns the publisher holding what went up.
     async fn transcode(&mut self, plan: &Plan) -> Result<Publisher, Stop> {
         let out_dir = plan.out_dir();
-        for rung in &plan.rungs {
-            tokio::fs::create_dir_all(out_dir.join(&rung.name)).await?;
+        let folders = plan.rungs.iter().map(|r| &r.name).chain(plan.tracks.audio.iter().map(|a| &a.name));
+        for folder in folders {
+            tokio::fs::create_dir_all(out_dir.join(folder)).await?;
         }
         tokio::fs::create_dir_all(plan.work.0.join("thumbs")).await?;
         let hls_prefix = AssetKeys::new(self.claim.asset_id).hls(self.claim.attempt);
-        let mut publisher =
-            Publisher::new(out_dir.clone(), hls_prefix, plan.rungs.clone(), plan.has_audio(), plan.frame_rate);
+        let mut publisher = Publisher::new(
+            out_dir.clone(),
+            hls_prefix,
+            plan.rungs.clone(),
+            plan.tracks.audio.clone(),
+            plan.tracks.subtitles.clone(),
+            plan.frame_rate,
+        );
         let thumbs = plan.thumbs();
         let command = Ladder {
             source: &plan.source,
             out_dir: &out_dir,
             rungs: &plan.rungs,
             frame_rate: plan.frame_rate,
-            has_audio: plan.has_audio(),
+            audio: &plan.tracks.audio,
+            loudness: &self.ctx.settings.audio.loudness,
+            picture: plan.tracks.picture,
             preset: &self.ctx.settings.worker.preset,
             max_pixels: self.ctx.settings.limits.max_pixels,
             storyboard: Some((plan.sheet, &thumbs)),

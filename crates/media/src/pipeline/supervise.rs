@@ -21,7 +21,7 @@ use crate::{
     process,
     publish::Publisher,
     store::{assets, jobs},
-    transcode::progress::Parser,
+    transcode::{progress::Parser, tracks::Tracks},
 };
 
 /// How often finished segments are looked for.
@@ -88,7 +88,7 @@ impl Attempt<'_> {
                     _ => stdout_open = false,
                 },
                 status = child.wait() => break status?,
-                _ = clock.publish.tick() => self.on_publish_tick(publisher).await?,
+                _ = clock.publish.tick() => self.on_publish_tick(publisher, &plan.tracks).await?,
                 _ = clock.heartbeat.tick() => self.on_heartbeat(worker.lease_secs).await?,
                 _ = clock.report.tick() => self.on_report(&progress, worker.watchdog_secs).await?,
                 () = tokio::time::sleep_until(clock.deadline) => return Err(Fault::OverCap(worker.hard_cap_secs).into()),
@@ -112,13 +112,14 @@ impl Attempt<'_> {
     }
 
     /// Publishes finished segments; once every rung has one, the asset becomes playable.
-    async fn on_publish_tick(&mut self, publisher: &mut Publisher) -> Result<(), Stop> {
+    async fn on_publish_tick(&mut self, publisher: &mut Publisher, tracks: &Tracks) -> Result<(), Stop> {
         let ctx = self.ctx;
         let store = &ctx.store;
         publisher.sync(store, false).await?;
         if publisher.playable() && !self.event.playable {
             store.put_bytes(&publisher.master_key(), publisher.master(None).into_bytes()).await?;
-            if !assets::mark_playable(&ctx.pool, self.claim, &publisher.master_key(), publisher.rungs()).await? {
+            if !assets::mark_playable(&ctx.pool, self.claim, &publisher.master_key(), publisher.rungs(), tracks).await?
+            {
                 return Err(Stop::Lost);
             }
             self.event.playable = true;

@@ -6,7 +6,7 @@ mod parse;
 
 use std::{path::Path, time::Duration};
 
-pub use parse::{Limits, Rejection, SourceInfo, parse};
+pub use parse::{AudioStream, DynamicRange, Limits, Rejection, Scan, SourceInfo, SubtitleStream, parse};
 
 use crate::{
     ffmpeg,

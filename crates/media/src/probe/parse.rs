@@ -28,6 +28,11 @@ struct Stream {
     avg_frame_rate: Option<String>,
     r_frame_rate: Option<String>,
     duration: Option<String>,
+    channels: Option<u32>,
+    pix_fmt: Option<String>,
+    color_transfer: Option<String>,
+    color_primaries: Option<String>,
+    field_order: Option<String>,
     #[serde(default)]
     disposition: Disposition,
     #[serde(default)]
@@ -40,6 +45,12 @@ struct Stream {
 struct Disposition {
     #[serde(default)]
     attached_pic: u8,
+    #[serde(default)]
+    default: u8,
+    #[serde(default)]
+    forced: u8,
+    #[serde(default)]
+    hearing_impaired: u8,
 }
 
 #[derive(Debug, Deserialize)]
@@ -50,6 +61,61 @@ struct SideData {
 #[derive(Debug, Default, Deserialize)]
 struct Tags {
     rotate: Option<String>,
+    language: Option<String>,
+    title: Option<String>,
+}
+
+/// One audio stream of the source, `index` counting audio streams only (ffmpeg's `0:a:N`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AudioStream {
+    pub index: usize,
+    pub codec: String,
+    pub channels: u32,
+    /// ISO 639-2 as tagged (`eng`, `fra`), `und` when untagged.
+    pub language: String,
+    pub title: Option<String>,
+    pub default: bool,
+}
+
+/// One subtitle stream of the source, `index` counting subtitle streams only (`0:s:N`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SubtitleStream {
+    pub index: usize,
+    pub codec: String,
+    pub language: String,
+    pub title: Option<String>,
+    pub forced: bool,
+    pub hearing_impaired: bool,
+}
+
+impl SubtitleStream {
+    /// Text subtitles become WebVTT; pictures of text (PGS, DVB, VobSub) cannot.
+    pub fn is_text(&self) -> bool {
+        ["mov_text", "subrip", "srt", "ass", "ssa", "webvtt", "text"].contains(&self.codec.as_str())
+    }
+}
+
+/// How a source's picture is lit, as its transfer characteristic says.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DynamicRange {
+    #[default]
+    Sdr,
+    /// SMPTE ST 2084, as HDR10 and Dolby Vision profile 8 carry.
+    Pq,
+    /// ARIB STD-B67, as phones and broadcast record.
+    Hlg,
+}
+
+/// Whether the picture is made of fields, as ffprobe's `field_order` says.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scan {
+    Progressive,
+    Interlaced,
+    /// Not said by the stream: `idet` decides.
+    #[default]
+    Unknown,
 }
 
 /// What ottr needs to know of a source.
@@ -67,6 +133,18 @@ pub struct SourceInfo {
     pub video_codec: String,
     pub audio_codec: Option<String>,
     pub streams: usize,
+    // Added after the first assets were recorded: older rows read as the defaults.
+    #[serde(default)]
+    pub audio: Vec<AudioStream>,
+    #[serde(default)]
+    pub subtitles: Vec<SubtitleStream>,
+    #[serde(default)]
+    pub dynamic_range: DynamicRange,
+    /// The transfer, primaries and pixel format as ffprobe named them, for people.
+    #[serde(default)]
+    pub color: Option<String>,
+    #[serde(default)]
+    pub scan: Scan,
 }
 
 impl SourceInfo {
@@ -131,6 +209,7 @@ pub fn parse(json: &[u8], limits: Limits) -> Result<SourceInfo, Rejection> {
         .find(|s| s.codec_type.as_deref() == Some("video") && s.disposition.attached_pic == 0)
         .ok_or(Rejection::NoVideo)?;
     let audio = output.streams.iter().find(|s| s.codec_type.as_deref() == Some("audio"));
+    let kind = |kind: &'static str| output.streams.iter().filter(move |s| s.codec_type.as_deref() == Some(kind));
     let (width, height) = (video.width.unwrap_or(0), video.height.unwrap_or(0));
     if width == 0 || height == 0 {
         return Err(Rejection::Unreadable("the video stream has no picture size".into()));
@@ -164,7 +243,54 @@ pub fn parse(json: &[u8], limits: Limits) -> Result<SourceInfo, Rejection> {
         video_codec: video.codec_name.clone().unwrap_or_default(),
         audio_codec: audio.and_then(|a| a.codec_name.clone()),
         streams: output.streams.len(),
+        audio: kind("audio").enumerate().map(|(index, s)| audio_stream(index, s)).collect(),
+        subtitles: kind("subtitle").enumerate().map(|(index, s)| subtitle_stream(index, s)).collect(),
+        dynamic_range: match video.color_transfer.as_deref() {
+            Some("smpte2084") => DynamicRange::Pq,
+            Some("arib-std-b67") => DynamicRange::Hlg,
+            _ => DynamicRange::Sdr,
+        },
+        color: color(video),
+        scan: match video.field_order.as_deref() {
+            Some("progressive") => Scan::Progressive,
+            Some("tt" | "bb" | "tb" | "bt") => Scan::Interlaced,
+            _ => Scan::Unknown,
+        },
     })
+}
+
+fn language(tags: &Tags) -> String {
+    tags.language.clone().filter(|l| !l.is_empty()).unwrap_or_else(|| "und".into())
+}
+
+fn audio_stream(index: usize, stream: &Stream) -> AudioStream {
+    AudioStream {
+        index,
+        codec: stream.codec_name.clone().unwrap_or_default(),
+        channels: stream.channels.unwrap_or(2),
+        language: language(&stream.tags),
+        title: stream.tags.title.clone(),
+        default: stream.disposition.default == 1,
+    }
+}
+
+fn subtitle_stream(index: usize, stream: &Stream) -> SubtitleStream {
+    SubtitleStream {
+        index,
+        codec: stream.codec_name.clone().unwrap_or_default(),
+        language: language(&stream.tags),
+        title: stream.tags.title.clone(),
+        forced: stream.disposition.forced == 1,
+        hearing_impaired: stream.disposition.hearing_impaired == 1,
+    }
+}
+
+fn color(video: &Stream) -> Option<String> {
+    let parts: Vec<&str> = [&video.pix_fmt, &video.color_primaries, &video.color_transfer]
+        .into_iter()
+        .filter_map(|p| p.as_deref())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("/"))
 }
 
 #[cfg(test)]
@@ -210,6 +336,32 @@ mod tests {
         assert_eq!((info.width, info.height), (1280, 720));
         assert_eq!(info.rotation, 90);
         assert_eq!(info.display_size(), (720, 1280));
+    }
+
+    #[test]
+    fn every_audio_and_subtitle_stream_with_its_language() {
+        let info = fixture("multi.json").unwrap();
+        let audio: Vec<_> = info.audio.iter().map(|a| (a.index, a.language.as_str(), a.channels)).collect();
+        assert_eq!(audio, vec![(0, "eng", 6), (1, "fra", 1)]);
+        assert_eq!(info.audio[1].title.as_deref(), Some("Français"));
+        let subs: Vec<_> =
+            info.subtitles.iter().map(|s| (s.index, s.language.as_str(), s.forced, s.is_text())).collect();
+        assert_eq!(subs, vec![(0, "eng", false, true), (1, "fra", true, true)]);
+        assert_eq!((info.dynamic_range, info.scan), (DynamicRange::Sdr, Scan::Progressive));
+    }
+
+    #[test]
+    fn pq_bt2020_is_hdr_and_field_order_tells_interlaced() {
+        let hdr = fixture("hdr.json").unwrap();
+        assert_eq!(hdr.dynamic_range, DynamicRange::Pq);
+        assert_eq!(hdr.color.as_deref(), Some("yuv420p10le/bt2020/smpte2084"));
+        assert!(hdr.audio.is_empty());
+        assert_eq!(fixture("interlaced.json").unwrap().scan, Scan::Interlaced);
+        // Rows recorded before these fields existed still read.
+        let old = r#"{"container":"avi","duration_secs":1.0,"size_bytes":1,"width":2,"height":2,"rotation":0,
+            "frame_rate":25.0,"video_codec":"h264","audio_codec":null,"streams":1}"#;
+        let old: SourceInfo = serde_json::from_str(old).unwrap();
+        assert_eq!((old.scan, old.dynamic_range, old.audio.len()), (Scan::Unknown, DynamicRange::Sdr, 0));
     }
 
     #[test]

@@ -8,7 +8,11 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{jobs::Finished, text_state};
-use crate::{MediaError, probe::SourceInfo, transcode::ladder::Rung};
+use crate::{
+    MediaError,
+    probe::SourceInfo,
+    transcode::{ladder::Rung, tracks::Tracks},
+};
 
 text_state! {
     /// Where an asset is: processing until its job ends ready, failed or cancelled.
@@ -22,6 +26,7 @@ pub struct AssetRow {
     pub state: AssetState,
     pub source: sqlx::types::Json<SourceInfo>,
     pub renditions: sqlx::types::Json<Vec<Rung>>,
+    pub tracks: sqlx::types::Json<Tracks>,
     pub master_key: Option<String>,
     pub poster_key: Option<String>,
     pub storyboard_key: Option<String>,
@@ -66,7 +71,7 @@ pub async fn create(pool: &PgPool, asset: &NewAsset<'_>, max_attempts: i32) -> R
 
 pub async fn get(pool: &PgPool, asset_id: Uuid) -> Result<AssetRow, MediaError> {
     sqlx::query_as(
-        "SELECT a.id, a.filename, a.state, a.source, a.renditions, a.master_key, a.poster_key, a.storyboard_key,
+        "SELECT a.id, a.filename, a.state, a.source, a.renditions, a.tracks, a.master_key, a.poster_key, a.storyboard_key,
                 a.error_code, a.error_message, a.created_at, a.ready_at, j.id AS job_id
          FROM media.assets a JOIN media.jobs j ON j.asset_id = a.id WHERE a.id = $1",
     )
@@ -83,9 +88,10 @@ pub async fn mark_playable(
     claim: &super::jobs::Claim,
     master_key: &str,
     rungs: &[Rung],
+    tracks: &Tracks,
 ) -> Result<bool, MediaError> {
     let updated = sqlx::query(
-        "UPDATE media.assets a SET master_key = $3, renditions = $4, playable_at = coalesce(playable_at, now())
+        "UPDATE media.assets a SET master_key = $3, renditions = $4, tracks = $5, playable_at = coalesce(playable_at, now())
          FROM media.jobs j
          WHERE a.id = j.asset_id AND j.id = $1 AND j.attempt = $2 AND j.state = 'running'",
     )
@@ -93,6 +99,7 @@ pub async fn mark_playable(
     .bind(claim.attempt)
     .bind(master_key)
     .bind(sqlx::types::Json(rungs))
+    .bind(sqlx::types::Json(tracks))
     .execute(pool)
     .await?;
     Ok(updated.rows_affected() == 1)
@@ -103,7 +110,7 @@ pub async fn mark_playable(
 /// segments are going away. A master of another attempt, or of a ready asset, stays.
 pub async fn withdraw(pool: &PgPool, asset_id: Uuid, attempt: i32) -> Result<(), MediaError> {
     sqlx::query(
-        "UPDATE media.assets SET master_key = NULL, renditions = '[]', playable_at = NULL
+        "UPDATE media.assets SET master_key = NULL, renditions = '[]', tracks = '{}', playable_at = NULL
          WHERE id = $1 AND state <> 'ready' AND starts_with(master_key, $2)",
     )
     .bind(asset_id)
@@ -116,7 +123,7 @@ pub async fn withdraw(pool: &PgPool, asset_id: Uuid, attempt: i32) -> Result<(),
 /// The ready half of [`super::jobs::complete`], in its transaction.
 pub(super) async fn mark_ready(conn: &mut PgConnection, asset_id: Uuid, done: &Finished<'_>) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE media.assets SET state = 'ready', master_key = $2, poster_key = $3, storyboard_key = $4, renditions = $5,
+        "UPDATE media.assets SET state = 'ready', master_key = $2, poster_key = $3, storyboard_key = $4, renditions = $5, tracks = $6,
             playable_at = coalesce(playable_at, now()), ready_at = now(), error_code = NULL, error_message = NULL
          WHERE id = $1",
     )
@@ -125,6 +132,7 @@ pub(super) async fn mark_ready(conn: &mut PgConnection, asset_id: Uuid, done: &F
     .bind(done.poster_key)
     .bind(done.storyboard_key)
     .bind(sqlx::types::Json(done.rungs))
+    .bind(sqlx::types::Json(done.tracks))
     .execute(conn)
     .await?;
     Ok(())

@@ -9,7 +9,11 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::text_state;
-use crate::{MediaError, probe::SourceInfo, transcode::ladder::Rung};
+use crate::{
+    MediaError,
+    probe::SourceInfo,
+    transcode::{ladder::Rung, tracks::Tracks},
+};
 
 text_state! {
     /// Where a job is in its life.
@@ -79,6 +83,7 @@ pub struct Finished<'a> {
     pub poster_key: &'a str,
     pub storyboard_key: &'a str,
     pub rungs: &'a [Rung],
+    pub tracks: &'a Tracks,
 }
 
 /// Job and asset become ready together, or not at all; false when the attempt was fenced off.

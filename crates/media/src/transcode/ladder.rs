@@ -1,7 +1,9 @@
 //! Which renditions a source gets. The seed ladder is 1080p 5000k, 720p 2500k, 480p
 //! 1000k, 360p 500k. Each rung is a box (1920x1080 for 1080p) the picture must fit in,
 //! whichever way it is turned, so a portrait video scales on its long side; the aspect
-//! ratio is kept, dimensions are even, and nothing is ever upscaled.
+//! ratio is kept, dimensions are even, and nothing is ever upscaled. A source that sits
+//! between two boxes (1918x1078, 1600x900) gets a top rung at its own size, so it loses
+//! none of its picture to the rung below.
 
 use serde::{Deserialize, Serialize};
 
@@ -29,8 +31,9 @@ impl Rung {
 /// (nominal lines, long side of the box, video kbps), best first.
 pub const SEED: [(u32, u32, u32); 4] = [(1080, 1920, 5000), (720, 1280, 2500), (480, 854, 1000), (360, 640, 500)];
 
-/// Audio for every rung: AAC-LC, stereo.
-pub const AUDIO_KBPS: u32 = 128;
+/// A source this close in pixels to the rung below gets no rung of its own: the two would
+/// look alike and cost twice.
+const OWN_RUNG_MIN_GAIN: f64 = 1.15;
 
 fn even(value: f64) -> u32 {
     ((value / 2.0).round() as u32 * 2).max(2)
@@ -39,24 +42,40 @@ fn even(value: f64) -> u32 {
 /// The rungs for an upright picture of `width` x `height`.
 pub fn plan(width: u32, height: u32) -> Vec<Rung> {
     let (long, short) = (width.max(height) as f64, width.min(height) as f64);
+    // How much a seed box shrinks the picture; above 1 it would be an upscale (equal is
+    // kept: a 720p source gets a 720p rung).
+    let scale = |&(lines, box_long, _): &(u32, u32, u32)| (f64::from(box_long) / long).min(f64::from(lines) / short);
+    let fits = |seed: &(u32, u32, u32)| scale(seed) <= 1.0 + 1e-9;
     let mut rungs: Vec<Rung> = SEED
         .iter()
-        .filter_map(|&(lines, box_long, kbps)| {
-            let scale = (f64::from(box_long) / long).min(f64::from(lines) / short);
-            // Equal is kept (a 720p source gets a 720p rung), larger would be an upscale.
-            (scale <= 1.0 + 1e-9).then(|| Rung {
-                name: format!("{lines}p"),
-                width: even(f64::from(width) * scale),
-                height: even(f64::from(height) * scale),
-                video_kbps: kbps,
-            })
+        .filter(|seed| fits(seed))
+        .map(|seed @ &(lines, _, kbps)| Rung {
+            name: format!("{lines}p"),
+            width: even(f64::from(width) * scale(seed)),
+            height: even(f64::from(height) * scale(seed)),
+            video_kbps: kbps,
         })
         .collect();
-    if rungs.is_empty() {
-        // Smaller than the smallest rung: one rendition at the source's own size, rounded
-        // down to even sides (641 becomes 640, never 642).
-        let (w, h) = ((width / 2 * 2).max(2), (height / 2 * 2).max(2));
-        rungs.push(Rung { name: format!("{}p", w.min(h)), width: w, height: h, video_kbps: SEED[SEED.len() - 1].2 });
+    // Odd sides are rounded down to even (641 becomes 640, never 642).
+    let (w, h) = ((width / 2 * 2).max(2), (height / 2 * 2).max(2));
+    let own = |video_kbps| Rung { name: format!("{}p", w.min(h)), width: w, height: h, video_kbps };
+    match SEED.iter().position(fits) {
+        // At least the top box: the ladder is capped there.
+        Some(0) => {}
+        // Smaller than the smallest rung: one rendition at the source's own size.
+        None => rungs.push(own(SEED[SEED.len() - 1].2)),
+        // Between two boxes: a top rung at the source's size, at the upper rung's rate
+        // scaled by pixels (never less than the rung below gets).
+        Some(upper) => {
+            let (lines, box_long, kbps) = SEED[upper - 1];
+            let below = &rungs[0];
+            let pixels = f64::from(w) * f64::from(h);
+            if pixels >= f64::from(below.width) * f64::from(below.height) * OWN_RUNG_MIN_GAIN {
+                let scaled = (f64::from(kbps) * pixels / (f64::from(box_long) * f64::from(lines))).round() as u32;
+                let floor = below.video_kbps;
+                rungs.insert(0, own(scaled.max(floor)));
+            }
+        }
     }
     rungs
 }
@@ -108,6 +127,25 @@ mod tests {
     fn odd_or_small_sources_get_even_sides_and_never_grow() {
         assert_eq!(sizes(&plan(641, 359)), vec![("360p", 640, 358)], "fits the 360p box, odd sides rounded to even");
         assert_eq!(sizes(&plan(320, 240)), vec![("240p", 320, 240)]);
+    }
+
+    #[test]
+    fn a_source_between_two_boxes_keeps_a_top_rung_at_its_own_size() {
+        let rungs = plan(1918, 1078);
+        assert_eq!(
+            sizes(&rungs),
+            vec![("1078p", 1918, 1078), ("720p", 1280, 720), ("480p", 854, 480), ("360p", 640, 360)]
+        );
+        assert_eq!(rungs[0].video_kbps, 4986, "1080p's rate scaled by pixels");
+        let rungs = plan(1600, 900);
+        assert_eq!(sizes(&rungs)[0], ("900p", 1600, 900));
+        assert!(rungs[0].video_kbps > rungs[1].video_kbps && rungs[0].video_kbps < 5000, "{rungs:?}");
+        assert_eq!(sizes(&plan(900, 1600))[0], ("900p", 900, 1600), "portrait too");
+        // Barely above a box: that rung is as good, so no near-copy of it.
+        assert_eq!(sizes(&plan(1300, 730))[0], ("720p", 1280, 718));
+        assert_eq!(plan(1300, 730).len(), 3);
+        // Above the top box the ladder stays capped at 1080p.
+        assert_eq!(sizes(&plan(3840, 2160))[0], ("1080p", 1920, 1080));
     }
 
     #[test]

@@ -1,9 +1,14 @@
-//! Turning a source into the HLS ladder: which rungs (`ladder`), the one ffmpeg command
-//! that decodes once and encodes them all (`command`), its progress (`progress`), the
-//! playlists (`playlist`), and scrub previews (`storyboard`).
+//! Turning a source into the HLS ladder: which rungs (`ladder`), what the picture needs
+//! first (`picture`), which audio and subtitle renditions (`tracks`) at what loudness
+//! (`loudness`), the one ffmpeg command that decodes once and encodes them all
+//! (`command`), its progress (`progress`), the playlists (`playlist`), and scrub previews
+//! (`storyboard`).
 
 pub mod command;
 pub mod ladder;
+pub mod loudness;
+pub mod picture;
 pub mod playlist;
 pub mod progress;
 pub mod storyboard;
+pub mod tracks;

@@ -1,8 +1,13 @@
 //! Playlists. ffmpeg writes the variant playlists; ottr reads them to know which
 //! segments are complete, marks them VOD when the encode ends, and writes the master
-//! itself, because ffmpeg 5.1's lacks FRAME-RATE and AVERAGE-BANDWIDTH.
+//! itself, because ffmpeg 5.1's lacks FRAME-RATE and AVERAGE-BANDWIDTH and names its
+//! audio renditions `audio_2`. Audio and subtitle renditions are `EXT-X-MEDIA` entries
+//! (RFC 8216 §4.3.4.1) every variant names; subtitles can be rewritten into a stored
+//! master later without touching anything else in it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+
+use super::tracks::{AUDIO_GROUP, AudioRendition, SUBTITLE_GROUP, SubtitleKind, SubtitleTrack};
 
 /// A segment listed in a variant playlist.
 #[derive(Clone, Debug, PartialEq)]
@@ -104,15 +109,123 @@ pub fn bandwidths(segments: &[(u64, f64)]) -> (u64, u64) {
     (peak, average)
 }
 
-pub fn master(variants: &[Variant]) -> String {
+/// Names within a group must differ: a second "English" becomes "English (2)".
+fn unique<'a>(labels: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut seen = HashSet::new();
+    labels
+        .map(|label| {
+            let mut name = label.to_owned();
+            let mut n = 1;
+            while !seen.insert(name.clone()) {
+                n += 1;
+                name = format!("{label} ({n})");
+            }
+            name
+        })
+        .collect()
+}
+
+fn language_attribute(language: &str) -> String {
+    if language.is_empty() { String::new() } else { format!(",LANGUAGE=\"{language}\"") }
+}
+
+fn yes(flag: bool) -> &'static str {
+    if flag { "YES" } else { "NO" }
+}
+
+/// The master: the audio group (when there is audio) and every variant naming it.
+pub fn master(variants: &[Variant], audio: &[AudioRendition]) -> String {
     let mut out = String::from("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+    for (a, name) in audio.iter().zip(unique(audio.iter().map(|a| a.label.as_str()))) {
+        out.push_str(&format!(
+            "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"{AUDIO_GROUP}\",NAME=\"{name}\"{},DEFAULT={},AUTOSELECT=YES,CHANNELS=\"{}\",URI=\"{}/index.m3u8\"\n",
+            language_attribute(&a.language),
+            yes(a.default),
+            a.channels,
+            a.name
+        ));
+    }
+    let group = if audio.is_empty() { String::new() } else { format!(",AUDIO=\"{AUDIO_GROUP}\"") };
     for v in variants {
         out.push_str(&format!(
-            "#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},RESOLUTION={}x{},CODECS=\"{}\",FRAME-RATE={:.3}\n{}\n",
+            "#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},RESOLUTION={}x{},CODECS=\"{}\",FRAME-RATE={:.3}{group}\n{}\n",
             v.bandwidth, v.average_bandwidth, v.width, v.height, v.codecs, v.frame_rate, v.uri
         ));
     }
     out
+}
+
+/// The same master with `subtitles` as its subtitle group, replacing any it had: every
+/// other line stays as it was, so variants, audio and bandwidths are untouched.
+pub fn with_subtitles(master: &str, subtitles: &[SubtitleTrack]) -> String {
+    let names = unique(subtitles.iter().map(|s| s.label.as_str()));
+    let media: Vec<String> = subtitles
+        .iter()
+        .zip(names)
+        .map(|(s, name)| {
+            let characteristics = match s.kind {
+                SubtitleKind::Captions => ",CHARACTERISTICS=\"public.accessibility.transcribes-spoken-dialog,public.accessibility.describes-music-and-sound\"",
+                SubtitleKind::Subtitles => "",
+            };
+            format!(
+                "#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"{SUBTITLE_GROUP}\",NAME=\"{name}\"{},DEFAULT=NO,AUTOSELECT=YES,FORCED={}{characteristics},URI=\"{}/index.m3u8\"",
+                language_attribute(&s.language),
+                yes(s.forced),
+                s.folder
+            )
+        })
+        .collect();
+    let mut out = Vec::new();
+    let mut placed = false;
+    for line in master.lines() {
+        if line.starts_with("#EXT-X-MEDIA:TYPE=SUBTITLES") {
+            continue;
+        }
+        if let Some(attributes) = line.strip_prefix("#EXT-X-STREAM-INF:") {
+            if !placed {
+                out.extend(media.iter().cloned());
+                placed = true;
+            }
+            let kept: Vec<&str> =
+                split_attributes(attributes).into_iter().filter(|a| !a.starts_with("SUBTITLES=")).collect();
+            let mut line = format!("#EXT-X-STREAM-INF:{}", kept.join(","));
+            if !subtitles.is_empty() {
+                line.push_str(&format!(",SUBTITLES=\"{SUBTITLE_GROUP}\""));
+            }
+            out.push(line);
+            continue;
+        }
+        out.push(line.to_owned());
+    }
+    let mut text = out.join("\n");
+    text.push('\n');
+    text
+}
+
+/// An attribute list split at the commas outside quotes.
+fn split_attributes(list: &str) -> Vec<&str> {
+    let (mut parts, mut start, mut quoted) = (Vec::new(), 0, false);
+    for (i, c) in list.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                parts.push(&list[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&list[start..]);
+    parts.into_iter().filter(|p| !p.is_empty()).collect()
+}
+
+/// The playlist of a subtitle rendition: one WebVTT file for the whole title.
+pub fn subtitle_playlist(duration_secs: f64, file: &str) -> String {
+    let duration = duration_secs.max(0.001);
+    format!(
+        "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:{}\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:{duration:.3},\n{file}\n#EXT-X-ENDLIST\n",
+        duration.ceil() as u64
+    )
 }
 
 #[cfg(test)]
@@ -146,18 +259,103 @@ mod tests {
         assert_eq!(codecs["720p/index.m3u8"], "avc1.64001f,mp4a.40.2");
         let (peak, average) = bandwidths(&[(1_000_000, 4.0), (2_000_000, 4.0), (500_000, 2.0)]);
         assert_eq!((peak, average), (4_000_000, 2_800_000));
-        let text = master(&[Variant {
-            uri: "720p/index.m3u8".into(),
-            bandwidth: peak,
-            average_bandwidth: average,
-            width: 1280,
-            height: 720,
-            codecs: codecs["720p/index.m3u8"].clone(),
-            frame_rate: 29.97,
-        }]);
+        let text = master(
+            &[Variant {
+                uri: "720p/index.m3u8".into(),
+                bandwidth: peak,
+                average_bandwidth: average,
+                width: 1280,
+                height: 720,
+                codecs: codecs["720p/index.m3u8"].clone(),
+                frame_rate: 29.97,
+            }],
+            &[],
+        );
         assert!(text.contains("#EXT-X-INDEPENDENT-SEGMENTS"));
         assert!(text.contains(
             "BANDWIDTH=4000000,AVERAGE-BANDWIDTH=2800000,RESOLUTION=1280x720,CODECS=\"avc1.64001f,mp4a.40.2\",FRAME-RATE=29.970\n720p/index.m3u8"
         ));
+    }
+
+    fn variant(uri: &str) -> Variant {
+        Variant {
+            uri: uri.into(),
+            bandwidth: 1,
+            average_bandwidth: 1,
+            width: 2,
+            height: 2,
+            codecs: "avc1.64001f,mp4a.40.2".into(),
+            frame_rate: 25.0,
+        }
+    }
+
+    fn audio(name: &str, language: &str, label: &str, default: bool) -> AudioRendition {
+        AudioRendition {
+            name: name.into(),
+            source_index: 0,
+            language: language.into(),
+            label: label.into(),
+            channels: 2,
+            kbps: 128,
+            default,
+            measured: None,
+            result: None,
+        }
+    }
+
+    fn subtitle(folder: &str, language: &str, kind: SubtitleKind, forced: bool) -> SubtitleTrack {
+        SubtitleTrack {
+            id: folder.into(),
+            folder: folder.into(),
+            language: language.into(),
+            label: language.into(),
+            kind,
+            forced,
+            source_index: None,
+        }
+    }
+
+    #[test]
+    fn every_variant_names_one_audio_group_with_each_language_once() {
+        let text = master(
+            &[variant("720p/index.m3u8"), variant("360p/index.m3u8")],
+            &[audio("audio_0", "en", "English", true), audio("audio_1", "", "English", false)],
+        );
+        assert!(text.contains("#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"English\",LANGUAGE=\"en\",DEFAULT=YES,AUTOSELECT=YES,CHANNELS=\"2\",URI=\"audio_0/index.m3u8\"\n"), "{text}");
+        assert!(
+            text.contains("NAME=\"English (2)\",DEFAULT=NO"),
+            "names are unique, untagged audio has no LANGUAGE: {text}"
+        );
+        assert_eq!(text.matches(",AUDIO=\"audio\"\n").count(), 2, "{text}");
+        assert!(!master(&[variant("a")], &[]).contains("AUDIO="));
+    }
+
+    #[test]
+    fn subtitles_are_rewritten_into_a_master_and_nothing_else_changes() {
+        let base = master(&[variant("720p/index.m3u8")], &[audio("audio_0", "en", "English", true)]);
+        let one = with_subtitles(&base, &[subtitle("subs_s0", "en", SubtitleKind::Subtitles, false)]);
+        assert!(one.contains("#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\",NAME=\"en\",LANGUAGE=\"en\",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI=\"subs_s0/index.m3u8\""), "{one}");
+        assert!(one.contains("FRAME-RATE=25.000,AUDIO=\"audio\",SUBTITLES=\"subs\"\n720p/index.m3u8"), "{one}");
+        let two = with_subtitles(
+            &one,
+            &[
+                subtitle("subs_s0", "en", SubtitleKind::Subtitles, false),
+                subtitle("subs_u1", "fr", SubtitleKind::Captions, true),
+            ],
+        );
+        assert_eq!(two.matches("TYPE=SUBTITLES").count(), 2);
+        assert_eq!(two.matches("SUBTITLES=\"subs\"").count(), 1, "the variant names the group once: {two}");
+        assert!(two.contains("FORCED=YES,CHARACTERISTICS=\"public.accessibility.transcribes-spoken-dialog"), "{two}");
+        assert_eq!(with_subtitles(&two, &[]), base, "removing every track gives the master back");
+    }
+
+    #[test]
+    fn a_subtitle_playlist_is_one_file_for_the_whole_title() {
+        let text = subtitle_playlist(61.2, "subtitles.vtt");
+        assert!(
+            text.contains("#EXT-X-TARGETDURATION:62\n")
+                && text.contains("#EXTINF:61.200,\nsubtitles.vtt\n#EXT-X-ENDLIST"),
+            "{text}"
+        );
     }
 }

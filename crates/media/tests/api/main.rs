@@ -6,4 +6,5 @@ mod helpers;
 mod hostile;
 mod queue;
 mod storage;
+mod tracks;
 mod transcode;

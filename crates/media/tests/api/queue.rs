@@ -45,9 +45,15 @@ async fn an_abandoned_attempt_is_completed_by_another_worker_exactly_once(pool: 
 
     // The ghost comes back to life: every write it tries is fenced off.
     assert!(!jobs::heartbeat(&pool, &ghost, 60).await.unwrap());
-    let done = jobs::Finished { master_key: "x", poster_key: "x", storyboard_key: "x", rungs: &[] };
+    let done = jobs::Finished {
+        master_key: "x",
+        poster_key: "x",
+        storyboard_key: "x",
+        rungs: &[],
+        tracks: &Default::default(),
+    };
     assert!(!jobs::complete(&pool, &ghost, &done).await.unwrap());
-    assert!(!assets::mark_playable(&pool, &ghost, "x", &[]).await.unwrap());
+    assert!(!assets::mark_playable(&pool, &ghost, "x", &[], &Default::default()).await.unwrap());
     assert_eq!(worker.asset(&asset.id).await.master_playlist, ready.master_playlist, "nothing changed");
 }
 
@@ -110,7 +116,7 @@ async fn a_failed_attempt_withdraws_its_playlist_before_its_objects_go(pool: PgP
     let first = jobs::claim(&pool, "first", 60).await.unwrap().expect("the job is claimable");
     let master = format!("{}master.m3u8", AssetKeys::new(first.asset_id).hls(first.attempt));
     api.ctx.store.put_bytes(&master, b"#EXTM3U\n".to_vec()).await.unwrap();
-    assert!(assets::mark_playable(&pool, &first, &master, &[]).await.unwrap());
+    assert!(assets::mark_playable(&pool, &first, &master, &[], &Default::default()).await.unwrap());
     assert_eq!(api.asset(&asset.id).await.master_playlist, master);
 
     // Another attempt's withdrawal leaves this one's playlist alone.
