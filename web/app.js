@@ -1,7 +1,9 @@
 // ottr's web app: sign in, browse and search, title pages, watchlist, continue watching,
-// playback with hls.js (quality menu and automatic ABR, position reported for resume),
-// and a studio where editors create a title, upload a file with a progress bar, watch
-// the transcode live and publish. Plain modules, no build step.
+// playback with hls.js (quality, audio language and subtitle menus, the choice of
+// language remembered per profile, automatic ABR, position reported for resume), and a
+// studio where editors create a title, upload a file with a progress bar, watch the
+// transcode live, see the audio and subtitle tracks it got, add subtitle files, and
+// publish. Plain modules, no build step.
 
 const view = document.getElementById('view');
 const nav = document.getElementById('nav');
@@ -150,11 +152,14 @@ const pages = {
     paint(`<h1>${esc(title.title)}</h1>
       <video id="video" controls playsinline data-testid="video" poster="${esc(playback.poster_url)}"></video>
       <div class="player-bar"><label>Quality <select id="quality" data-testid="quality"><option value="-1">Auto</option></select></label>
+      <label>Audio <select id="audio" data-testid="audio"></select></label>
+      <label>Subtitles <select id="subtitles" data-testid="subtitles"><option value="-1">Off</option></select></label>
       <span class="muted" id="level" data-testid="level"></span></div>`);
     const video = document.getElementById('video');
     const quality = document.getElementById('quality');
     const player = new Hls({ capLevelToPlayerSize: false });
     window.ottrPlayer = player;
+    trackMenus(player, pid);
     player.on(Hls.Events.MANIFEST_PARSED, (_, data) => {
       quality.innerHTML = '<option value="-1">Auto</option>' + data.levels
         .map((level, i) => `<option value="${i}">${level.height}p · ${Math.round(level.bitrate / 1000)} kb/s</option>`).join('');
@@ -199,7 +204,13 @@ const pages = {
         <p>Transcode <progress id="job-bar" max="100" value="0"></progress>
           <span data-testid="job-phase" id="job-phase">waiting</span> <span class="muted" id="job-detail"></span></p>
         <button id="publish" hidden data-testid="publish">Publish</button> <a id="open" hidden data-testid="open-title">Open the title</a>
-      </section>`);
+      </section>
+      <section id="tracks" hidden><h2>Tracks</h2><div id="track-list"></div>
+        <form><input name="language" placeholder="Language (en, fr)" required>
+        <input name="label" placeholder="Label (optional)">
+        <select name="kind"><option value="subtitles">Subtitles</option><option value="captions">Captions</option></select>
+        <input name="file" type="file" accept=".vtt,.srt,text/vtt" required>
+        <button>Add subtitles</button><div class="error"></div></form></section>`);
     const form = document.getElementById('create');
     form.addEventListener('submit', async event => {
       event.preventDefault();
@@ -209,11 +220,83 @@ const pages = {
         document.getElementById('progress').hidden = false;
         const { asset, job } = await upload(form.file.files[0], percent => { document.getElementById('upload-bar').value = percent; });
         await api(`/api/v1/titles/${title.id}`, { method: 'PUT', body: { ...body, asset_id: asset } });
-        follow(job, title);
+        follow(job, title, asset);
       } catch (error) { document.getElementById('error').textContent = error.message; }
     });
   },
 };
+
+// The audio and subtitle menus of the player. The viewer's choice is kept per profile (in
+// this browser) by language and name, and applied to every title that offers it; cues are
+// rendered by the browser as text, never as markup.
+function trackMenus(player, pid) {
+  const key = `ottr.tracks.${pid}`;
+  const chosen = JSON.parse(localStorage.getItem(key) || '{}');
+  const remember = (kind, track) => {
+    chosen[kind] = track ? { lang: track.lang || '', name: track.name || '' } : 'off';
+    localStorage.setItem(key, JSON.stringify(chosen));
+  };
+  const find = (tracks, wanted) => {
+    if (!wanted || wanted === 'off') return -1;
+    const exact = tracks.findIndex(t => t.lang === wanted.lang && t.name === wanted.name);
+    return exact >= 0 ? exact : tracks.findIndex(t => wanted.lang && t.lang === wanted.lang);
+  };
+  const label = track => esc(track.name || track.lang || 'Track');
+  const audio = document.getElementById('audio');
+  const subtitles = document.getElementById('subtitles');
+  player.on(Hls.Events.AUDIO_TRACKS_UPDATED, (_, data) => {
+    audio.innerHTML = data.audioTracks.map((t, i) => `<option value="${i}">${label(t)}</option>`).join('');
+    audio.parentElement.hidden = data.audioTracks.length < 2;
+    const wanted = find(data.audioTracks, chosen.audio);
+    if (wanted >= 0 && wanted !== player.audioTrack) player.audioTrack = wanted;
+    audio.value = String(player.audioTrack);
+  });
+  player.on(Hls.Events.AUDIO_TRACK_SWITCHED, (_, data) => { audio.value = String(data.id); });
+  player.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, (_, data) => {
+    subtitles.innerHTML = '<option value="-1">Off</option>' + data.subtitleTracks
+      .map((t, i) => `<option value="${i}">${label(t)}${t.forced ? ' (forced)' : ''}</option>`).join('');
+    subtitles.parentElement.hidden = data.subtitleTracks.length === 0;
+    const wanted = find(data.subtitleTracks, chosen.subtitles);
+    player.subtitleDisplay = wanted >= 0;
+    player.subtitleTrack = wanted;
+    subtitles.value = String(wanted);
+  });
+  audio.addEventListener('change', () => {
+    player.audioTrack = Number(audio.value);
+    remember('audio', player.audioTracks[Number(audio.value)]);
+  });
+  subtitles.addEventListener('change', () => {
+    const index = Number(subtitles.value);
+    player.subtitleDisplay = index >= 0;
+    player.subtitleTrack = index;
+    remember('subtitles', player.subtitleTracks[index]);
+  });
+}
+
+// What the transcode made of an asset, and a form to add a subtitle or caption file.
+async function showTracks(asset) {
+  const box = document.getElementById('tracks');
+  const paintTracks = found => {
+    const audio = found.audio_tracks.map(a => `<li>${esc(a.label)} ${esc(a.language)} · ${a.channels === 6 ? '5.1' : 'stereo'}${a.default ? ' · default' : ''}${a.result ? ` · ${a.result.integrated_lufs.toFixed(1)} LUFS (was ${a.measured.integrated_lufs.toFixed(1)})` : ''}</li>`).join('');
+    const subs = found.subtitle_tracks.map(s => `<li>${esc(s.label)} ${esc(s.language)} · ${esc(s.kind)}${s.forced ? ' · forced' : ''} · ${esc(s.origin)}</li>`).join('');
+    const picture = [found.deinterlaced ? 'deinterlaced' : '', found.tone_mapped_from ? `HDR (${esc(found.tone_mapped_from)}) tone-mapped to SDR` : ''].filter(Boolean).join(' · ');
+    box.querySelector('#track-list').innerHTML = `<p>Audio</p><ul data-testid="audio-tracks">${audio || '<li class="muted">none</li>'}</ul>
+      <p>Subtitles</p><ul data-testid="subtitle-tracks">${subs || '<li class="muted">none</li>'}</ul>
+      ${picture ? `<p class="muted">${picture}</p>` : ''}${found.notes.map(n => `<p class="muted">${esc(n)}</p>`).join('')}`;
+  };
+  box.hidden = false;
+  paintTracks(await api(`/api/v1/assets/${asset}`));
+  const form = box.querySelector('form');
+  form.addEventListener('submit', async event => {
+    event.preventDefault();
+    const query = new URLSearchParams({ language: form.language.value, label: form.label.value, kind: form.kind.value });
+    const answer = await fetch(`/api/v1/assets/${asset}/subtitles?${query}`, {
+      method: 'POST', headers: { authorization: `Bearer ${state.token}`, 'content-type': 'text/vtt' }, body: form.file.files[0] });
+    const data = await answer.json().catch(() => ({}));
+    box.querySelector('.error').textContent = answer.ok ? '' : data.message || answer.statusText;
+    if (answer.ok) { paintTracks(data); form.reset(); }
+  });
+}
 
 // tus 1.0 by hand: create, then PATCH 8 MiB at a time, resuming from the server's offset.
 async function upload(file, onProgress) {
@@ -247,7 +330,7 @@ async function upload(file, onProgress) {
 }
 
 // The transcode, live: Server-Sent Events relayed by the edge from media's WatchJob.
-function follow(job, title) {
+function follow(job, title, asset) {
   const source = new EventSource(`/api/v1/jobs/${job}/events?access_token=${encodeURIComponent(state.token)}`);
   source.addEventListener('progress', message => {
     const event = JSON.parse(message.data);
@@ -258,6 +341,7 @@ function follow(job, title) {
       source.close();
       if (event.phase === 'failed') document.getElementById('job-detail').textContent = event.error_message;
       if (event.phase === 'ready') {
+        showTracks(asset).catch(error => { document.getElementById('job-detail').textContent = error.message; });
         const publish = document.getElementById('publish');
         publish.hidden = false;
         publish.addEventListener('click', async () => {

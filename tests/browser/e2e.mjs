@@ -1,7 +1,9 @@
 // The web app in a real headless Chromium (Debian's), driven by playwright-core: an
 // editor signs in, creates a title, uploads a clip with the progress bar, waits for the
-// live transcode to reach "ready", publishes, plays it (time advances, at least two
-// renditions offered), and after a reload playback resumes where it stopped.
+// live transcode to reach "ready", sees the clip's audio and subtitle tracks in the
+// studio, publishes, plays it (time advances, at least two renditions offered), switches
+// to the second audio language, turns subtitles on and sees a cue, and after a reload
+// playback resumes where it stopped with the audio language it chose.
 // Usage: node tests/browser/e2e.mjs <edge url> <editor email> <password> <clip path>
 import { chromium } from 'playwright-core';
 
@@ -32,6 +34,8 @@ try {
   step('uploaded');
   await page.waitForFunction(() => document.querySelector('[data-testid=job-phase]')?.textContent === 'ready', null, { timeout: 180_000 });
   step('transcoded, as the live progress showed');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=audio-tracks] li').length === 2, null, { timeout: 30_000 });
+  step(`studio lists the tracks: ${(await page.getByTestId('subtitle-tracks').textContent()).trim()}`);
   await page.getByTestId('publish').click();
   await page.getByTestId('open-title').click();
   await page.getByTestId('play').click();
@@ -40,6 +44,22 @@ try {
   const levels = await page.evaluate(() => window.ottrPlayer.levels.map(l => l.height));
   if (levels.length < 2) throw new Error(`expected at least two renditions, got ${levels}`);
   step(`playing; renditions offered: ${levels.join(', ')}`);
+
+  const tracks = await page.evaluate(() => window.ottrPlayer.audioTracks.map(t => `${t.lang}:${t.name}`));
+  if (tracks.length !== 2) throw new Error(`expected two audio languages, got ${tracks}`);
+  await page.getByTestId('audio').selectOption('1');
+  await page.waitForFunction(() => window.ottrPlayer.audioTrack === 1, null, { timeout: 15_000 });
+  const at = await page.evaluate(() => document.querySelector('video').currentTime);
+  await page.waitForFunction(t => document.querySelector('video').currentTime > t + 1, at, { timeout: 30_000 });
+  step(`switched audio from ${tracks[0]} to ${tracks[1]}; still playing`);
+  await page.getByTestId('subtitles').selectOption('0');
+  const cue = await page.waitForFunction(() => {
+    for (const track of document.querySelector('video').textTracks) {
+      if (track.mode === 'showing' && track.activeCues && track.activeCues.length) return track.activeCues[0].text;
+    }
+    return false;
+  }, null, { timeout: 30_000 });
+  step(`subtitle cue shown: ${await cue.jsonValue()}`);
   await page.waitForFunction(() => Number(document.querySelector('video')?.dataset.reported || 0) > 2, null, { timeout: 30_000 });
   const reported = await page.evaluate(() => Number(document.querySelector('video').dataset.reported));
   step(`position reported: ${reported.toFixed(1)} s`);
@@ -49,6 +69,8 @@ try {
   const resumed = await page.evaluate(() => Number(document.querySelector('video').dataset.resumedFrom));
   if (!(resumed >= 2)) throw new Error(`playback did not resume (from ${resumed} s)`);
   step(`resumed from ${resumed.toFixed(1)} s`);
+  await page.waitForFunction(() => window.ottrPlayer.audioTracks.length === 2 && window.ottrPlayer.audioTrack === 1, null, { timeout: 30_000 });
+  step('audio choice remembered for the profile');
 } catch (error) {
   failed = true;
   console.log(`browser: FAILED: ${error.message}`);

@@ -151,19 +151,7 @@ impl Stack {
     /// A published movie playing a freshly transcoded 6-second clip; returns its id.
     pub async fn playable_movie(&self) -> String {
         std::fs::create_dir_all(&self.scratch).unwrap();
-        let asset = self.upload(self.generate(6, "1280x720", true)).await;
-        let mut events = self
-            .media
-            .clone()
-            .watch_job(bearer(media_pb::WatchJobRequest { job_id: asset.job_id }, &self.editor))
-            .await
-            .unwrap()
-            .into_inner();
-        let mut last = None;
-        while let Some(event) = events.message().await.unwrap() {
-            last = Some(event.phase);
-        }
-        assert_eq!(last, Some(media_pb::Phase::Ready as i32));
+        let asset = self.ready(self.generate(6, "1280x720", true)).await;
 
         let fields = catalog_pb::TitleFields {
             kind: catalog_pb::Kind::Movie as i32,
@@ -184,6 +172,24 @@ impl Stack {
         };
         catalog.set_visibility(bearer(publish, &self.editor)).await.unwrap();
         title.id
+    }
+
+    /// Uploads `bytes` and waits for the transcode to end ready.
+    pub async fn ready(&self, bytes: Vec<u8>) -> media_pb::Asset {
+        let asset = self.upload(bytes).await;
+        let mut events = self
+            .media
+            .clone()
+            .watch_job(bearer(media_pb::WatchJobRequest { job_id: asset.job_id.clone() }, &self.editor))
+            .await
+            .unwrap()
+            .into_inner();
+        let mut last = None;
+        while let Some(event) = events.message().await.unwrap() {
+            last = Some(event.phase);
+        }
+        assert_eq!(last, Some(media_pb::Phase::Ready as i32));
+        asset
     }
 
     /// Uploads through media's client-streaming RPC as the editor; the job starts at once.
@@ -215,6 +221,39 @@ impl Stack {
     /// A 720p clip with sound, so the ladder has three rungs to switch between.
     pub fn clip_with_audio(&self, seconds: u32) -> Vec<u8> {
         self.generate(seconds, "1280x720", true)
+    }
+
+    /// A 720p clip with English and French audio and English subtitles (one cue the
+    /// whole length), as a film from a studio arrives.
+    pub fn clip_with_tracks(&self, seconds: u32) -> Vec<u8> {
+        std::fs::create_dir_all(&self.scratch).unwrap();
+        let srt = self.scratch.join("tracks.srt");
+        std::fs::write(&srt, format!("1\n00:00:00,000 --> 00:00:{seconds:02},000\nHello from ottr\n")).unwrap();
+        let out = self.scratch.join(format!("tracks-{seconds}.mp4"));
+        let video = format!("testsrc2=size=1280x720:rate=25:duration={seconds}");
+        let (en, fr) =
+            (format!("sine=frequency=440:duration={seconds}"), format!("sine=frequency=660:duration={seconds}"));
+        let status = std::process::Command::new("ffmpeg")
+            .args([
+                "-v", "error", "-y", "-f", "lavfi", "-i", &video, "-f", "lavfi", "-i", &en, "-f", "lavfi", "-i", &fr,
+                "-i",
+            ])
+            .arg(&srt)
+            .args(["-map", "0", "-map", "1", "-map", "2", "-map", "3", "-c:v", "libx264", "-preset", "ultrafast"])
+            .args(["-pix_fmt", "yuv420p", "-c:a", "aac", "-c:s", "mov_text"])
+            .args([
+                "-metadata:s:a:0",
+                "language=eng",
+                "-metadata:s:a:1",
+                "language=fra",
+                "-metadata:s:s:0",
+                "language=eng",
+            ])
+            .arg(&out)
+            .status()
+            .expect("ffmpeg is installed by scripts/setup.sh");
+        assert!(status.success(), "ffmpeg makes the clip");
+        std::fs::read(out).unwrap()
     }
 
     fn generate(&self, seconds: u32, size: &str, audio: bool) -> Vec<u8> {

@@ -102,6 +102,9 @@ async fn the_openapi_document_describes_every_route_and_the_error_body(pool: PgP
         "/api/v1/search",
         "/api/v1/series/{id}",
         "/api/v1/titles/{id}/playback",
+        "/api/v1/assets/{id}",
+        "/api/v1/assets/{id}/subtitles",
+        "/api/v1/assets/{id}/subtitles/{track}",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} is not documented");
     }
@@ -194,4 +197,57 @@ async fn a_profile_keeps_a_watchlist_and_resumes_where_it_stopped(pool: PgPool) 
         .await
         .unwrap();
     assert_eq!(someone_else.status(), 404, "another account's profile");
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn an_editor_adds_and_removes_a_subtitle_file_on_a_ready_asset_over_rest(pool: PgPool) {
+    let stack = spawn_stack(pool).await;
+    let asset = stack.ready(stack.clip(2)).await;
+    let editor = format!("Bearer {}", stack.editor);
+    let found: Value = stack
+        .http
+        .get(stack.url(&format!("/api/v1/assets/{}", asset.id)))
+        .header("authorization", &editor)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["state"], "ready");
+    assert_eq!(found["audio_tracks"], json!([]), "the clip is silent");
+    assert!(found["renditions"].as_array().is_some_and(|r| !r.is_empty()));
+
+    let subtitles = stack.url(&format!("/api/v1/assets/{}/subtitles?language=fr&kind=captions", asset.id));
+    let send = |body: Vec<u8>, token: String| {
+        stack.http.post(&subtitles).header("authorization", token).header("content-type", "text/vtt").body(body).send()
+    };
+    let bad = send(b"WEBVTT\n\n00:01.000 --> 00:00.500\nbackwards\n".to_vec(), editor.clone()).await.unwrap();
+    assert_eq!(bad.status(), 422);
+    let body: Value = bad.json().await.unwrap();
+    assert_eq!(body["code"], "invalid_subtitles");
+    assert!(body["message"].as_str().unwrap().contains("line 3"), "{body}");
+
+    let added = send(b"1\n00:00:00,000 --> 00:00:01,000\nBonjour\n".to_vec(), editor.clone()).await.unwrap();
+    assert_eq!(added.status(), 201);
+    let added: Value = added.json().await.unwrap();
+    let track = &added["subtitle_tracks"][0];
+    assert_eq!(
+        (track["language"].as_str(), track["label"].as_str(), track["kind"].as_str()),
+        (Some("fr"), Some("Français"), Some("captions"))
+    );
+
+    let viewer = format!("Bearer {}", stack.viewer().await);
+    let denied = send(b"1\n00:00:00,000 --> 00:00:01,000\nx\n".to_vec(), viewer).await.unwrap();
+    assert_eq!(denied.status(), 403);
+    let huge = send(vec![b'a'; 3 * 1024 * 1024], editor.clone()).await.unwrap();
+    assert_eq!(huge.status(), 413);
+    assert_eq!(huge.json::<Value>().await.unwrap()["code"], "body_too_large");
+
+    let track_url = stack.url(&format!("/api/v1/assets/{}/subtitles/{}", asset.id, track["id"].as_str().unwrap()));
+    let removed = stack.http.delete(&track_url).header("authorization", &editor).send().await.unwrap();
+    assert_eq!(removed.status(), 200);
+    assert_eq!(removed.json::<Value>().await.unwrap()["subtitle_tracks"], json!([]));
+    let again = stack.http.delete(&track_url).header("authorization", &editor).send().await.unwrap();
+    assert_eq!(again.status(), 404);
 }
