@@ -136,7 +136,9 @@ impl Publisher {
     /// `codecs` (ffmpeg's, by variant URI) are given at the end.
     pub fn master(&self, measured: Option<&HashMap<String, String>>) -> String {
         let has_audio = !self.audio.is_empty();
-        let default_codecs = if has_audio { "avc1.640028,mp4a.40.2" } else { "avc1.640028" };
+        // The rungs are video only (ffmpeg's master says which H.264 level each is); the
+        // audio group adds AAC-LC to what a player must decode for any variant.
+        let audio_codec = if has_audio { ",mp4a.40.2" } else { "" };
         let (audio_peak, audio_average) = self.audio_bandwidths(measured.is_some());
         let variants: Vec<Variant> = self
             .rungs
@@ -149,7 +151,8 @@ impl Publisher {
                     _ => nominal,
                 };
                 let (bandwidth, average_bandwidth) = (video_peak + audio_peak, video_average + audio_average);
-                let codecs = measured.and_then(|c| c.get(&uri)).cloned().unwrap_or_else(|| default_codecs.to_owned());
+                let video_codec = measured.and_then(|c| c.get(&uri)).map_or("avc1.640028", String::as_str);
+                let codecs = format!("{video_codec}{audio_codec}");
                 Variant {
                     uri,
                     bandwidth,

@@ -12,7 +12,7 @@ use ottr_bench::{
     version_of,
 };
 use ottr_edge::{EdgeSettings, hls::token::Signer};
-use ottr_media::transcode::{command::Ladder, ladder, loudness::LoudnessTarget, picture::Picture};
+use ottr_media::transcode::{command::Ladder, ladder, picture::Picture};
 use ottr_runtime::{
     config::{ListenSettings, TokenSettings},
     token::TokenVerifier,
@@ -137,9 +137,6 @@ async fn run(scratch: &Path, seconds: u32, connections: u32) -> anyhow::Result<s
         out_dir: &out,
         rungs: &rungs,
         frame_rate: 30.0,
-        // The segment served is the video rung's; audio is a rendition of its own.
-        audio: &[],
-        loudness: &LoudnessTarget::default(),
         picture: Picture::default(),
         preset: "veryfast",
         max_pixels: 4096 * 2160,

@@ -218,11 +218,6 @@ impl Stack {
         self.generate(seconds, "640x360", false)
     }
 
-    /// A 720p clip with sound, so the ladder has three rungs to switch between.
-    pub fn clip_with_audio(&self, seconds: u32) -> Vec<u8> {
-        self.generate(seconds, "1280x720", true)
-    }
-
     /// A 720p clip with English and French audio and English subtitles (one cue the
     /// whole length), as a film from a studio arrives.
     pub fn clip_with_tracks(&self, seconds: u32) -> Vec<u8> {

@@ -21,12 +21,12 @@ use crate::{
     store::jobs::{self, Claim, Finished},
     subtitles,
     transcode::{
-        command::Ladder,
+        command::{AudioGroup, Ladder},
         ladder::{self, Rung},
         loudness,
         picture::{self, Picture},
         playlist, storyboard,
-        tracks::{self, AudioChoice, Tracks},
+        tracks::{self, AudioChoice, AudioRendition, Tracks},
     },
 };
 
@@ -87,10 +87,10 @@ impl<'a> Attempt<'a> {
         self.phase(Phase::Probing).await?;
         let plan = self.plan().await?;
         self.phase(Phase::Transcoding).await?;
-        let mut publisher = self.transcode(&plan).await?;
+        let (mut publisher, audio) = self.transcode(&plan).await?;
         self.phase(Phase::Uploading).await?;
         publisher.sync(&self.ctx.store, true).await.map_err(Fault::from)?;
-        let mut tracks = plan.tracks.clone();
+        let mut tracks = Tracks { audio, ..plan.tracks.clone() };
         self.measure_output(&plan, &publisher, &mut tracks).await?;
         let ffmpeg_master =
             tokio::fs::read_to_string(plan.out_dir().join("ffmpeg_master.m3u8")).await.unwrap_or_default();
@@ -126,9 +126,8 @@ impl<'a> Attempt<'a> {
         Ok(Plan { work, source, info, rungs, frame_rate, sheet, tracks })
     }
 
-    /// The picture's filters, the audio renditions with their measured loudness, and the
-    /// source's text subtitles, stored before the ladder starts so the first master
-    /// already offers them.
+    /// The picture's filters, the audio renditions, and the source's text subtitles,
+    /// stored before the ladder starts so the first master already offers them.
     async fn tracks(&self, source: &std::path::Path, info: &SourceInfo, work: &WorkDir) -> Result<Tracks, Stop> {
         let settings = &self.ctx.settings;
         let max_pixels = settings.limits.max_pixels;
@@ -144,14 +143,6 @@ impl<'a> Attempt<'a> {
             notes: plan.notes,
             picture: Picture::new(info, interlaced),
         };
-        if settings.audio.loudness.enabled {
-            let streams: Vec<(String, &str)> =
-                tracks.audio.iter().map(|a| (format!("0:a:{}", a.source_index), loudness::layout(a))).collect();
-            let measured = loudness::measure(&[source], &streams, max_pixels).await.map_err(ffmpeg_failed)?;
-            for (rendition, measured) in tracks.audio.iter_mut().zip(measured) {
-                rendition.measured = measured;
-            }
-        }
         tracks.subtitles = self.source_subtitles(source, info, work, plan.subtitles, &mut tracks.notes).await?;
         Ok(tracks)
     }
@@ -223,8 +214,9 @@ impl<'a> Attempt<'a> {
         Ok(())
     }
 
-    /// Runs the ladder under supervision; returns the publisher holding what went up.
-    async fn transcode(&mut self, plan: &Plan) -> Result<Publisher, Stop> {
+    /// Runs the ladder under supervision, and the audio group beside it; returns the
+    /// publisher holding what went up, and the audio renditions with their measurements.
+    async fn transcode(&mut self, plan: &Plan) -> Result<(Publisher, Vec<AudioRendition>), Stop> {
         let out_dir = plan.out_dir();
         let folders = plan.rungs.iter().map(|r| &r.name).chain(plan.tracks.audio.iter().map(|a| &a.name));
         for folder in folders {
@@ -246,15 +238,14 @@ impl<'a> Attempt<'a> {
             out_dir: &out_dir,
             rungs: &plan.rungs,
             frame_rate: plan.frame_rate,
-            audio: &plan.tracks.audio,
-            loudness: &self.ctx.settings.audio.loudness,
             picture: plan.tracks.picture,
             preset: &self.ctx.settings.worker.preset,
             max_pixels: self.ctx.settings.limits.max_pixels,
             storyboard: Some((plan.sheet, &thumbs)),
         };
-        self.supervise(command.args(), plan, &mut publisher).await?;
-        Ok(publisher)
+        let audio = encode_audio(self.ctx, plan);
+        let audio = self.supervise(command.args(), plan, &mut publisher, audio).await?;
+        Ok((publisher, audio))
     }
 
     /// The poster (one seek and one frame) and the storyboard sheet ffmpeg drew during the
@@ -321,4 +312,35 @@ impl<'a> Attempt<'a> {
             }
         }
     }
+}
+
+/// The audio group: each rendition's loudness measured once (the scanner reads only the
+/// audio, while the ladder already encodes the picture), then every rendition encoded
+/// once into its folder beside the rungs. Returns the renditions with their measurements.
+async fn encode_audio(ctx: &Context, plan: &Plan) -> Result<Vec<AudioRendition>, Stop> {
+    let mut audio = plan.tracks.audio.clone();
+    if audio.is_empty() {
+        return Ok(audio);
+    }
+    let settings = &ctx.settings;
+    let max_pixels = settings.limits.max_pixels;
+    if settings.audio.loudness.enabled {
+        let streams: Vec<(String, &str)> =
+            audio.iter().map(|a| (format!("0:a:{}", a.source_index), loudness::layout(a))).collect();
+        let measured = loudness::measure(&[&plan.source], &streams, max_pixels).await.map_err(ffmpeg_failed)?;
+        for (rendition, measured) in audio.iter_mut().zip(measured) {
+            rendition.measured = measured;
+        }
+    }
+    let out_dir = plan.out_dir();
+    let group = AudioGroup {
+        source: &plan.source,
+        out_dir: &out_dir,
+        audio: &audio,
+        loudness: &settings.audio.loudness,
+        max_pixels,
+    };
+    let limit = std::time::Duration::from_secs(settings.worker.hard_cap_secs);
+    process::run("ffmpeg", &group.args(), limit).await.map_err(ffmpeg_failed)?;
+    Ok(audio)
 }

@@ -61,13 +61,18 @@ struct Progress {
 }
 
 impl Attempt<'_> {
-    /// Runs ffmpeg with `args` to its end under supervision.
-    pub(super) async fn supervise(
+    /// Runs ffmpeg with `args` to its end under supervision, with `audio` (the audio
+    /// group's own process) beside it; a failure of either stops both. Returns what
+    /// `audio` returned.
+    pub(super) async fn supervise<T>(
         &mut self,
         args: Vec<String>,
         plan: &Plan,
         publisher: &mut Publisher,
-    ) -> Result<(), Stop> {
+        audio: impl Future<Output = Result<T, Stop>>,
+    ) -> Result<T, Stop> {
+        let mut audio = std::pin::pin!(audio);
+        let mut audio_done = None;
         let ctx = self.ctx;
         let worker = &ctx.settings.worker;
         let mut child = process::spawn("ffmpeg", &args).map_err(Fault::from)?;
@@ -88,13 +93,18 @@ impl Attempt<'_> {
                     _ => stdout_open = false,
                 },
                 status = child.wait() => break status?,
+                done = &mut audio, if audio_done.is_none() => audio_done = Some(done?),
                 _ = clock.publish.tick() => self.on_publish_tick(publisher, &plan.tracks).await?,
                 _ = clock.heartbeat.tick() => self.on_heartbeat(worker.lease_secs).await?,
                 _ = clock.report.tick() => self.on_report(&progress, worker.watchdog_secs).await?,
                 () = tokio::time::sleep_until(clock.deadline) => return Err(Fault::OverCap(worker.hard_cap_secs).into()),
             }
         };
-        verdict(status, stderr.await.unwrap_or_default())
+        verdict(status, stderr.await.unwrap_or_default())?;
+        match audio_done {
+            Some(done) => Ok(done),
+            None => audio.await,
+        }
     }
 
     fn on_progress_line(&mut self, progress: &mut Progress, line: &str) {

@@ -1,9 +1,11 @@
-//! The single ffmpeg command that decodes the source once and encodes every rung: the
-//! picture's own filters (deinterlace, tone-map), one `split`, one `scale` per rung, H.264
-//! high profile with a fixed GOP equal to the segment length (no scene-cut keyframes, so
-//! every rung switches at the same instants), each kept audio stream encoded once into the
-//! HLS audio group (AAC-LC, loudness-normalised), fMP4 HLS segments, and
-//! machine-readable progress on stdout.
+//! The two ffmpeg commands of a transcode. The ladder decodes the picture once and
+//! encodes every rung: the picture's own filters (deinterlace, tone-map), one `split`,
+//! one `scale` per rung, H.264 high profile with a fixed GOP equal to the segment length
+//! (no scene-cut keyframes, so every rung switches at the same instants), fMP4 HLS
+//! segments, and machine-readable progress on stdout. The audio command encodes each kept
+//! audio stream once (AAC-LC, at its layout and loudness gain) into the HLS audio group
+//! every rung refers to. They are two processes so the picture starts at once while the
+//! audio waits for its loudness measurement, and neither holds up the other.
 
 use std::path::Path;
 
@@ -12,22 +14,19 @@ use super::{
     loudness::{self, LoudnessTarget},
     picture::Picture,
     storyboard,
-    tracks::{AUDIO_GROUP, AudioRendition},
+    tracks::AudioRendition,
 };
 use crate::ffmpeg;
 
 /// Segment length in seconds; the GOP equals it.
 pub const SEGMENT_SECS: u32 = 4;
 
-/// Everything the command depends on, as typed values.
+/// Everything the ladder depends on, as typed values.
 pub struct Ladder<'a> {
     pub source: &'a Path,
     pub out_dir: &'a Path,
     pub rungs: &'a [Rung],
     pub frame_rate: f64,
-    /// The audio group's renditions; empty for a silent source.
-    pub audio: &'a [AudioRendition],
-    pub loudness: &'a LoudnessTarget,
     pub picture: Picture,
     pub preset: &'a str,
     /// The pixel limit of the source guards (see [`crate::ffmpeg::source_guards`]).
@@ -36,27 +35,74 @@ pub struct Ladder<'a> {
     pub storyboard: Option<(storyboard::Plan, &'a Path)>,
 }
 
+/// Everything the audio command depends on.
+pub struct AudioGroup<'a> {
+    pub source: &'a Path,
+    pub out_dir: &'a Path,
+    /// Non-empty: a silent source has no audio command.
+    pub audio: &'a [AudioRendition],
+    pub loudness: &'a LoudnessTarget,
+    pub max_pixels: u64,
+}
+
 fn push(args: &mut Vec<String>, items: &[&str]) {
     args.extend(items.iter().map(|s| (*s).to_owned()));
 }
 
+/// The start of both commands: quiet, guarded, one input.
+fn input(source: &Path, max_pixels: u64) -> Vec<String> {
+    let mut args = ffmpeg::base_args();
+    args.extend(ffmpeg::source_guards(max_pixels));
+    push(&mut args, &["-i", &source.to_string_lossy()]);
+    args
+}
+
+/// The HLS muxer writing each stream of `map` (`v:0,name:720p`) into its own folder of
+/// `out_dir`; ffmpeg's own master goes to `master`, where ottr reads the CODECS it found.
+fn hls(args: &mut Vec<String>, out_dir: &Path, map: &[String], master: &str) {
+    let out = out_dir.to_string_lossy();
+    push(
+        args,
+        &[
+            "-f",
+            "hls",
+            "-hls_time",
+            &SEGMENT_SECS.to_string(),
+            // EVENT while it grows; the uploader marks the finished playlists VOD.
+            "-hls_playlist_type",
+            "event",
+            "-hls_segment_type",
+            "fmp4",
+            "-hls_flags",
+            "independent_segments+temp_file",
+            "-hls_fmp4_init_filename",
+            "init.mp4",
+            "-hls_segment_filename",
+            &format!("{out}/%v/seg_%05d.m4s"),
+            "-master_pl_name",
+            master,
+            "-var_stream_map",
+            &map.join(" "),
+            &format!("{out}/%v/index.m3u8"),
+        ],
+    );
+}
+
 impl Ladder<'_> {
     pub fn args(&self) -> Vec<String> {
-        let mut args = ffmpeg::base_args();
+        let mut args = input(self.source, self.max_pixels);
         // Progress as key=value blocks on stdout; errors only on stderr.
-        push(&mut args, &["-nostats", "-progress", "pipe:1"]);
-        args.extend(ffmpeg::source_guards(self.max_pixels));
-        push(&mut args, &["-i", &self.source.to_string_lossy()]);
+        args.splice(0..0, ["-nostats", "-progress", "pipe:1"].map(String::from));
         self.filters(&mut args);
         self.video(&mut args);
-        self.audio(&mut args);
-        self.hls(&mut args);
+        let map: Vec<String> = self.rungs.iter().enumerate().map(|(i, r)| format!("v:{i},name:{}", r.name)).collect();
+        hls(&mut args, self.out_dir, &map, "ffmpeg_master.m3u8");
         self.sheet(&mut args);
         args
     }
 
     /// Decode once: fix the picture, cap the frame rate, split, scale each branch (and tile
-    /// the storyboard); each audio rendition gets its layout and gain.
+    /// the storyboard).
     fn filters(&self, args: &mut Vec<String>) {
         let n = self.rungs.len();
         let branches = n + usize::from(self.storyboard.is_some());
@@ -68,9 +114,6 @@ impl Ladder<'_> {
         }
         if let Some((plan, _)) = &self.storyboard {
             graph.push_str(&format!(";[s{n}]{}[thumbs]", plan.filter()));
-        }
-        for (k, audio) in self.audio.iter().enumerate() {
-            graph.push_str(&format!(";[0:a:{}]{}[a{k}]", audio.source_index, loudness::filter(audio, self.loudness)));
         }
         push(args, &["-filter_complex", &graph]);
     }
@@ -107,12 +150,22 @@ impl Ladder<'_> {
         // Keyframes at exact segment boundaries whatever the frame timing.
         push(args, &["-force_key_frames", &format!("expr:gte(t,n_forced*{SEGMENT_SECS})")]);
     }
+}
 
-    /// One AAC encode per audio rendition, shared by every rung through the audio group.
-    fn audio(&self, args: &mut Vec<String>) {
+impl AudioGroup<'_> {
+    /// One AAC encode per rendition, each from its stream through its layout and gain.
+    pub fn args(&self) -> Vec<String> {
+        let mut args = input(self.source, self.max_pixels);
+        let graph: Vec<String> = self
+            .audio
+            .iter()
+            .enumerate()
+            .map(|(k, a)| format!("[0:a:{}]{}[a{k}]", a.source_index, loudness::filter(a, self.loudness)))
+            .collect();
+        push(&mut args, &["-filter_complex", &graph.join(";")]);
         for (k, audio) in self.audio.iter().enumerate() {
             push(
-                args,
+                &mut args,
                 &[
                     "-map",
                     &format!("[a{k}]"),
@@ -123,39 +176,9 @@ impl Ladder<'_> {
                 ],
             );
         }
-    }
-
-    fn hls(&self, args: &mut Vec<String>) {
-        let group = if self.audio.is_empty() { String::new() } else { format!(",agroup:{AUDIO_GROUP}") };
-        let mut map: Vec<String> =
-            self.rungs.iter().enumerate().map(|(i, r)| format!("v:{i}{group},name:{}", r.name)).collect();
-        map.extend(self.audio.iter().enumerate().map(|(k, a)| format!("a:{k}{group},name:{}", a.name)));
-        let out = self.out_dir.to_string_lossy();
-        push(
-            args,
-            &[
-                "-f",
-                "hls",
-                "-hls_time",
-                &SEGMENT_SECS.to_string(),
-                // EVENT while it grows; the uploader marks the finished playlists VOD.
-                "-hls_playlist_type",
-                "event",
-                "-hls_segment_type",
-                "fmp4",
-                "-hls_flags",
-                "independent_segments+temp_file",
-                "-hls_fmp4_init_filename",
-                "init.mp4",
-                "-hls_segment_filename",
-                &format!("{out}/%v/seg_%05d.m4s"),
-                "-master_pl_name",
-                "ffmpeg_master.m3u8",
-                "-var_stream_map",
-                &map.join(" "),
-                &format!("{out}/%v/index.m3u8"),
-            ],
-        );
+        let map: Vec<String> = self.audio.iter().enumerate().map(|(k, a)| format!("a:{k},name:{}", a.name)).collect();
+        hls(&mut args, self.out_dir, &map, "ffmpeg_audio_master.m3u8");
+        args
     }
 }
 
@@ -178,16 +201,13 @@ mod tests {
         }
     }
 
-    fn args(has_audio: bool) -> Vec<String> {
+    fn args() -> Vec<String> {
         let rungs = plan(1280, 720);
-        let audio = if has_audio { vec![stereo(0, "audio_0")] } else { vec![] };
         Ladder {
             source: Path::new("/tmp/in.mp4"),
             out_dir: Path::new("/tmp/out"),
             rungs: &rungs,
             frame_rate: 30.0,
-            audio: &audio,
-            loudness: &LoudnessTarget::default(),
             picture: Picture::default(),
             preset: "veryfast",
             max_pixels: 1920 * 1080,
@@ -203,7 +223,7 @@ mod tests {
 
     #[test]
     fn one_input_one_split_and_a_scale_per_rung() {
-        let args = args(true);
+        let args = args();
         assert_eq!(args.iter().filter(|a| *a == "-i").count(), 1, "decoded once");
         let graph = after(&args, "-filter_complex");
         assert!(graph.starts_with("[0:v]fps=30.000,split=3[s0][s1][s2]"), "{graph}");
@@ -216,7 +236,7 @@ mod tests {
 
     #[test]
     fn the_gop_is_the_segment_and_scene_cuts_add_no_keyframes() {
-        let args = args(true);
+        let args = args();
         assert_eq!(after(&args, "-g"), "120");
         assert_eq!(after(&args, "-keyint_min"), "120");
         assert_eq!(after(&args, "-sc_threshold"), "0");
@@ -235,8 +255,6 @@ mod tests {
             out_dir: Path::new("/tmp/out"),
             rungs: &rungs,
             frame_rate: 25.0,
-            audio: &[],
-            loudness: &LoudnessTarget::default(),
             picture: Picture { deinterlaced: true, tone_mapped: None },
             preset: "veryfast",
             max_pixels: 1920 * 1080,
@@ -251,32 +269,29 @@ mod tests {
     }
 
     #[test]
-    fn each_audio_stream_is_encoded_once_into_the_group_and_left_out_without_audio() {
-        assert_eq!(
-            after(&args(true), "-var_stream_map"),
-            "v:0,agroup:audio,name:720p v:1,agroup:audio,name:480p v:2,agroup:audio,name:360p a:0,agroup:audio,name:audio_0"
-        );
-        let rungs = plan(1920, 1080);
+    fn the_ladder_is_video_only_and_each_audio_stream_is_encoded_once_into_the_group() {
+        let ladder = args();
+        assert_eq!(after(&ladder, "-var_stream_map"), "v:0,name:720p v:1,name:480p v:2,name:360p");
+        assert!(!ladder.iter().any(|a| a.contains("0:a:") || a.starts_with("-c:a")));
         let audio = [stereo(0, "audio_0"), stereo(1, "audio_1")];
-        let two = Ladder {
+        let group = AudioGroup {
             source: Path::new("/tmp/in.mkv"),
             out_dir: Path::new("/tmp/out"),
-            rungs: &rungs,
-            frame_rate: 25.0,
             audio: &audio,
             loudness: &LoudnessTarget::default(),
-            picture: Picture::default(),
-            preset: "veryfast",
             max_pixels: 1920 * 1080,
-            storyboard: None,
         }
         .args();
-        assert_eq!(two.iter().filter(|a| a.starts_with("-c:a:")).count(), 2, "one encode per language, not per rung");
-        let graph = after(&two, "-filter_complex");
+        assert_eq!(group.iter().filter(|a| a.starts_with("-c:a:")).count(), 2, "one encode per language, not per rung");
+        assert_eq!(after(&group, "-var_stream_map"), "a:0,name:audio_0 a:1,name:audio_1");
+        let graph = after(&group, "-filter_complex");
         assert!(graph.contains(";[0:a:1]aformat=channel_layouts=stereo,aresample=48000[a1]"), "{graph}");
-        let silent = args(false);
-        assert_eq!(after(&silent, "-var_stream_map"), "v:0,name:720p v:1,name:480p v:2,name:360p");
-        assert!(!silent.iter().any(|a| a.contains("0:a:")));
+        assert_eq!(
+            after(&group, "-master_pl_name"),
+            "ffmpeg_audio_master.m3u8",
+            "the ladder's master is not overwritten"
+        );
+        assert!(group.iter().position(|a| a == "-protocol_whitelist") < group.iter().position(|a| a == "-i"));
     }
 
     #[test]
@@ -287,8 +302,6 @@ mod tests {
             out_dir: Path::new("/tmp/out"),
             rungs: &rungs,
             frame_rate: 30.0,
-            audio: &[],
-            loudness: &LoudnessTarget::default(),
             picture: Picture { deinterlaced: false, tone_mapped: Some(crate::probe::DynamicRange::Pq) },
             preset: "veryfast",
             max_pixels: 1920 * 1080,
