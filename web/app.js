@@ -277,7 +277,7 @@ function trackMenus(player, pid) {
 async function showTracks(asset) {
   const box = document.getElementById('tracks');
   const paintTracks = found => {
-    const audio = found.audio_tracks.map(a => `<li>${esc(a.label)} ${esc(a.language)} · ${a.channels === 6 ? '5.1' : 'stereo'}${a.default ? ' · default' : ''}${a.result ? ` · ${a.result.integrated_lufs.toFixed(1)} LUFS (was ${a.measured.integrated_lufs.toFixed(1)})` : ''}</li>`).join('');
+    const audio = found.audio_tracks.map(a => `<li>${esc(a.label)} ${esc(a.language)} · ${a.channels === 6 ? '5.1' : 'stereo'}${a.default ? ' · default' : ''}${a.result ? ` · ${a.result.integrated_lufs.toFixed(1)} LUFS` : ''}${a.measured ? ` (source ${a.measured.integrated_lufs.toFixed(1)})` : ''}</li>`).join('');
     const subs = found.subtitle_tracks.map(s => `<li>${esc(s.label)} ${esc(s.language)} · ${esc(s.kind)}${s.forced ? ' · forced' : ''} · ${esc(s.origin)}</li>`).join('');
     const picture = [found.deinterlaced ? 'deinterlaced' : '', found.tone_mapped_from ? `HDR (${esc(found.tone_mapped_from)}) tone-mapped to SDR` : ''].filter(Boolean).join(' · ');
     box.querySelector('#track-list').innerHTML = `<p>Audio</p><ul data-testid="audio-tracks">${audio || '<li class="muted">none</li>'}</ul>

@@ -64,7 +64,12 @@ impl From<Rung> for pb::Rendition {
 
 impl From<Loudness> for pb::Loudness {
     fn from(l: Loudness) -> Self {
-        pb::Loudness { integrated_lufs: l.integrated_lufs, true_peak_dbtp: l.true_peak_dbtp, range_lu: l.range_lu }
+        pb::Loudness {
+            integrated_lufs: l.integrated_lufs,
+            true_peak_dbtp: l.true_peak_dbtp,
+            sample_peak_dbfs: l.sample_peak_dbfs,
+            range_lu: l.range_lu,
+        }
     }
 }
 

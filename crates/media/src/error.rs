@@ -53,6 +53,8 @@ pub enum MediaError {
     Listen { addr: String, source: std::io::Error },
     #[error("preparing the work folder")]
     WorkDir(#[source] std::io::Error),
+    #[error("a background task failed")]
+    Task(#[source] tokio::task::JoinError),
 }
 
 impl From<ProbeError> for MediaError {

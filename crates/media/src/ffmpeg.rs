@@ -46,6 +46,13 @@ pub fn source_guards(max_pixels: u64) -> Vec<String> {
     args
 }
 
+/// A source as an input: the guards, then `-i` and its path.
+pub fn guarded_input(source: &std::path::Path, max_pixels: u64) -> Vec<String> {
+    let mut args = source_guards(max_pixels);
+    args.extend(["-i".to_owned(), source.to_string_lossy().into_owned()]);
+    args
+}
+
 /// The guards put before the `-i` of ottr's own image sequence: local JPEGs only.
 pub fn image_guards() -> Vec<String> {
     strings(&["-protocol_whitelist", PROTOCOL_WHITELIST, "-format_whitelist", IMAGE_WHITELIST])

@@ -110,13 +110,13 @@ impl MediaService for MediaApi {
         require_staff(&request)?;
         let request = request.into_inner();
         let asset_id = parse_id("asset_id", &request.asset_id)?;
-        let replace = Some(request.track_id.as_str()).filter(|id| !id.is_empty());
+        let replace = Some(request.track_id).filter(|id| !id.is_empty());
         let track = NewTrack {
-            language: &request.language,
-            label: &request.label,
-            kind: &request.kind,
+            language: request.language,
+            label: request.label,
+            kind: request.kind,
             forced: request.forced,
-            content: &request.content,
+            content: request.content,
         };
         edit::put(&self.ctx, asset_id, replace, track).await?;
         self.asset(asset_id).await
@@ -130,7 +130,7 @@ impl MediaService for MediaApi {
         require_staff(&request)?;
         let request = request.into_inner();
         let asset_id = parse_id("asset_id", &request.asset_id)?;
-        edit::remove(&self.ctx, asset_id, &request.track_id).await?;
+        edit::remove(&self.ctx, asset_id, request.track_id).await?;
         self.asset(asset_id).await
     }
 }

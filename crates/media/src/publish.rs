@@ -178,7 +178,7 @@ impl Publisher {
             }
         }
         for track in &self.subtitles {
-            keys.push(format!("{}{}/index.m3u8", self.prefix, track.folder));
+            keys.extend(crate::subtitles::keys(&self.prefix, &track.folder));
         }
         keys
     }

@@ -22,7 +22,8 @@ pub const SUBTITLE_BODY_BYTES: usize = 2 * 1024 * 1024;
 #[derive(Serialize, ToSchema)]
 pub struct Loudness {
     pub integrated_lufs: f64,
-    pub true_peak_dbtp: f64,
+    pub true_peak_dbtp: Option<f64>,
+    pub sample_peak_dbfs: Option<f64>,
     pub range_lu: f64,
 }
 
@@ -79,7 +80,12 @@ pub struct Asset {
 
 impl From<pb::Loudness> for Loudness {
     fn from(l: pb::Loudness) -> Self {
-        Self { integrated_lufs: l.integrated_lufs, true_peak_dbtp: l.true_peak_dbtp, range_lu: l.range_lu }
+        Self {
+            integrated_lufs: l.integrated_lufs,
+            true_peak_dbtp: l.true_peak_dbtp,
+            sample_peak_dbfs: l.sample_peak_dbfs,
+            range_lu: l.range_lu,
+        }
     }
 }
 

@@ -23,7 +23,7 @@ use crate::{
     transcode::{
         command::{AudioGroup, Ladder},
         ladder::{self, Rung},
-        loudness,
+        loudness::{self, Peak},
         picture::{self, Picture},
         playlist, storyboard,
         tracks::{self, AudioChoice, AudioRendition, Tracks},
@@ -85,19 +85,19 @@ impl<'a> Attempt<'a> {
 
     pub(super) async fn run(mut self) -> Result<(), Stop> {
         self.phase(Phase::Probing).await?;
-        let plan = self.plan().await?;
+        let plan = self.beating(self.plan()).await?;
         self.phase(Phase::Transcoding).await?;
         let (mut publisher, audio) = self.transcode(&plan).await?;
         self.phase(Phase::Uploading).await?;
         publisher.sync(&self.ctx.store, true).await.map_err(Fault::from)?;
         let mut tracks = Tracks { audio, ..plan.tracks.clone() };
-        self.measure_output(&plan, &publisher, &mut tracks).await?;
+        self.beating(self.measure_output(&plan, &publisher, &mut tracks)).await?;
         let ffmpeg_master =
             tokio::fs::read_to_string(plan.out_dir().join("ffmpeg_master.m3u8")).await.unwrap_or_default();
         let master = publisher.master(Some(&playlist::codecs_by_uri(&ffmpeg_master)));
         self.ctx.store.put_bytes(&publisher.master_key(), master.into_bytes()).await?;
         self.phase(Phase::Finalizing).await?;
-        let images = self.images(&plan).await?;
+        let images = self.beating(self.images(&plan)).await?;
         let mut expected = publisher.expected_keys();
         expected.extend(images.iter().cloned());
         self.verify(&expected).await?;
@@ -157,25 +157,14 @@ impl<'a> Attempt<'a> {
         wanted: Vec<tracks::SubtitleTrack>,
         notes: &mut Vec<String>,
     ) -> Result<Vec<tracks::SubtitleTrack>, Stop> {
-        let outputs: Vec<(usize, PathBuf)> = wanted
-            .iter()
-            .filter_map(|t| t.source_index.map(|i| (i, work.0.join(format!("{}.vtt", t.folder)))))
-            .collect();
-        if outputs.is_empty() {
+        let indexes: Vec<usize> = wanted.iter().filter_map(|t| t.source_index).collect();
+        if indexes.is_empty() {
             return Ok(Vec::new());
         }
-        let args = subtitles::extract_args(source, self.ctx.settings.limits.max_pixels, &outputs);
-        if let Err(error) = process::run("ffmpeg", &args, IMAGE_LIMIT).await {
-            notes.push(format!("subtitles could not be taken out of the source: {}", error.stderr_tail()));
-            return Ok(Vec::new());
-        }
+        let found = subtitles::extract(source, self.ctx.settings.limits.max_pixels, &work.0, &indexes).await;
         let prefix = AssetKeys::new(self.claim.asset_id).hls(self.claim.attempt);
         let mut kept = Vec::new();
-        for (track, (index, path)) in wanted.into_iter().zip(outputs) {
-            let cues = tokio::fs::read(&path)
-                .await
-                .map_err(|e| e.to_string())
-                .and_then(|b| subtitles::parse(&b).map_err(|e| e.to_string()));
+        for ((track, index), cues) in wanted.into_iter().zip(indexes).zip(found) {
             match cues {
                 Ok(cues) => {
                     subtitles::store_track(&self.ctx.store, &prefix, &track.folder, &cues, info.duration_secs).await?;
@@ -206,8 +195,9 @@ impl<'a> Attempt<'a> {
         let inputs: Vec<&std::path::Path> = files.iter().map(PathBuf::as_path).collect();
         let streams: Vec<(String, &str)> =
             tracks.audio.iter().enumerate().map(|(k, a)| (format!("{k}:a:0"), loudness::layout(a))).collect();
-        let measured =
-            loudness::measure(&inputs, &streams, self.ctx.settings.limits.max_pixels).await.map_err(Fault::from)?;
+        let measured = loudness::measure(&inputs, &streams, Peak::True, self.ctx.settings.limits.max_pixels)
+            .await
+            .map_err(Fault::from)?;
         for (rendition, result) in tracks.audio.iter_mut().zip(measured) {
             rendition.result = result;
         }
@@ -327,7 +317,8 @@ async fn encode_audio(ctx: &Context, plan: &Plan) -> Result<Vec<AudioRendition>,
     if settings.audio.loudness.enabled {
         let streams: Vec<(String, &str)> =
             audio.iter().map(|a| (format!("0:a:{}", a.source_index), loudness::layout(a))).collect();
-        let measured = loudness::measure(&[&plan.source], &streams, max_pixels).await.map_err(ffmpeg_failed)?;
+        let measured =
+            loudness::measure(&[&plan.source], &streams, Peak::Sample, max_pixels).await.map_err(ffmpeg_failed)?;
         for (rendition, measured) in audio.iter_mut().zip(measured) {
             rendition.measured = measured;
         }

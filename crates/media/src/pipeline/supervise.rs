@@ -103,7 +103,23 @@ impl Attempt<'_> {
         verdict(status, stderr.await.unwrap_or_default())?;
         match audio_done {
             Some(done) => Ok(done),
-            None => audio.await,
+            None => self.beating(audio).await,
+        }
+    }
+
+    /// Runs `work` while renewing the lease: the steps outside the ladder that read a whole
+    /// source or output (subtitles, loudness) can outlast a lease on a long film.
+    pub(super) async fn beating<T>(&self, work: impl Future<Output = Result<T, Stop>>) -> Result<T, Stop> {
+        let worker = &self.ctx.settings.worker;
+        let mut work = std::pin::pin!(work);
+        let mut heartbeat = tokio::time::interval(Duration::from_secs(worker.heartbeat_secs));
+        heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        heartbeat.tick().await; // the first tick is at once; the claim has just renewed the lease
+        loop {
+            tokio::select! {
+                done = &mut work => return done,
+                _ = heartbeat.tick() => self.on_heartbeat(worker.lease_secs).await?,
+            }
         }
     }
 

@@ -44,8 +44,27 @@ fn at(line: usize, message: impl Into<String>) -> SubtitleError {
     SubtitleError::Line { line, message: message.into() }
 }
 
+/// How strictly cues are judged.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// An editor's file: the first bad cue is refused with its line.
+    Strict,
+    /// What ffmpeg took out of a source: bad cues are skipped, and cues past the limit
+    /// dropped, so one broken cue does not lose a film's subtitles.
+    Lenient,
+}
+
 /// Reads an `.srt` or `.vtt` file (told apart by its `WEBVTT` signature).
 pub fn parse(bytes: &[u8]) -> Result<Vec<Cue>, SubtitleError> {
+    read(bytes, Mode::Strict)
+}
+
+/// Reads the WebVTT ffmpeg extracted from a source, skipping the cues it cannot use.
+pub fn parse_extracted(bytes: &[u8]) -> Result<Vec<Cue>, SubtitleError> {
+    read(bytes, Mode::Lenient)
+}
+
+fn read(bytes: &[u8], mode: Mode) -> Result<Vec<Cue>, SubtitleError> {
     if bytes.len() > MAX_BYTES {
         return Err(SubtitleError::TooLarge(bytes.len()));
     }
@@ -53,7 +72,7 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Cue>, SubtitleError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).collect();
     let is_vtt = lines.first().is_some_and(|l| l.starts_with("WEBVTT"));
-    let cues = blocks(&lines, is_vtt)?;
+    let cues = blocks(&lines, is_vtt, mode)?;
     if cues.is_empty() {
         return Err(SubtitleError::Empty);
     }
@@ -62,7 +81,7 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Cue>, SubtitleError> {
 
 /// Walks blank-line separated blocks: a cue is an optional identifier line, a timing line
 /// and its text.
-fn blocks(lines: &[&str], is_vtt: bool) -> Result<Vec<Cue>, SubtitleError> {
+fn blocks(lines: &[&str], is_vtt: bool, mode: Mode) -> Result<Vec<Cue>, SubtitleError> {
     let mut cues = Vec::new();
     let mut i = 0;
     if is_vtt {
@@ -86,27 +105,31 @@ fn blocks(lines: &[&str], is_vtt: bool) -> Result<Vec<Cue>, SubtitleError> {
             continue;
         }
         let timing_at = if block[0].contains("-->") { 0 } else { 1 };
-        let Some(timing) = block.get(timing_at).filter(|l| l.contains("-->")) else {
-            return Err(at(
-                start + 1,
-                format!("expected a timing line (00:00:01,000 --> 00:00:02,500), found {first:?}"),
-            ));
+        let cue = match block.get(timing_at).filter(|l| l.contains("-->")) {
+            None => {
+                Err(at(start + 1, format!("expected a timing line (00:00:01,000 --> 00:00:02,500), found {first:?}")))
+            }
+            Some(timing) => cue(timing, &block[timing_at + 1..], is_vtt).map_err(|m| at(start + timing_at + 1, m)),
         };
-        let line_no = start + timing_at + 1;
-        let (start_ms, end_ms, settings) = timing_line(timing, is_vtt).map_err(|m| at(line_no, m))?;
-        if end_ms <= start_ms {
-            return Err(at(line_no, "the cue ends before it starts"));
+        match (cue, mode) {
+            (Ok(None), _) | (Err(_), Mode::Lenient) => continue,
+            (Err(error), Mode::Strict) => return Err(error),
+            (Ok(Some(_)), Mode::Lenient) if cues.len() == MAX_CUES => break,
+            (Ok(Some(_)), Mode::Strict) if cues.len() == MAX_CUES => return Err(SubtitleError::TooManyCues),
+            (Ok(Some(cue)), _) => cues.push(cue),
         }
-        let text = sanitize(&block[timing_at + 1..].join("\n"));
-        if text.trim().is_empty() {
-            continue;
-        }
-        if cues.len() == MAX_CUES {
-            return Err(SubtitleError::TooManyCues);
-        }
-        cues.push(Cue { start_ms, end_ms, settings, text });
     }
     Ok(cues)
+}
+
+/// One cue from its timing line and text lines; None when it has no text to show.
+fn cue(timing: &str, text: &[&str], is_vtt: bool) -> Result<Option<Cue>, String> {
+    let (start_ms, end_ms, settings) = timing_line(timing, is_vtt)?;
+    if end_ms <= start_ms {
+        return Err("the cue ends before it starts".into());
+    }
+    let text = sanitize(&text.join("\n"));
+    Ok((!text.trim().is_empty()).then_some(Cue { start_ms, end_ms, settings, text }))
 }
 
 fn timing_line(line: &str, is_vtt: bool) -> Result<(u64, u64, String), String> {
@@ -155,7 +178,8 @@ fn sanitize(text: &str) -> String {
     let mut rest = text;
     while let Some(c) = rest.chars().next() {
         match c {
-            '<' => match rest.find('>') {
+            // A tag ends on its own line and within a few bytes, so a file of `<` stays linear.
+            '<' => match near(rest, '>') {
                 Some(end) => {
                     let tag = &rest[1..end];
                     if ["b", "i", "u", "/b", "/i", "/u"].contains(&tag.trim().to_ascii_lowercase().as_str()) {
@@ -169,7 +193,7 @@ fn sanitize(text: &str) -> String {
                 None => out.push_str("&lt;"),
             },
             '{' if rest.starts_with("{\\") => {
-                if let Some(end) = rest.find('}') {
+                if let Some(end) = near(rest, '}') {
                     rest = &rest[end + 1..];
                     continue;
                 }
@@ -191,6 +215,12 @@ fn sanitize(text: &str) -> String {
         Some((cut, _)) => joined[..cut].to_owned(),
         None => joined,
     }
+}
+
+/// Where `close` ends the markup that starts `text`: on the same line, within 128 bytes.
+fn near(text: &str, close: char) -> Option<usize> {
+    let window = &text.as_bytes()[..text.len().min(128)];
+    window.iter().take_while(|&&b| b != b'\n').position(|&b| b == close as u8)
 }
 
 fn vtt_time(ms: u64) -> String {
@@ -263,6 +293,21 @@ mod tests {
         assert!(matches!(parse(backwards.as_bytes()), Err(SubtitleError::Line { line: 3, .. })));
         let no_timing = "1\nhello\n";
         assert!(matches!(parse(no_timing.as_bytes()), Err(SubtitleError::Line { line: 1, .. })));
+    }
+
+    #[test]
+    fn extracted_files_skip_the_cues_they_cannot_use() {
+        let vtt = "WEBVTT\n\n00:01.000 --> 00:01.000\nzero length\n\n00:02.000 --> 00:03.000\nkept\n";
+        assert!(parse(vtt.as_bytes()).is_err(), "an editor is told");
+        let cues = parse_extracted(vtt.as_bytes()).unwrap();
+        assert_eq!(cues.iter().map(|c| c.text.as_str()).collect::<Vec<_>>(), vec!["kept"]);
+    }
+
+    #[test]
+    fn a_file_of_brackets_is_read_in_linear_time() {
+        let hostile = format!("1\n00:00:01,000 --> 00:00:02,000\n{}\n", "<{\\".repeat(600_000));
+        let cues = parse(hostile.as_bytes()).unwrap();
+        assert!(cues[0].text.starts_with("&lt;{"), "{}", &cues[0].text[..20]);
     }
 
     #[test]

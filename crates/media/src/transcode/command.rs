@@ -52,8 +52,7 @@ fn push(args: &mut Vec<String>, items: &[&str]) {
 /// The start of both commands: quiet, guarded, one input.
 fn input(source: &Path, max_pixels: u64) -> Vec<String> {
     let mut args = ffmpeg::base_args();
-    args.extend(ffmpeg::source_guards(max_pixels));
-    push(&mut args, &["-i", &source.to_string_lossy()]);
+    args.extend(ffmpeg::guarded_input(source, max_pixels));
     args
 }
 

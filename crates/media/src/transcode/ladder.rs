@@ -58,7 +58,13 @@ pub fn plan(width: u32, height: u32) -> Vec<Rung> {
         .collect();
     // Odd sides are rounded down to even (641 becomes 640, never 642).
     let (w, h) = ((width / 2 * 2).max(2), (height / 2 * 2).max(2));
-    let own = |video_kbps| Rung { name: format!("{}p", w.min(h)), width: w, height: h, video_kbps };
+    // Named by its short side, unless a box already has that name (a 1720x720 scope picture
+    // fits the 720p box at 1280x536): rung names are folder names.
+    let name = match format!("{}p", w.min(h)) {
+        taken if rungs.iter().any(|r| r.name == taken) => format!("{w}x{h}"),
+        free => free,
+    };
+    let own = |video_kbps| Rung { name: name.clone(), width: w, height: h, video_kbps };
     match SEED.iter().position(fits) {
         // At least the top box: the ladder is capped there.
         Some(0) => {}
@@ -144,6 +150,9 @@ mod tests {
         // Barely above a box: that rung is as good, so no near-copy of it.
         assert_eq!(sizes(&plan(1300, 730))[0], ("720p", 1280, 718));
         assert_eq!(plan(1300, 730).len(), 3);
+        // A scope picture whose short side names a box gets a name of its own.
+        let scope = plan(1720, 720);
+        assert_eq!(sizes(&scope)[..2], [("1720x720", 1720, 720), ("720p", 1280, 536)]);
         // Above the top box the ladder stays capped at 1080p.
         assert_eq!(sizes(&plan(3840, 2160))[0], ("1080p", 1920, 1080));
     }

@@ -73,8 +73,7 @@ pub async fn interlaced(source: &Path, info: &SourceInfo, max_pixels: u64) -> Re
 
 fn idet_args(source: &Path, max_pixels: u64) -> Vec<String> {
     let mut args = ffmpeg::report_args();
-    args.extend(ffmpeg::source_guards(max_pixels));
-    args.extend(["-i".to_owned(), source.to_string_lossy().into_owned()]);
+    args.extend(ffmpeg::guarded_input(source, max_pixels));
     args.extend(["-map", "0:v:0", "-an", "-sn", "-vf", "idet"].map(String::from));
     args.extend(["-frames:v".to_owned(), IDET_FRAMES.to_string(), "-f".into(), "null".into(), "-".into()]);
     args
@@ -82,7 +81,9 @@ fn idet_args(source: &Path, max_pixels: u64) -> Vec<String> {
 
 /// Interlaced when most frames `idet` could decide on were fields (its multi-frame count).
 pub fn idet_verdict(log: &str) -> bool {
-    let Some(line) = log.lines().rev().find(|l| l.contains("Multi frame detection:")) else { return false };
+    // The filter's own line (a tag of the file is printed indented, never at a line's start).
+    let found = log.lines().rev().find(|l| l.starts_with("[Parsed_idet_") && l.contains("Multi frame detection:"));
+    let Some(line) = found else { return false };
     let count = |key: &str| -> u64 {
         line.split(key).nth(1).and_then(|rest| rest.split_whitespace().next()).and_then(|n| n.parse().ok()).unwrap_or(0)
     };

@@ -18,11 +18,16 @@ pub const AUDIO_GROUP: &str = "audio";
 /// And in `SUBTITLES=`.
 pub const SUBTITLE_GROUP: &str = "subs";
 
-/// What is measured of one audio rendition (EBU R128), in LUFS and dBTP.
+/// What is measured of one audio rendition (EBU R128), in LUFS, dBTP and dBFS.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Loudness {
     pub integrated_lufs: f64,
-    pub true_peak_dbtp: f64,
+    /// The peak between samples too (4x oversampled): measured of what came out.
+    #[serde(default)]
+    pub true_peak_dbtp: Option<f64>,
+    /// The highest sample: all the fast measurement before the encode reads.
+    #[serde(default)]
+    pub sample_peak_dbfs: Option<f64>,
     pub range_lu: f64,
     pub threshold_lufs: f64,
 }
@@ -144,8 +149,19 @@ pub fn language(tag: &str) -> (String, Option<&'static str>) {
     }
     match LANGUAGES.iter().find(|(three, two, _)| *three == tag || *two == tag) {
         Some((_, two, name)) => ((*two).to_owned(), Some(name)),
-        None => (tag.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(12).collect(), None),
+        None if well_formed(&tag) => (tag, None),
+        None => (String::new(), None),
     }
+}
+
+/// The shape of an RFC 5646 tag: a 2–8 letter language, then 1–8 letter-or-digit subtags.
+fn well_formed(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let first = parts.next().unwrap_or("");
+    tag.len() <= 35
+        && (2..=8).contains(&first.len())
+        && first.bytes().all(|b| b.is_ascii_alphabetic())
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 /// A name for people, safe inside a playlist's quoted attribute (no quotes, no line breaks).
@@ -159,7 +175,8 @@ pub fn label(title: Option<&str>, language_name: Option<&str>, fallback: String)
 /// The renditions for a source's audio and subtitle streams.
 pub fn plan(audio: &[AudioStream], subtitles: &[SubtitleStream], choice: AudioChoice) -> TrackPlan {
     let mut plan = TrackPlan::default();
-    let default_stream = audio.iter().position(|a| a.default).unwrap_or(0);
+    // The default among the streams that are kept, so one is always marked.
+    let default_stream = audio.iter().take(choice.max_streams).position(|a| a.default).unwrap_or(0);
     for (n, stream) in audio.iter().enumerate() {
         if n >= choice.max_streams {
             plan.notes.push(format!(
@@ -251,6 +268,13 @@ mod tests {
     }
 
     #[test]
+    fn a_default_stream_past_the_limit_leaves_the_first_kept_one_default() {
+        let streams = [audio(0, "eng", 2, false), audio(1, "fra", 2, false), audio(2, "deu", 2, true)];
+        let plan = plan(&streams, &[], AudioChoice { max_streams: 2, surround: false });
+        assert_eq!(plan.audio.iter().map(|a| a.default).collect::<Vec<_>>(), vec![true, false]);
+    }
+
+    #[test]
     fn streams_past_the_limit_are_left_out_with_a_reason() {
         let streams: Vec<_> = (0..10).map(|i| audio(i, "eng", 2, false)).collect();
         let plan = plan(&streams, &[], CHOICE);
@@ -277,7 +301,10 @@ mod tests {
     fn languages_are_hls_tags_and_unknown_ones_are_kept_clean() {
         assert_eq!(language("ger"), ("de".into(), Some("Deutsch")));
         assert_eq!(language("en"), ("en".into(), Some("English")));
-        assert_eq!(language("tlh\"x"), ("tlhx".into(), None), "no quote can reach the master");
+        assert_eq!(language("tlh"), ("tlh".into(), None));
+        assert_eq!(language("pt-BR"), ("pt-br".into(), None));
+        assert_eq!(language("tlh\"x"), (String::new(), None), "no quote can reach the master");
+        assert_eq!(language("-"), (String::new(), None));
         assert_eq!(language("und"), (String::new(), None));
         assert_eq!(label(Some("Director's \"cut\"\ncommentary"), None, "x".into()), "Director's 'cut'commentary");
     }

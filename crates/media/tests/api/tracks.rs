@@ -62,7 +62,7 @@ fn streams(path: &Path) -> Vec<Value> {
 
 /// Integrated loudness of a file's first audio stream, measured here by ffmpeg's own scanner.
 async fn lufs(path: &Path) -> f64 {
-    let found = loudness::measure(&[path], &[("0:a:0".into(), "stereo")], 1 << 24).await.unwrap();
+    let found = loudness::measure(&[path], &[("0:a:0".into(), "stereo")], loudness::Peak::True, 1 << 24).await.unwrap();
     found[0].expect("the scanner reports").integrated_lufs
 }
 
@@ -224,7 +224,9 @@ async fn quiet_and_loud_sources_both_come_out_at_the_target_loudness(pool: PgPoo
         let out = lufs(&joined(&folder(&app, &asset).join(&track.name), &scratch.0.join("out.mp4"))).await;
         assert!((out + 16.0).abs() <= 1.0, "{name}: {before} LUFS came out at {out}, not -16 ± 1");
         assert!((result.integrated_lufs - out).abs() < 0.5, "{name}: the asset records what came out");
-        assert!(result.true_peak_dbtp <= -1.0, "{name}: true peak {}", result.true_peak_dbtp);
+        let peak = result.true_peak_dbtp.expect("the output's true peak is measured");
+        assert!(peak <= -1.0, "{name}: true peak {peak}");
+        assert!(measured.sample_peak_dbfs.is_some(), "{name}: the source's peak is recorded");
         assert!((before + 16.0).abs() > 5.0, "{name} was far from the target to begin with ({before})");
     }
 }
