@@ -21,7 +21,7 @@ use crate::{
     throttle::LoginThrottle,
 };
 
-pub struct AuthApi {
+pub(crate) struct AuthApi {
     pub pool: sqlx::PgPool,
     pub sessions: Sessions,
     pub throttle: LoginThrottle,

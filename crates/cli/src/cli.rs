@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(name = "ottr", version, about = "ottr: an OTT video platform")]
-pub struct Cli {
+pub(crate) struct Cli {
     /// A TOML settings file, read after the built-in defaults and before
     /// `OTTR__SECTION__KEY` environment variables.
     #[arg(long, global = true, env = "OTTR_CONFIG")]
@@ -17,7 +17,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Apply migrations, then run every service in this process, each on its own port.
     Up {
         #[command(flatten)]
@@ -40,7 +40,7 @@ pub enum Command {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct ReadyArg {
+pub(crate) struct ReadyArg {
     /// Once every listener is bound, write `{"<service>": {"address", "port"}}` here
     /// (atomically: a temporary file renamed into place); removed when the process ends.
     #[arg(long, value_name = "PATH")]
@@ -48,7 +48,7 @@ pub struct ReadyArg {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum Service {
+pub(crate) enum Service {
     Auth,
     Catalog,
     Media,
@@ -56,7 +56,7 @@ pub enum Service {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum UserCommand {
+pub(crate) enum UserCommand {
     /// Create an account. Without --password-stdin a password is generated and printed once.
     Create {
         #[arg(long)]

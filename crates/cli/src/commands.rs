@@ -19,7 +19,7 @@ use crate::{
     settings::Settings,
 };
 
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings: Settings = config::load(cli.config.as_deref()).context("reading settings")?;
     telemetry::init(&settings.telemetry);
     match cli.command {

@@ -12,10 +12,10 @@ use ottr_proto::{
 };
 use ottr_runtime::token::Role;
 
-pub const ADMIN_EMAIL: &str = "admin@ottr.local";
+pub(crate) const ADMIN_EMAIL: &str = "admin@ottr.local";
 
 /// Creates the first admin when there is no account at all; returns its password.
-pub async fn admin(pool: &sqlx::PgPool) -> anyhow::Result<Option<String>> {
+pub(crate) async fn admin(pool: &sqlx::PgPool) -> anyhow::Result<Option<String>> {
     let accounts: i64 = sqlx::query_scalar("SELECT count(*) FROM auth.users").fetch_one(pool).await?;
     if accounts > 0 {
         return Ok(None);
@@ -36,7 +36,7 @@ fn bearer<T>(message: T, token: &str) -> Request<T> {
 }
 
 /// Generates, uploads, transcodes and publishes the demo title.
-pub async fn demo(
+pub(crate) async fn demo(
     auth: String,
     catalog_url: String,
     media_url: String,

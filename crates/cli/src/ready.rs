@@ -11,15 +11,15 @@ use anyhow::Context;
 
 /// Where each service of this process listens, in the order they started.
 #[derive(Debug, Default)]
-pub struct Listeners(BTreeMap<&'static str, (String, u16)>);
+pub(crate) struct Listeners(BTreeMap<&'static str, (String, u16)>);
 
 impl Listeners {
-    pub fn add(&mut self, service: &'static str, host: &str, port: u16) {
+    pub(crate) fn add(&mut self, service: &'static str, host: &str, port: u16) {
         self.0.insert(service, (host.to_owned(), port));
     }
 
     /// `{"auth": {"address": "127.0.0.1:5001", "port": 5001}, …}`.
-    pub fn to_json(&self) -> serde_json::Value {
+    pub(crate) fn to_json(&self) -> serde_json::Value {
         let services = self.0.iter().map(|(name, (host, port))| {
             ((*name).to_owned(), serde_json::json!({ "address": format!("{host}:{port}"), "port": port }))
         });
@@ -29,12 +29,12 @@ impl Listeners {
 
 /// The file a run announces itself in; removed again when the run ends, so a file that
 /// exists always describes a live process.
-pub struct ReadyFile(Option<PathBuf>);
+pub(crate) struct ReadyFile(Option<PathBuf>);
 
 impl ReadyFile {
     /// Clears a file left by an earlier run before anything binds, so a waiting script
     /// never reads stale ports.
-    pub fn new(path: Option<PathBuf>) -> anyhow::Result<Self> {
+    pub(crate) fn new(path: Option<PathBuf>) -> anyhow::Result<Self> {
         if let Some(path) = &path {
             match std::fs::remove_file(path) {
                 Ok(()) => {}
@@ -47,7 +47,7 @@ impl ReadyFile {
 
     /// Writes the listeners to a temporary file beside the target and renames it, so a
     /// reader sees either no file or the whole of it, never a half-written one.
-    pub fn write(&self, listeners: &Listeners) -> anyhow::Result<()> {
+    pub(crate) fn write(&self, listeners: &Listeners) -> anyhow::Result<()> {
         let Some(path) = &self.0 else { return Ok(()) };
         write_atomically(path, &serde_json::to_vec_pretty(&listeners.to_json())?)
             .with_context(|| format!("writing the ready file {}", path.display()))

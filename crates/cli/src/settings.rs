@@ -10,7 +10,7 @@ use ottr_runtime::config::{DatabaseSettings, RedisSettings, TelemetrySettings, T
 
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct Settings {
+pub(crate) struct Settings {
     pub database: DatabaseSettings,
     pub redis: RedisSettings,
     pub telemetry: TelemetrySettings,

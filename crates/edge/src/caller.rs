@@ -7,20 +7,20 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
-pub struct Claimed {
+pub(crate) struct Claimed {
     #[serde(default)]
     pub roles: Vec<String>,
 }
 
 impl Claimed {
     /// Editors and admins see every asset; viewers only what the catalog shows them.
-    pub fn is_staff(&self) -> bool {
+    pub(crate) fn is_staff(&self) -> bool {
         self.roles.iter().any(|r| r == "editor" || r == "admin")
     }
 }
 
 /// The claims of a `Bearer` JWT in `authorization`, if it has the shape of one.
-pub fn claimed(authorization: Option<&http::HeaderValue>) -> Option<Claimed> {
+pub(crate) fn claimed(authorization: Option<&http::HeaderValue>) -> Option<Claimed> {
     let token = authorization?.to_str().ok()?.strip_prefix("Bearer ")?;
     let payload = token.split('.').nth(1)?;
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?).ok()

@@ -16,12 +16,12 @@ use ottr_runtime::client_addr::{CLIENT_IP_HEADER, ClientAddr, resolve};
 use tower_governor::{GovernorError, key_extractor::KeyExtractor};
 
 /// Trusted proxies, shared by every request.
-pub type Proxies = Arc<[IpNet]>;
+pub(crate) type Proxies = Arc<[IpNet]>;
 
 /// Resolves the address once per request. A caller-supplied `x-ottr-client-ip` is replaced
 /// (a trusted proxy's value was already taken into account by `resolve`), so the services
 /// only ever see the edge's answer.
-pub async fn resolve_client(State(proxies): State<Proxies>, mut request: Request, next: Next) -> Response {
+pub(crate) async fn resolve_client(State(proxies): State<Proxies>, mut request: Request, next: Next) -> Response {
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let headers = request.headers_mut();
     let address = peer.map(|peer| resolve(peer, headers, &proxies));

@@ -18,7 +18,7 @@ use tower::{Layer, Service, ServiceExt};
 use ottr_runtime::ErrorCode;
 
 /// Every RPC reachable from outside. Each service still checks the caller's token and roles.
-pub const PUBLIC: &[&str] = &[
+pub(crate) const PUBLIC: &[&str] = &[
     "/ottr.auth.v1.AuthService/Register",
     "/ottr.auth.v1.AuthService/Login",
     "/ottr.auth.v1.AuthService/Refresh",
@@ -107,7 +107,7 @@ impl Service<http::Request<Body>> for Relay {
 }
 
 /// Whether a request speaks gRPC or gRPC-web, by its content type.
-pub fn is_grpc<B>(request: &http::Request<B>) -> bool {
+pub(crate) fn is_grpc<B>(request: &http::Request<B>) -> bool {
     request
         .headers()
         .get(http::header::CONTENT_TYPE)
@@ -118,7 +118,7 @@ pub fn is_grpc<B>(request: &http::Request<B>) -> bool {
 /// older reflection API such as `grpc.reflection.v1alpha`): UNIMPLEMENTED, as a tonic
 /// server answers, in gRPC-web framing when the call came that way, so clients fall back
 /// cleanly instead of failing on an HTTP 405 from the web app's file server.
-pub async fn unrouted(request: axum::extract::Request) -> axum::response::Response {
+pub(crate) async fn unrouted(request: axum::extract::Request) -> axum::response::Response {
     let unimplemented = tower::service_fn(|_: http::Request<Body>| async {
         Ok::<_, Infallible>(tonic::Status::unimplemented("the edge does not serve this RPC").into_http::<Body>())
     });
@@ -131,7 +131,7 @@ pub async fn unrouted(request: axum::extract::Request) -> axum::response::Respon
 
 /// Routes `/<package>.<Service>/<Method>` of each upstream, gRPC-web enabled, plus the
 /// edge's own health (a service is SERVING here while the edge relays it) and reflection.
-pub async fn router(upstreams: &[(&str, Channel)]) -> Result<Router, tonic_reflection::server::Error> {
+pub(crate) async fn router(upstreams: &[(&str, Channel)]) -> Result<Router, tonic_reflection::server::Error> {
     let (health, health_service) = tonic_health::server::health_reporter();
     for (service, _) in upstreams {
         health.set_service_status(*service, tonic_health::ServingStatus::Serving).await;

@@ -12,12 +12,12 @@ use tower_http::set_header::SetResponseHeaderLayer;
 /// No inline scripts or styles: the web app loads `app.js`, `style.css` and hls.js from
 /// here. hls.js feeds `<video>` through Media Source Extensions (`blob:` media) and may run
 /// its transmuxer in a `blob:` worker.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
      img-src 'self' data: blob:; media-src 'self' blob:; worker-src 'self' blob:; connect-src 'self'; \
      object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// Adds the headers to every response that does not set its own.
-pub fn secure(router: Router) -> Router {
+pub(crate) fn secure(router: Router) -> Router {
     let set = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };

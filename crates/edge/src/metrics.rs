@@ -29,7 +29,7 @@ struct Series {
 type SeriesKey = (String, String, u16);
 
 #[derive(Clone, Default)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     inner: Arc<Mutex<BTreeMap<SeriesKey, Series>>>,
 }
 
@@ -47,7 +47,7 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition format.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let inner = self.inner.lock().expect("metrics lock");
         let mut out = String::from(
             "# HELP ottr_http_requests_total HTTP requests served by the edge.\n# TYPE ottr_http_requests_total counter\n",
@@ -75,7 +75,7 @@ impl Metrics {
 }
 
 /// Middleware that records every request.
-pub async fn record(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
+pub(crate) async fn record(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().to_string();
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();

@@ -17,7 +17,7 @@ use ottr_runtime::{client_addr::CLIENT_IP_HEADER, request_id};
 use crate::EdgeSettings;
 
 #[derive(Clone)]
-pub struct Upstream {
+pub(crate) struct Upstream {
     /// The raw channels, for relaying gRPC as it is.
     pub channels: Channels,
     pub auth: AuthServiceClient<Channel>,
@@ -32,14 +32,14 @@ fn channel(url: &str) -> Result<Channel, tonic::transport::Error> {
 }
 
 #[derive(Clone)]
-pub struct Channels {
+pub(crate) struct Channels {
     pub auth: Channel,
     pub catalog: Channel,
     pub media: Channel,
 }
 
 impl Upstream {
-    pub fn new(settings: &EdgeSettings) -> Result<Self, tonic::transport::Error> {
+    pub(crate) fn new(settings: &EdgeSettings) -> Result<Self, tonic::transport::Error> {
         let channels = Channels {
             auth: channel(&settings.auth_url)?,
             catalog: channel(&settings.catalog_url)?,
@@ -57,7 +57,7 @@ impl Upstream {
 
 /// A gRPC request carrying the HTTP caller's bearer token, request id and address (as
 /// `client_ip` resolved it; services believe it from the edge, a trusted peer).
-pub fn forward<T>(headers: &HeaderMap, message: T) -> tonic::Request<T> {
+pub(crate) fn forward<T>(headers: &HeaderMap, message: T) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
     for name in [axum::http::header::AUTHORIZATION.as_str(), request_id::HEADER, CLIENT_IP_HEADER] {
         if let Some(value) =

@@ -15,7 +15,7 @@ use crate::{
     subtitles::edit::{self, NewTrack},
 };
 
-pub struct MediaApi {
+pub(crate) struct MediaApi {
     pub ctx: Context,
 }
 

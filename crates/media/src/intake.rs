@@ -30,7 +30,7 @@ impl Drop for Staged {
 }
 
 /// Takes in an upload by `uploader`; returns the new asset's id.
-pub async fn intake(
+pub(crate) async fn intake(
     ctx: &Context,
     stream: Streaming<pb::UploadRequest>,
     uploader: Option<Uuid>,

@@ -26,7 +26,7 @@ struct Stored {
     sizes: Vec<(u64, f64)>,
 }
 
-pub struct Publisher {
+pub(crate) struct Publisher {
     out_dir: PathBuf,
     prefix: String,
     rungs: Vec<Rung>,
@@ -38,7 +38,7 @@ pub struct Publisher {
 }
 
 impl Publisher {
-    pub fn new(
+    pub(crate) fn new(
         out_dir: PathBuf,
         prefix: String,
         rungs: Vec<Rung>,
@@ -55,7 +55,7 @@ impl Publisher {
     }
 
     /// The local files of one stored rendition, init segment first, for measuring it.
-    pub fn local_files(&self, folder: &str) -> Vec<PathBuf> {
+    pub(crate) fn local_files(&self, folder: &str) -> Vec<PathBuf> {
         let Some(stored) = self.stored.get(folder) else { return Vec::new() };
         let dir = self.out_dir.join(folder);
         let mut segments: Vec<&String> = stored.segments.iter().collect();
@@ -63,16 +63,16 @@ impl Publisher {
         stored.init.iter().chain(segments).map(|name| dir.join(name)).collect()
     }
 
-    pub fn rungs(&self) -> &[Rung] {
+    pub(crate) fn rungs(&self) -> &[Rung] {
         &self.rungs
     }
 
-    pub fn master_key(&self) -> String {
+    pub(crate) fn master_key(&self) -> String {
         format!("{}master.m3u8", self.prefix)
     }
 
     /// Segments stored per rung, in ladder order.
-    pub fn counts(&self) -> Vec<(String, u32)> {
+    pub(crate) fn counts(&self) -> Vec<(String, u32)> {
         self.rungs
             .iter()
             .map(|r| (r.name.clone(), self.stored.get(&r.name).map_or(0, |s| s.segments.len() as u32)))
@@ -80,13 +80,13 @@ impl Publisher {
     }
 
     /// Every rung and audio rendition has its init segment and a media segment stored.
-    pub fn playable(&self) -> bool {
+    pub(crate) fn playable(&self) -> bool {
         self.folders().all(|f| self.stored.get(f).is_some_and(|s| s.init.is_some() && !s.segments.is_empty()))
     }
 
     /// Uploads what ffmpeg finished since the last call. With `finished`, playlists go up
     /// as VOD.
-    pub async fn sync(&mut self, store: &ObjectStore, finished: bool) -> Result<(), StorageError> {
+    pub(crate) async fn sync(&mut self, store: &ObjectStore, finished: bool) -> Result<(), StorageError> {
         let folders: Vec<String> = self.folders().map(str::to_owned).collect();
         for folder in &folders {
             let dir = self.out_dir.join(folder);
@@ -134,7 +134,7 @@ impl Publisher {
 
     /// The master playlist: nominal bandwidths while growing, measured ones when
     /// `codecs` (ffmpeg's, by variant URI) are given at the end.
-    pub fn master(&self, measured: Option<&HashMap<String, String>>) -> String {
+    pub(crate) fn master(&self, measured: Option<&HashMap<String, String>>) -> String {
         let has_audio = !self.audio.is_empty();
         // The rungs are video only (ffmpeg's master says which H.264 level each is); the
         // audio group adds AAC-LC to what a player must decode for any variant.
@@ -168,7 +168,7 @@ impl Publisher {
     }
 
     /// Every key this attempt must have stored, for verification.
-    pub fn expected_keys(&self) -> Vec<String> {
+    pub(crate) fn expected_keys(&self) -> Vec<String> {
         let mut keys = vec![self.master_key()];
         for folder in self.folders() {
             keys.push(format!("{}{folder}/index.m3u8", self.prefix));

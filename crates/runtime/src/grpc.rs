@@ -74,11 +74,6 @@ impl GrpcServer {
         self
     }
 
-    /// The health reporter, to mark services NOT_SERVING while they drain.
-    pub fn health(&self) -> HealthReporter {
-        self.health.clone()
-    }
-
     /// Serves on `listener` until `shutdown` resolves, then lets in-flight calls finish
     /// for at most [`DRAIN_LIMIT`].
     pub async fn serve(

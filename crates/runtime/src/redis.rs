@@ -56,9 +56,4 @@ impl Redis {
         subscriber.manage_subscriptions();
         Ok(subscriber)
     }
-
-    /// The prefix every key of this deployment carries.
-    pub fn prefix(&self) -> &str {
-        &self.prefix
-    }
 }

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use crate::AuthError;
 
 #[derive(sqlx::FromRow)]
-pub struct KeyRow {
+pub(crate) struct KeyRow {
     pub kid: String,
     pub private_pkcs8: Vec<u8>,
     pub public_x: String,
@@ -14,7 +14,7 @@ pub struct KeyRow {
 }
 
 /// The key that signs now: the newest active one.
-pub async fn current(pool: &PgPool) -> Result<Option<KeyRow>, AuthError> {
+pub(crate) async fn current(pool: &PgPool) -> Result<Option<KeyRow>, AuthError> {
     let row = sqlx::query_as(
         "SELECT kid, private_pkcs8, public_x, active_from FROM auth.signing_keys
          WHERE active_from <= now() ORDER BY active_from DESC, created_at DESC LIMIT 1",
@@ -25,7 +25,7 @@ pub async fn current(pool: &PgPool) -> Result<Option<KeyRow>, AuthError> {
 }
 
 /// Published keys: every key not active yet, the current one and the one before it.
-pub async fn published(pool: &PgPool) -> Result<Vec<(String, String)>, AuthError> {
+pub(crate) async fn published(pool: &PgPool) -> Result<Vec<(String, String)>, AuthError> {
     let rows = sqlx::query_as(
         "(SELECT kid, public_x FROM auth.signing_keys WHERE active_from > now())
          UNION ALL
@@ -37,7 +37,7 @@ pub async fn published(pool: &PgPool) -> Result<Vec<(String, String)>, AuthError
     Ok(rows)
 }
 
-pub async fn insert(executor: impl sqlx::PgExecutor<'_>, key: &KeyRow) -> Result<(), AuthError> {
+pub(crate) async fn insert(executor: impl sqlx::PgExecutor<'_>, key: &KeyRow) -> Result<(), AuthError> {
     sqlx::query("INSERT INTO auth.signing_keys (kid, private_pkcs8, public_x, active_from) VALUES ($1, $2, $3, $4)")
         .bind(&key.kid)
         .bind(&key.private_pkcs8)
@@ -50,7 +50,7 @@ pub async fn insert(executor: impl sqlx::PgExecutor<'_>, key: &KeyRow) -> Result
 
 /// Inserts `key` only if there is no key at all; two instances starting together agree
 /// on one first key.
-pub async fn insert_first(pool: &PgPool, key: &KeyRow) -> Result<(), AuthError> {
+pub(crate) async fn insert_first(pool: &PgPool, key: &KeyRow) -> Result<(), AuthError> {
     let mut tx = pool.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('ottr.auth.signing_keys'))").execute(&mut *tx).await?;
     let exists: bool =

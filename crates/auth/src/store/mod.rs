@@ -1,5 +1,5 @@
 //! The auth schema's queries. Constraint violations are mapped here, where the query is made.
 
-pub mod keys;
-pub mod refresh;
-pub mod users;
+pub(crate) mod keys;
+pub(crate) mod refresh;
+pub(crate) mod users;

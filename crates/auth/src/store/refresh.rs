@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::AuthError;
 
 /// What a presented refresh token turned out to be.
-pub enum Presented {
+pub(crate) enum Presented {
     Unknown,
     /// Its family was revoked (logout, or reuse detected earlier).
     Revoked,
@@ -25,7 +25,7 @@ pub enum Presented {
     },
 }
 
-pub async fn start_family(conn: &mut PgConnection, user_id: Uuid) -> Result<Uuid, AuthError> {
+pub(crate) async fn start_family(conn: &mut PgConnection, user_id: Uuid) -> Result<Uuid, AuthError> {
     let family_id = Uuid::new_v4();
     sqlx::query("INSERT INTO auth.refresh_families (id, user_id) VALUES ($1, $2)")
         .bind(family_id)
@@ -35,7 +35,7 @@ pub async fn start_family(conn: &mut PgConnection, user_id: Uuid) -> Result<Uuid
     Ok(family_id)
 }
 
-pub async fn insert_token(
+pub(crate) async fn insert_token(
     conn: &mut PgConnection,
     family_id: Uuid,
     token_hash: &[u8],
@@ -53,7 +53,7 @@ pub async fn insert_token(
 /// Looks the token up and locks it and its family, so two exchanges of one token are
 /// decided one after the other. A spent token is `in_grace` when it was exchanged less
 /// than `grace_secs` ago, by the database's clock (the one that wrote `used_at`).
-pub async fn lock(conn: &mut PgConnection, token_hash: &[u8], grace_secs: i64) -> Result<Presented, AuthError> {
+pub(crate) async fn lock(conn: &mut PgConnection, token_hash: &[u8], grace_secs: i64) -> Result<Presented, AuthError> {
     type Row = (Uuid, Uuid, OffsetDateTime, Option<OffsetDateTime>, Option<OffsetDateTime>, bool);
     let row = sqlx::query_as::<_, Row>(
         "SELECT t.family_id, f.user_id, t.expires_at, t.used_at, f.revoked_at,
@@ -75,7 +75,7 @@ pub async fn lock(conn: &mut PgConnection, token_hash: &[u8], grace_secs: i64) -
     })
 }
 
-pub async fn mark_used(conn: &mut PgConnection, token_hash: &[u8]) -> Result<(), AuthError> {
+pub(crate) async fn mark_used(conn: &mut PgConnection, token_hash: &[u8]) -> Result<(), AuthError> {
     sqlx::query("UPDATE auth.refresh_tokens SET used_at = now() WHERE token_hash = $1")
         .bind(token_hash)
         .execute(conn)
@@ -83,7 +83,7 @@ pub async fn mark_used(conn: &mut PgConnection, token_hash: &[u8]) -> Result<(),
     Ok(())
 }
 
-pub async fn revoke_family(conn: &mut PgConnection, family_id: Uuid) -> Result<(), AuthError> {
+pub(crate) async fn revoke_family(conn: &mut PgConnection, family_id: Uuid) -> Result<(), AuthError> {
     sqlx::query("UPDATE auth.refresh_families SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
         .bind(family_id)
         .execute(conn)
@@ -92,7 +92,7 @@ pub async fn revoke_family(conn: &mut PgConnection, family_id: Uuid) -> Result<(
 }
 
 /// The family a token belongs to, whatever its state.
-pub async fn family_of(pool: &PgPool, token_hash: &[u8]) -> Result<Option<Uuid>, AuthError> {
+pub(crate) async fn family_of(pool: &PgPool, token_hash: &[u8]) -> Result<Option<Uuid>, AuthError> {
     let family = sqlx::query_scalar("SELECT family_id FROM auth.refresh_tokens WHERE token_hash = $1")
         .bind(token_hash)
         .fetch_optional(pool)

@@ -33,7 +33,12 @@ macro_rules! columns {
     };
 }
 
-pub async fn insert(pool: &PgPool, email: &Email, password_hash: &str, roles: &Roles) -> Result<User, AuthError> {
+pub(crate) async fn insert(
+    pool: &PgPool,
+    email: &Email,
+    password_hash: &str,
+    roles: &Roles,
+) -> Result<User, AuthError> {
     let query = concat!(
         "INSERT INTO auth.users (id, email, password_hash, roles) VALUES ($1, $2, $3, $4) RETURNING ",
         columns!()
@@ -53,7 +58,7 @@ pub async fn insert(pool: &PgPool, email: &Email, password_hash: &str, roles: &R
 }
 
 /// Whether an account has this email, for registration.
-pub async fn email_exists(pool: &PgPool, email: &Email) -> Result<bool, AuthError> {
+pub(crate) async fn email_exists(pool: &PgPool, email: &Email) -> Result<bool, AuthError> {
     let exists = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM auth.users WHERE email = $1)")
         .bind(email.as_str())
         .fetch_one(pool)
@@ -62,7 +67,7 @@ pub async fn email_exists(pool: &PgPool, email: &Email) -> Result<bool, AuthErro
 }
 
 /// The user and its password hash, for sign-in.
-pub async fn find_credentials(pool: &PgPool, email: &Email) -> Result<Option<(User, String)>, AuthError> {
+pub(crate) async fn find_credentials(pool: &PgPool, email: &Email) -> Result<Option<(User, String)>, AuthError> {
     let query = concat!("SELECT ", columns!(), ", password_hash FROM auth.users WHERE email = $1");
     let row = sqlx::query_as::<_, (Uuid, String, Vec<String>, OffsetDateTime, String)>(query)
         .bind(email.as_str())
@@ -71,7 +76,7 @@ pub async fn find_credentials(pool: &PgPool, email: &Email) -> Result<Option<(Us
     Ok(row.map(|(id, email, roles, created_at, hash)| (UserRow { id, email, roles, created_at }.into(), hash)))
 }
 
-pub async fn get(executor: impl PgExecutor<'_>, id: Uuid) -> Result<User, AuthError> {
+pub(crate) async fn get(executor: impl PgExecutor<'_>, id: Uuid) -> Result<User, AuthError> {
     let query = concat!("SELECT ", columns!(), " FROM auth.users WHERE id = $1");
     sqlx::query_as::<_, UserRow>(query)
         .bind(id)
@@ -83,7 +88,7 @@ pub async fn get(executor: impl PgExecutor<'_>, id: Uuid) -> Result<User, AuthEr
 
 /// Oldest first, `limit` users after the user `after` (keyset pagination, stable while
 /// accounts are added).
-pub async fn list(pool: &PgPool, after: Option<Uuid>, limit: i64) -> Result<Vec<User>, AuthError> {
+pub(crate) async fn list(pool: &PgPool, after: Option<Uuid>, limit: i64) -> Result<Vec<User>, AuthError> {
     let query = concat!(
         "SELECT ",
         columns!(),
@@ -97,7 +102,7 @@ pub async fn list(pool: &PgPool, after: Option<Uuid>, limit: i64) -> Result<Vec<
     Ok(rows.into_iter().map(User::from).collect())
 }
 
-pub async fn set_roles(pool: &PgPool, id: Uuid, roles: &Roles) -> Result<User, AuthError> {
+pub(crate) async fn set_roles(pool: &PgPool, id: Uuid, roles: &Roles) -> Result<User, AuthError> {
     let query = concat!("UPDATE auth.users SET roles = $2 WHERE id = $1 RETURNING ", columns!());
     sqlx::query_as::<_, UserRow>(query)
         .bind(id)

@@ -13,7 +13,7 @@ use crate::{
     store::{series, titles},
 };
 
-pub struct CatalogApi(pub Arc<State>);
+pub(crate) struct CatalogApi(pub Arc<State>);
 
 const DEFAULT_PAGE: u32 = 20;
 const MAX_PAGE: u32 = 100;

@@ -20,7 +20,7 @@ use crate::{
     store::{library, progress, progress::ProgressRow, series, titles},
 };
 
-pub struct LibraryApi(pub Arc<State>);
+pub(crate) struct LibraryApi(pub Arc<State>);
 
 const DEFAULT_PAGE: u32 = 20;
 const MAX_PAGE: u32 = 100;

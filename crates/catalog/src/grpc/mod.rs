@@ -16,10 +16,10 @@ use crate::{
     store::titles,
 };
 
-pub use catalog::CatalogApi;
-pub use library::LibraryApi;
+pub(crate) use catalog::CatalogApi;
+pub(crate) use library::LibraryApi;
 
-pub struct State {
+pub(crate) struct State {
     pub pool: PgPool,
     pub cache: Cache,
 }

@@ -9,9 +9,9 @@ use super::constraint;
 use crate::CatalogError;
 
 /// An account has at most this many profiles.
-pub const MAX_PROFILES: i64 = 5;
+pub(crate) const MAX_PROFILES: i64 = 5;
 
-pub async fn create_profile(pool: &PgPool, account_id: Uuid, name: &str) -> Result<pb::Profile, CatalogError> {
+pub(crate) async fn create_profile(pool: &PgPool, account_id: Uuid, name: &str) -> Result<pb::Profile, CatalogError> {
     let mut tx = pool.begin().await?;
     // Serialises profile creation per account, so two at once cannot both pass the count.
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))")
@@ -41,7 +41,7 @@ pub async fn create_profile(pool: &PgPool, account_id: Uuid, name: &str) -> Resu
     Ok(pb::Profile { id: id.to_string(), name: name.to_owned(), created_at: created_at.unix_timestamp() })
 }
 
-pub async fn list_profiles(pool: &PgPool, account_id: Uuid) -> Result<Vec<pb::Profile>, CatalogError> {
+pub(crate) async fn list_profiles(pool: &PgPool, account_id: Uuid) -> Result<Vec<pb::Profile>, CatalogError> {
     let rows: Vec<(Uuid, String, OffsetDateTime)> = sqlx::query_as(
         "SELECT id, name, created_at FROM catalog.profiles WHERE account_id = $1 ORDER BY created_at, id",
     )
@@ -56,7 +56,7 @@ pub async fn list_profiles(pool: &PgPool, account_id: Uuid) -> Result<Vec<pb::Pr
 
 /// Whether `profile_id` belongs to `account_id`. Someone else's profile and a missing
 /// one look the same to the caller.
-pub async fn owns_profile(pool: &PgPool, account_id: Uuid, profile_id: Uuid) -> Result<bool, CatalogError> {
+pub(crate) async fn owns_profile(pool: &PgPool, account_id: Uuid, profile_id: Uuid) -> Result<bool, CatalogError> {
     let owned: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM catalog.profiles WHERE id = $1 AND account_id = $2)")
             .bind(profile_id)
@@ -66,7 +66,7 @@ pub async fn owns_profile(pool: &PgPool, account_id: Uuid, profile_id: Uuid) -> 
     Ok(owned)
 }
 
-pub async fn add_to_watchlist(pool: &PgPool, profile_id: Uuid, title_id: Uuid) -> Result<(), CatalogError> {
+pub(crate) async fn add_to_watchlist(pool: &PgPool, profile_id: Uuid, title_id: Uuid) -> Result<(), CatalogError> {
     sqlx::query("INSERT INTO catalog.watchlist (profile_id, title_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
         .bind(profile_id)
         .bind(title_id)
@@ -75,7 +75,7 @@ pub async fn add_to_watchlist(pool: &PgPool, profile_id: Uuid, title_id: Uuid) -
     Ok(())
 }
 
-pub async fn remove_from_watchlist(pool: &PgPool, profile_id: Uuid, title_id: Uuid) -> Result<(), CatalogError> {
+pub(crate) async fn remove_from_watchlist(pool: &PgPool, profile_id: Uuid, title_id: Uuid) -> Result<(), CatalogError> {
     sqlx::query("DELETE FROM catalog.watchlist WHERE profile_id = $1 AND title_id = $2")
         .bind(profile_id)
         .bind(title_id)
@@ -85,7 +85,7 @@ pub async fn remove_from_watchlist(pool: &PgPool, profile_id: Uuid, title_id: Uu
 }
 
 /// Title ids on the watchlist, most recently added first.
-pub async fn watchlist(pool: &PgPool, profile_id: Uuid) -> Result<Vec<Uuid>, CatalogError> {
+pub(crate) async fn watchlist(pool: &PgPool, profile_id: Uuid) -> Result<Vec<Uuid>, CatalogError> {
     Ok(sqlx::query_scalar(
         "SELECT title_id FROM catalog.watchlist WHERE profile_id = $1 ORDER BY added_at DESC, title_id",
     )

@@ -8,7 +8,7 @@ use super::{from_micros, micros};
 use crate::{CatalogError, domain::progress::Position};
 
 #[derive(sqlx::FromRow, Clone, Debug)]
-pub struct ProgressRow {
+pub(crate) struct ProgressRow {
     pub item_id: Uuid,
     pub title_id: Uuid,
     pub episode_id: Option<Uuid>,
@@ -18,16 +18,16 @@ pub struct ProgressRow {
 }
 
 impl ProgressRow {
-    pub fn position(&self) -> Position {
+    pub(crate) fn position(&self) -> Position {
         Position { position_secs: self.position_secs, duration_secs: self.duration_secs }
     }
 
-    pub fn sort_key(&self) -> (i64, Uuid) {
+    pub(crate) fn sort_key(&self) -> (i64, Uuid) {
         (micros(self.updated_at), self.item_id)
     }
 }
 
-pub async fn record(
+pub(crate) async fn record(
     pool: &PgPool,
     profile_id: Uuid,
     title_id: Uuid,
@@ -52,7 +52,7 @@ pub async fn record(
 }
 
 /// Most recent first, after the row whose key is `after`.
-pub async fn history(
+pub(crate) async fn history(
     pool: &PgPool,
     profile_id: Uuid,
     after: Option<(i64, Uuid)>,
@@ -73,7 +73,11 @@ pub async fn history(
 }
 
 /// The latest row of each title (a series counts once), most recent first.
-pub async fn latest_per_title(pool: &PgPool, profile_id: Uuid, limit: i64) -> Result<Vec<ProgressRow>, CatalogError> {
+pub(crate) async fn latest_per_title(
+    pool: &PgPool,
+    profile_id: Uuid,
+    limit: i64,
+) -> Result<Vec<ProgressRow>, CatalogError> {
     Ok(sqlx::query_as(
         "SELECT * FROM (
             SELECT DISTINCT ON (title_id) item_id, title_id, episode_id, position_secs, duration_secs, updated_at

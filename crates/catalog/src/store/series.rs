@@ -52,7 +52,7 @@ fn number_taken(what: &'static str, name: &'static str) -> impl Fn(sqlx::Error) 
     }
 }
 
-pub async fn create_season(
+pub(crate) async fn create_season(
     pool: &PgPool,
     series_id: Uuid,
     number: i32,
@@ -90,7 +90,11 @@ pub async fn create_season(
     })
 }
 
-pub async fn create_episode(pool: &PgPool, season_id: Uuid, f: &EpisodeFields) -> Result<EpisodeRow, CatalogError> {
+pub(crate) async fn create_episode(
+    pool: &PgPool,
+    season_id: Uuid,
+    f: &EpisodeFields,
+) -> Result<EpisodeRow, CatalogError> {
     let id = Uuid::new_v4();
     sqlx::query(
         "INSERT INTO catalog.episodes (id, season_id, number, title, synopsis, runtime_secs, asset_id)
@@ -112,7 +116,7 @@ pub async fn create_episode(pool: &PgPool, season_id: Uuid, f: &EpisodeFields) -
     get_episode(pool, id).await?.ok_or(CatalogError::NotFound("episode"))
 }
 
-pub async fn update_episode(pool: &PgPool, id: Uuid, f: &EpisodeFields) -> Result<EpisodeRow, CatalogError> {
+pub(crate) async fn update_episode(pool: &PgPool, id: Uuid, f: &EpisodeFields) -> Result<EpisodeRow, CatalogError> {
     let updated = sqlx::query(
         "UPDATE catalog.episodes SET number = $2, title = $3, synopsis = $4, runtime_secs = $5, asset_id = $6,
             updated_at = now()
@@ -133,7 +137,7 @@ pub async fn update_episode(pool: &PgPool, id: Uuid, f: &EpisodeFields) -> Resul
     get_episode(pool, id).await?.ok_or(CatalogError::NotFound("episode"))
 }
 
-pub async fn get_episode(pool: &PgPool, id: Uuid) -> Result<Option<EpisodeRow>, CatalogError> {
+pub(crate) async fn get_episode(pool: &PgPool, id: Uuid) -> Result<Option<EpisodeRow>, CatalogError> {
     let query = concat!(
         "SELECT ",
         episode_columns!(),
@@ -143,7 +147,7 @@ pub async fn get_episode(pool: &PgPool, id: Uuid) -> Result<Option<EpisodeRow>, 
 }
 
 /// Every episode of a series in play order: by season, then by episode.
-pub async fn episodes_in_order(pool: &PgPool, series_id: Uuid) -> Result<Vec<EpisodeRow>, CatalogError> {
+pub(crate) async fn episodes_in_order(pool: &PgPool, series_id: Uuid) -> Result<Vec<EpisodeRow>, CatalogError> {
     let query = concat!(
         "SELECT ",
         episode_columns!(),
@@ -154,7 +158,7 @@ pub async fn episodes_in_order(pool: &PgPool, series_id: Uuid) -> Result<Vec<Epi
 }
 
 /// The seasons of a series, in order, each with its episodes in order.
-pub async fn seasons(pool: &PgPool, series_id: Uuid) -> Result<Vec<pb::Season>, CatalogError> {
+pub(crate) async fn seasons(pool: &PgPool, series_id: Uuid) -> Result<Vec<pb::Season>, CatalogError> {
     let rows: Vec<(Uuid, i32, String, String)> =
         sqlx::query_as("SELECT id, number, title, synopsis FROM catalog.seasons WHERE series_id = $1 ORDER BY number")
             .bind(series_id)
@@ -181,7 +185,7 @@ pub async fn seasons(pool: &PgPool, series_id: Uuid) -> Result<Vec<pb::Season>, 
 }
 
 /// The series a season belongs to.
-pub async fn series_of_season(pool: &PgPool, season_id: Uuid) -> Result<Uuid, CatalogError> {
+pub(crate) async fn series_of_season(pool: &PgPool, season_id: Uuid) -> Result<Uuid, CatalogError> {
     sqlx::query_scalar("SELECT series_id FROM catalog.seasons WHERE id = $1")
         .bind(season_id)
         .fetch_optional(pool)

@@ -104,7 +104,7 @@ fn slug_taken(error: sqlx::Error) -> CatalogError {
     if constraint(&error) == Some("titles_slug_key") { CatalogError::SlugTaken } else { error.into() }
 }
 
-pub async fn insert(pool: &PgPool, f: &TitleFields) -> Result<pb::Title, CatalogError> {
+pub(crate) async fn insert(pool: &PgPool, f: &TitleFields) -> Result<pb::Title, CatalogError> {
     let query = concat!(
         "INSERT INTO catalog.titles (id, slug, title, synopsis, release_year, runtime_secs, maturity_rating,
             genres, tags, credits, credit_names, poster_url, backdrop_url, asset_id, kind)
@@ -117,7 +117,7 @@ pub async fn insert(pool: &PgPool, f: &TitleFields) -> Result<pb::Title, Catalog
 
 /// Replaces the fields; returns the title and the slug it had before (for the cache).
 /// The kind cannot change: a series' seasons would be orphaned.
-pub async fn update(pool: &PgPool, id: Uuid, f: &TitleFields) -> Result<(pb::Title, String), CatalogError> {
+pub(crate) async fn update(pool: &PgPool, id: Uuid, f: &TitleFields) -> Result<(pb::Title, String), CatalogError> {
     let mut tx = pool.begin().await?;
     let before: Option<(String, String)> =
         sqlx::query_as("SELECT slug, kind FROM catalog.titles WHERE id = $1 FOR UPDATE")
@@ -145,7 +145,7 @@ pub async fn update(pool: &PgPool, id: Uuid, f: &TitleFields) -> Result<(pb::Tit
 
 /// Publishing stamps `published_at` the first time only, so re-publishing does not
 /// push an old title to the top of "newest".
-pub async fn set_visibility(pool: &PgPool, id: Uuid, visibility: Visibility) -> Result<pb::Title, CatalogError> {
+pub(crate) async fn set_visibility(pool: &PgPool, id: Uuid, visibility: Visibility) -> Result<pb::Title, CatalogError> {
     let query = concat!(
         "UPDATE catalog.titles SET visibility = $2, updated_at = now(),
             published_at = CASE WHEN $2 = 'published' THEN coalesce(published_at, now()) ELSE published_at END
@@ -161,19 +161,19 @@ pub async fn set_visibility(pool: &PgPool, id: Uuid, visibility: Visibility) -> 
         .ok_or(CatalogError::NotFound("title"))
 }
 
-pub async fn get(executor: impl PgExecutor<'_>, id: Uuid) -> Result<Option<pb::Title>, CatalogError> {
+pub(crate) async fn get(executor: impl PgExecutor<'_>, id: Uuid) -> Result<Option<pb::Title>, CatalogError> {
     let query = concat!("SELECT ", columns!(), " FROM catalog.titles WHERE id = $1");
     Ok(sqlx::query_as::<_, TitleRow>(query).bind(id).fetch_optional(executor).await?.map(Into::into))
 }
 
-pub async fn get_by_slug(pool: &PgPool, slug: &str) -> Result<Option<pb::Title>, CatalogError> {
+pub(crate) async fn get_by_slug(pool: &PgPool, slug: &str) -> Result<Option<pb::Title>, CatalogError> {
     let query = concat!("SELECT ", columns!(), " FROM catalog.titles WHERE slug = $1");
     Ok(sqlx::query_as::<_, TitleRow>(query).bind(slug).fetch_optional(pool).await?.map(Into::into))
 }
 
 /// Newest first, after the row whose sort key is `after`; one more than `limit` when
 /// there is a next page.
-pub async fn list(
+pub(crate) async fn list(
     pool: &PgPool,
     scope: Scope,
     genre: Option<&str>,
@@ -207,7 +207,7 @@ pub async fn list(
 /// Titles matching every word (as a prefix), across title, credits and synopsis, with
 /// accents and case folded. A title that matches in its own name ranks above any that
 /// match only elsewhere. Returns rows with their score, for page tokens.
-pub async fn search(
+pub(crate) async fn search(
     pool: &PgPool,
     scope: Scope,
     words: &[String],
@@ -253,7 +253,7 @@ pub async fn search(
 }
 
 /// Titles by id, in the order given, skipping missing ones.
-pub async fn get_many(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<pb::Title>, CatalogError> {
+pub(crate) async fn get_many(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<pb::Title>, CatalogError> {
     let query = concat!(
         "SELECT ",
         columns!(),

@@ -17,10 +17,10 @@ use super::Api;
 use crate::{EdgeError, error::ErrorBody, upstream::forward};
 
 /// Subtitle files are at most this large (media says the same); the route's body limit.
-pub const SUBTITLE_BODY_BYTES: usize = 2 * 1024 * 1024;
+pub(super) const SUBTITLE_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 #[derive(Serialize, ToSchema)]
-pub struct Loudness {
+pub(super) struct Loudness {
     pub integrated_lufs: f64,
     pub true_peak_dbtp: Option<f64>,
     pub sample_peak_dbfs: Option<f64>,
@@ -28,7 +28,7 @@ pub struct Loudness {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct AudioTrack {
+pub(super) struct AudioTrack {
     pub name: String,
     pub language: String,
     pub label: String,
@@ -39,7 +39,7 @@ pub struct AudioTrack {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct SubtitleTrack {
+pub(super) struct SubtitleTrack {
     pub id: String,
     pub language: String,
     pub label: String,
@@ -51,7 +51,7 @@ pub struct SubtitleTrack {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Rendition {
+pub(super) struct Rendition {
     pub name: String,
     pub width: u32,
     pub height: u32,
@@ -59,7 +59,7 @@ pub struct Rendition {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Asset {
+pub(super) struct Asset {
     pub id: String,
     pub filename: String,
     /// processing, ready, failed or cancelled.
@@ -144,7 +144,7 @@ impl From<pb::Asset> for Asset {
 
 /// How an uploaded track is described; the file is the request body.
 #[derive(Deserialize, IntoParams)]
-pub struct TrackQuery {
+pub(super) struct TrackQuery {
     /// Language tag (`en`, `fra`); required.
     pub language: String,
     /// What players show; the language's name when left out.
@@ -170,7 +170,7 @@ fn put_request(asset_id: String, track_id: String, query: TrackQuery, body: Byte
 /// An asset, for editors.
 #[utoipa::path(get, path = "/api/v1/assets/{id}", params(("id" = String, Path)), tag = "assets", security(("bearer" = [])),
     responses((status = 200, body = Asset), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_asset(
+pub(super) async fn get_asset(
     State(api): State<Api>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -184,7 +184,7 @@ pub async fn get_asset(
     request_body(content = String, content_type = "text/vtt", description = "a .vtt or .srt file, UTF-8"),
     tag = "assets", security(("bearer" = [])),
     responses((status = 201, body = Asset), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn add_subtitle(
+pub(super) async fn add_subtitle(
     State(api): State<Api>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -201,7 +201,7 @@ pub async fn add_subtitle(
     request_body(content = String, content_type = "text/vtt", description = "a .vtt or .srt file, UTF-8"),
     tag = "assets", security(("bearer" = [])),
     responses((status = 200, body = Asset), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn replace_subtitle(
+pub(super) async fn replace_subtitle(
     State(api): State<Api>,
     headers: HeaderMap,
     Path((id, track)): Path<(String, String)>,
@@ -216,7 +216,7 @@ pub async fn replace_subtitle(
 #[utoipa::path(delete, path = "/api/v1/assets/{id}/subtitles/{track}", params(("id" = String, Path), ("track" = String, Path)),
     tag = "assets", security(("bearer" = [])),
     responses((status = 200, body = Asset), (status = 404, body = ErrorBody)))]
-pub async fn remove_subtitle(
+pub(super) async fn remove_subtitle(
     State(api): State<Api>,
     headers: HeaderMap,
     Path((id, track)): Path<(String, String)>,

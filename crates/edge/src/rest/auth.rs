@@ -10,18 +10,18 @@ use super::Api;
 use crate::{EdgeError, error::ErrorBody, upstream::forward};
 
 #[derive(Deserialize, ToSchema)]
-pub struct Credentials {
+pub(super) struct Credentials {
     pub email: String,
     pub password: String,
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct RefreshBody {
+pub(super) struct RefreshBody {
     pub refresh_token: String,
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct User {
+pub(super) struct User {
     pub id: String,
     pub email: String,
     /// `viewer`, `editor`, `admin`.
@@ -31,7 +31,7 @@ pub struct User {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Session {
+pub(super) struct Session {
     pub user: Option<User>,
     pub access_token: String,
     pub expires_in: i64,
@@ -66,7 +66,7 @@ impl From<pb::Session> for Session {
 /// Creates a viewer account and signs it in.
 #[utoipa::path(post, path = "/api/v1/auth/register", request_body = Credentials, tag = "auth",
     responses((status = 200, body = Session), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn register(
+pub(super) async fn register(
     State(api): State<Api>,
     headers: HeaderMap,
     Json(body): Json<Credentials>,
@@ -78,7 +78,7 @@ pub async fn register(
 /// Signs in. Throttled: `429 too_many_attempts` after repeated failures.
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = Credentials, tag = "auth",
     responses((status = 200, body = Session), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn login(
+pub(super) async fn login(
     State(api): State<Api>,
     headers: HeaderMap,
     Json(body): Json<Credentials>,
@@ -90,7 +90,7 @@ pub async fn login(
 /// Spends a refresh token for a new session.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", request_body = RefreshBody, tag = "auth",
     responses((status = 200, body = Session), (status = 401, body = ErrorBody)))]
-pub async fn refresh(
+pub(super) async fn refresh(
     State(api): State<Api>,
     headers: HeaderMap,
     Json(body): Json<RefreshBody>,
@@ -102,7 +102,7 @@ pub async fn refresh(
 /// Ends every session of the refresh token's sign-in.
 #[utoipa::path(post, path = "/api/v1/auth/logout", request_body = RefreshBody, tag = "auth",
     responses((status = 204), (status = 401, body = ErrorBody)))]
-pub async fn logout(
+pub(super) async fn logout(
     State(api): State<Api>,
     headers: HeaderMap,
     Json(body): Json<RefreshBody>,
@@ -115,6 +115,6 @@ pub async fn logout(
 /// The signed-in caller.
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
-pub async fn me(State(api): State<Api>, headers: HeaderMap) -> Result<Json<User>, EdgeError> {
+pub(super) async fn me(State(api): State<Api>, headers: HeaderMap) -> Result<Json<User>, EdgeError> {
     Ok(Json(api.upstream.auth.clone().me(forward(&headers, pb::MeRequest {})).await?.into_inner().into()))
 }

@@ -14,13 +14,13 @@ use super::Api;
 use crate::{EdgeError, error::ErrorBody, upstream::forward};
 
 #[derive(Serialize, ToSchema)]
-pub struct Credit {
+pub(super) struct Credit {
     pub name: String,
     pub role: String,
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Title {
+pub(super) struct Title {
     pub id: String,
     /// `movie` or `series`.
     pub kind: String,
@@ -79,7 +79,7 @@ impl From<pb::Title> for Title {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct TitlePage {
+pub(super) struct TitlePage {
     pub titles: Vec<Title>,
     /// Pass back as `page_token` for the next page; empty on the last.
     pub next_page_token: String,
@@ -92,7 +92,7 @@ impl From<pb::ListTitlesResponse> for TitlePage {
 }
 
 #[derive(Deserialize, IntoParams)]
-pub struct ListQuery {
+pub(super) struct ListQuery {
     pub genre: Option<String>,
     /// `movie` or `series`.
     pub kind: Option<String>,
@@ -101,7 +101,7 @@ pub struct ListQuery {
 }
 
 #[derive(Deserialize, IntoParams)]
-pub struct SearchQuery {
+pub(super) struct SearchQuery {
     /// Words; each matches as a prefix, accents and case ignored.
     pub q: String,
     pub page_size: Option<u32>,
@@ -111,7 +111,7 @@ pub struct SearchQuery {
 /// Published titles, newest first (editors also see drafts).
 #[utoipa::path(get, path = "/api/v1/titles", params(ListQuery), tag = "catalog",
     responses((status = 200, body = TitlePage), (status = 400, body = ErrorBody)))]
-pub async fn list_titles(
+pub(super) async fn list_titles(
     State(api): State<Api>,
     headers: HeaderMap,
     Query(q): Query<ListQuery>,
@@ -134,7 +134,7 @@ pub async fn list_titles(
 /// A title by id or slug.
 #[utoipa::path(get, path = "/api/v1/titles/{id}", params(("id" = String, Path, description = "id or slug")), tag = "catalog",
     responses((status = 200, body = Title), (status = 404, body = ErrorBody)))]
-pub async fn get_title(
+pub(super) async fn get_title(
     State(api): State<Api>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -146,7 +146,7 @@ pub async fn get_title(
 /// Full-text search, title matches first.
 #[utoipa::path(get, path = "/api/v1/search", params(SearchQuery), tag = "catalog",
     responses((status = 200, body = TitlePage), (status = 400, body = ErrorBody)))]
-pub async fn search(
+pub(super) async fn search(
     State(api): State<Api>,
     headers: HeaderMap,
     Query(q): Query<SearchQuery>,
@@ -160,7 +160,7 @@ pub async fn search(
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Episode {
+pub(super) struct Episode {
     pub id: String,
     pub number: u32,
     pub title: String,
@@ -170,7 +170,7 @@ pub struct Episode {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Season {
+pub(super) struct Season {
     pub id: String,
     pub number: u32,
     pub title: String,
@@ -178,7 +178,7 @@ pub struct Season {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Series {
+pub(super) struct Series {
     pub title: Option<Title>,
     pub seasons: Vec<Season>,
 }
@@ -216,7 +216,7 @@ impl From<pb::Series> for Series {
 /// A series with its seasons and episodes in order.
 #[utoipa::path(get, path = "/api/v1/series/{id}", params(("id" = String, Path, description = "id or slug")), tag = "catalog",
     responses((status = 200, body = Series), (status = 404, body = ErrorBody)))]
-pub async fn get_series(
+pub(super) async fn get_series(
     State(api): State<Api>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -227,7 +227,7 @@ pub async fn get_series(
 
 /// The editable fields of a title, for editors.
 #[derive(Deserialize, ToSchema)]
-pub struct TitleInput {
+pub(super) struct TitleInput {
     /// `movie` or `series`.
     pub kind: String,
     pub slug: String,
@@ -277,7 +277,7 @@ impl TitleInput {
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct VisibilityInput {
+pub(super) struct VisibilityInput {
     /// `draft`, `published` or `unlisted`.
     pub visibility: String,
 }
@@ -285,7 +285,7 @@ pub struct VisibilityInput {
 /// Creates a draft title (editors).
 #[utoipa::path(post, path = "/api/v1/titles", request_body = TitleInput, tag = "catalog", security(("bearer" = [])),
     responses((status = 200, body = Title), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn create_title(
+pub(super) async fn create_title(
     State(api): State<Api>,
     headers: HeaderMap,
     Json(input): Json<TitleInput>,
@@ -297,7 +297,7 @@ pub async fn create_title(
 /// Replaces a title's fields, for example to attach its asset (editors).
 #[utoipa::path(put, path = "/api/v1/titles/{id}", params(("id" = String, Path)), request_body = TitleInput, tag = "catalog",
     security(("bearer" = [])), responses((status = 200, body = Title), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn update_title(
+pub(super) async fn update_title(
     State(api): State<Api>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -310,7 +310,7 @@ pub async fn update_title(
 /// Publishes, unlists or returns a title to draft (editors).
 #[utoipa::path(put, path = "/api/v1/titles/{id}/visibility", params(("id" = String, Path)), request_body = VisibilityInput,
     tag = "catalog", security(("bearer" = [])), responses((status = 200, body = Title), (status = 404, body = ErrorBody)))]
-pub async fn set_visibility(
+pub(super) async fn set_visibility(
     State(api): State<Api>,
     headers: HeaderMap,
     Path(id): Path<String>,

@@ -20,13 +20,13 @@ use super::Api;
 use crate::{EdgeError, error::ErrorBody, upstream::forward};
 
 #[derive(Deserialize, IntoParams)]
-pub struct TokenQuery {
+pub(super) struct TokenQuery {
     /// For EventSource, which cannot set `Authorization`.
     pub access_token: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct RenditionProgress {
+pub(super) struct RenditionProgress {
     pub name: String,
     pub state: String,
     pub segments_stored: u32,
@@ -34,7 +34,7 @@ pub struct RenditionProgress {
 
 /// One `progress` event.
 #[derive(Serialize, ToSchema)]
-pub struct JobEvent {
+pub(super) struct JobEvent {
     pub job_id: String,
     pub asset_id: String,
     /// queued, probing, transcoding, uploading, finalizing, ready, failed, cancelled.
@@ -82,7 +82,7 @@ impl From<pb::JobEvent> for JobEvent {
     security(("bearer" = [])),
     responses((status = 200, description = "text/event-stream of `progress` events (JobEvent)", body = JobEvent),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn events(
+pub(super) async fn events(
     State(api): State<Api>,
     mut headers: HeaderMap,
     Path(job_id): Path<String>,

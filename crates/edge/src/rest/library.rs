@@ -18,19 +18,19 @@ use super::{
 use crate::{EdgeError, error::ErrorBody, upstream::forward};
 
 #[derive(Serialize, ToSchema)]
-pub struct Profile {
+pub(super) struct Profile {
     pub id: String,
     pub name: String,
     pub created_at: i64,
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct NewProfile {
+pub(super) struct NewProfile {
     pub name: String,
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct ProgressReport {
+pub(super) struct ProgressReport {
     /// A movie's id; for an episode, give `episode_id` instead.
     #[serde(default)]
     pub title_id: String,
@@ -41,7 +41,7 @@ pub struct ProgressReport {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Progress {
+pub(super) struct Progress {
     pub title: Option<Title>,
     /// Set when the item is an episode.
     pub episode_id: String,
@@ -54,13 +54,13 @@ pub struct Progress {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct ProgressPage {
+pub(super) struct ProgressPage {
     pub items: Vec<Progress>,
     pub next_page_token: String,
 }
 
 #[derive(Deserialize, IntoParams)]
-pub struct PageQuery {
+pub(super) struct PageQuery {
     pub page_size: Option<u32>,
     pub page_token: Option<String>,
 }
@@ -92,7 +92,7 @@ fn profile(p: pb::Profile) -> Profile {
 /// The account's profiles.
 #[utoipa::path(get, path = "/api/v1/profiles", tag = "library", security(("bearer" = [])),
     responses((status = 200, body = [Profile]), (status = 401, body = ErrorBody)))]
-pub async fn list_profiles(State(api): State<Api>, headers: HeaderMap) -> Result<Json<Vec<Profile>>, EdgeError> {
+pub(super) async fn list_profiles(State(api): State<Api>, headers: HeaderMap) -> Result<Json<Vec<Profile>>, EdgeError> {
     let found =
         api.upstream.library.clone().list_profiles(forward(&headers, pb::ListProfilesRequest {})).await?.into_inner();
     Ok(Json(found.profiles.into_iter().map(profile).collect()))
@@ -101,7 +101,7 @@ pub async fn list_profiles(State(api): State<Api>, headers: HeaderMap) -> Result
 /// Adds a profile (at most five per account).
 #[utoipa::path(post, path = "/api/v1/profiles", request_body = NewProfile, tag = "library", security(("bearer" = [])),
     responses((status = 200, body = Profile), (status = 409, body = ErrorBody)))]
-pub async fn create_profile(
+pub(super) async fn create_profile(
     State(api): State<Api>,
     headers: HeaderMap,
     Json(body): Json<NewProfile>,
@@ -113,7 +113,7 @@ pub async fn create_profile(
 /// The profile's watchlist, most recently added first.
 #[utoipa::path(get, path = "/api/v1/profiles/{profile}/watchlist", params(("profile" = String, Path)), tag = "library",
     security(("bearer" = [])), responses((status = 200, body = TitlePage), (status = 404, body = ErrorBody)))]
-pub async fn watchlist(
+pub(super) async fn watchlist(
     State(api): State<Api>,
     headers: HeaderMap,
     Path(profile_id): Path<String>,
@@ -125,7 +125,7 @@ pub async fn watchlist(
 /// Adds a title; adding it again changes nothing.
 #[utoipa::path(put, path = "/api/v1/profiles/{profile}/watchlist/{title}", params(("profile" = String, Path), ("title" = String, Path)),
     tag = "library", security(("bearer" = [])), responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn add_to_watchlist(
+pub(super) async fn add_to_watchlist(
     State(api): State<Api>,
     headers: HeaderMap,
     Path((profile_id, title_id)): Path<(String, String)>,
@@ -141,7 +141,7 @@ pub async fn add_to_watchlist(
 /// Removes a title.
 #[utoipa::path(delete, path = "/api/v1/profiles/{profile}/watchlist/{title}", params(("profile" = String, Path), ("title" = String, Path)),
     tag = "library", security(("bearer" = [])), responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn remove_from_watchlist(
+pub(super) async fn remove_from_watchlist(
     State(api): State<Api>,
     headers: HeaderMap,
     Path((profile_id, title_id)): Path<(String, String)>,
@@ -157,7 +157,7 @@ pub async fn remove_from_watchlist(
 /// Where the player is; players report every few seconds.
 #[utoipa::path(put, path = "/api/v1/profiles/{profile}/progress", params(("profile" = String, Path)), request_body = ProgressReport,
     tag = "library", security(("bearer" = [])), responses((status = 200, body = Progress), (status = 400, body = ErrorBody)))]
-pub async fn record_progress(
+pub(super) async fn record_progress(
     State(api): State<Api>,
     headers: HeaderMap,
     Path(profile_id): Path<String>,
@@ -176,7 +176,7 @@ pub async fn record_progress(
 /// What the profile watched, most recent first.
 #[utoipa::path(get, path = "/api/v1/profiles/{profile}/history", params(("profile" = String, Path), PageQuery), tag = "library",
     security(("bearer" = [])), responses((status = 200, body = ProgressPage), (status = 404, body = ErrorBody)))]
-pub async fn history(
+pub(super) async fn history(
     State(api): State<Api>,
     headers: HeaderMap,
     Path(profile_id): Path<String>,
@@ -193,7 +193,7 @@ pub async fn history(
 /// Started and unfinished, and the next episode of a series whose episode was finished.
 #[utoipa::path(get, path = "/api/v1/profiles/{profile}/continue-watching", params(("profile" = String, Path)), tag = "library",
     security(("bearer" = [])), responses((status = 200, body = ProgressPage), (status = 404, body = ErrorBody)))]
-pub async fn continue_watching(
+pub(super) async fn continue_watching(
     State(api): State<Api>,
     headers: HeaderMap,
     Path(profile_id): Path<String>,

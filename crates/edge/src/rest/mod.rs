@@ -7,7 +7,7 @@ mod catalog;
 mod jobs;
 mod library;
 mod playback;
-pub mod uploads;
+pub(crate) mod uploads;
 
 use std::sync::Arc;
 
@@ -28,7 +28,7 @@ use crate::{
 
 /// What every handler shares.
 #[derive(Clone)]
-pub struct Api {
+pub(crate) struct Api {
     pub upstream: Upstream,
     pub delivery: Arc<Delivery>,
     /// Absolute base for the URLs the API hands out.
@@ -58,7 +58,7 @@ pub struct Api {
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth)
 )]
-pub struct ApiDoc;
+pub(crate) struct ApiDoc;
 
 struct BearerAuth;
 
@@ -80,7 +80,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
 /// JSON routes get the body limit and the request timeout; the auth routes also get the
 /// per-address rate limit. Streams (SSE, uploads) get neither: a timeout would cut them, and
 /// uploads enforce `max_upload_bytes` themselves while they spool.
-pub fn router(api: Api, limits: &LimitSettings) -> Router {
+pub(crate) fn router(api: Api, limits: &LimitSettings) -> Router {
     let (body_limit, timeout) = crate::limits::json_route_layers(limits);
     let auth = Router::new()
         .route("/api/v1/auth/register", post(auth::register))
@@ -109,7 +109,7 @@ pub fn router(api: Api, limits: &LimitSettings) -> Router {
         .route("/api/v1/profiles/{profile}/continue-watching", get(library::continue_watching))
         .route("/api/v1/assets/{id}", get(assets::get_asset))
         .route("/api/v1/assets/{id}/subtitles/{track}", delete(assets::remove_subtitle))
-        .route_layer(timeout.clone())
+        .route_layer(timeout)
         .route_layer(body_limit);
     // Subtitle files are larger than JSON bodies, and have their own limit.
     let subtitles = Router::new()

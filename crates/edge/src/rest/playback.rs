@@ -15,7 +15,7 @@ use super::Api;
 use crate::{EdgeError, error::ErrorBody, upstream::forward};
 
 #[derive(Serialize, ToSchema)]
-pub struct Playback {
+pub(super) struct Playback {
     /// The master playlist; the token in its path covers every playlist and segment below it.
     pub url: String,
     pub poster_url: String,
@@ -43,7 +43,7 @@ fn signed_url(public_url: &str, token: &str, tree: Tree, key: &str) -> String {
 #[utoipa::path(get, path = "/api/v1/titles/{id}/playback", params(("id" = String, Path, description = "id or slug")),
     tag = "playback", security(("bearer" = [])),
     responses((status = 200, body = Playback), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn playback(
+pub(super) async fn playback(
     State(api): State<Api>,
     headers: HeaderMap,
     Path(id): Path<String>,

@@ -1,6 +1,10 @@
 //! The edge over HTTP, in front of real auth, catalog and media services (PostgreSQL,
 //! Redis, ffmpeg), with ffprobe as an off-the-shelf HLS client.
 
+// Test code: a helper shared by the test files is `pub` to them, and an unwrap is the
+// failure report.
+#![allow(unreachable_pub, clippy::unwrap_used)]
+
 mod browser;
 mod delivery;
 mod grpc;

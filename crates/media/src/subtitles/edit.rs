@@ -93,9 +93,12 @@ async fn run(ctx: &Context, asset_id: Uuid, change: Change) -> Result<String, Me
     tokio::spawn(async move { edit(&ctx, asset_id, change).await }).await.map_err(MediaError::Task)?
 }
 
+/// An asset's state, master key, tracks and source, as the edit reads them under its lock.
+type LockedAsset = (String, Option<String>, Json<Tracks>, Json<SourceInfo>);
+
 async fn edit(ctx: &Context, asset_id: Uuid, change: Change) -> Result<String, MediaError> {
     let mut tx = ctx.pool.begin().await?;
-    let row: Option<(String, Option<String>, Json<Tracks>, Json<SourceInfo>)> =
+    let row: Option<LockedAsset> =
         sqlx::query_as("SELECT state, master_key, tracks, source FROM media.assets WHERE id = $1 FOR UPDATE")
             .bind(asset_id)
             .fetch_optional(&mut *tx)

@@ -10,11 +10,11 @@ use ottr_runtime::token::{self, Caller, Role};
 use crate::{EdgeError, rest::Api};
 
 /// An editor or admin with a verified token.
-pub struct Uploader(pub Caller);
+pub(super) struct Uploader(pub Caller);
 
 impl Uploader {
     /// The id uploads are owned by.
-    pub fn owner(&self) -> String {
+    pub(super) fn owner(&self) -> String {
         self.0.user_id.to_string()
     }
 }

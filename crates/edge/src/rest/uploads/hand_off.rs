@@ -12,7 +12,7 @@ use crate::{EdgeError, rest::Api, upstream::forward};
 /// 1 MiB messages: large enough that framing costs little, well under gRPC's 4 MiB limit.
 const MESSAGE_BYTES: usize = 1024 * 1024;
 
-pub async fn hand_off(api: &Api, headers: &HeaderMap, info: &Info) -> Result<Asset, EdgeError> {
+pub(super) async fn hand_off(api: &Api, headers: &HeaderMap, info: &Info) -> Result<Asset, EdgeError> {
     let path = api.uploads.data(&info.id);
     let file = tokio::fs::File::open(&path).await.map_err(|e| EdgeError::internal("opening a spool file", e))?;
     let header = UploadRequest {
@@ -26,7 +26,7 @@ pub async fn hand_off(api: &Api, headers: &HeaderMap, info: &Info) -> Result<Ass
 }
 
 /// Records what media made of a finished upload.
-pub fn finished(info: &mut Info, asset: Asset) {
+pub(super) fn finished(info: &mut Info, asset: Asset) {
     info.asset_id = asset.id;
     info.job_id = asset.job_id;
 }

@@ -23,7 +23,8 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use store::{Uploads, sweep};
+pub(crate) use store::Uploads;
+pub use store::sweep;
 
 use super::Api;
 
@@ -32,7 +33,7 @@ const TUS_VERSION: &str = "1.0.0";
 
 /// What is known of an upload, beside its bytes.
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
-pub struct Info {
+pub(crate) struct Info {
     pub id: String,
     pub length: u64,
     pub filename: String,
@@ -55,7 +56,7 @@ async fn tus_resumable(request: Request, next: Next) -> Response {
     response
 }
 
-pub fn router() -> Router<Api> {
+pub(crate) fn router() -> Router<Api> {
     let tus = Router::new()
         .route("/api/v1/uploads", post(tus::create).options(tus::options))
         .route(

@@ -20,7 +20,7 @@ fn unreadable(error: axum::extract::multipart::MultipartError) -> EdgeError {
     EdgeError::InvalidArgument(error.body_text())
 }
 
-pub async fn multipart(
+pub(super) async fn multipart(
     State(api): State<Api>,
     uploader: Uploader,
     headers: HeaderMap,

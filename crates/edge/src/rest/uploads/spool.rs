@@ -11,16 +11,16 @@ use tonic::codegen::tokio_stream::{Stream, StreamExt};
 use crate::EdgeError;
 
 /// How many bytes the file may hold in all, and what to answer past that.
-pub struct Limit {
+pub(super) struct Limit {
     pub bytes: u64,
     pub exceeded: fn(u64) -> EdgeError,
 }
 
 /// A checksum the client sent for this body: the expected digest and a hasher to feed.
-pub type Checksum = (Vec<u8>, digest::Context);
+pub(super) type Checksum = (Vec<u8>, digest::Context);
 
 /// Appends `chunks` to `file`, which holds `start` bytes; returns how many it holds after.
-pub async fn spool<S>(
+pub(super) async fn spool<S>(
     file: &mut File,
     chunks: S,
     start: u64,

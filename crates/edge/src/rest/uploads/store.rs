@@ -15,7 +15,7 @@ use super::Info;
 use crate::EdgeError;
 
 /// Uploads in progress, and which of them a PATCH is writing right now.
-pub struct Uploads {
+pub(crate) struct Uploads {
     pub dir: PathBuf,
     pub max_bytes: u64,
     /// Seconds from creation to expiry.
@@ -66,7 +66,7 @@ fn io(context: &'static str) -> impl FnOnce(std::io::Error) -> EdgeError {
 }
 
 impl Uploads {
-    pub fn new(dir: PathBuf, max_bytes: u64, expiry_secs: u64, quota_bytes: u64) -> Arc<Self> {
+    pub(crate) fn new(dir: PathBuf, max_bytes: u64, expiry_secs: u64, quota_bytes: u64) -> Arc<Self> {
         let expiry_secs = i64::try_from(expiry_secs).unwrap_or(i64::MAX / 2).max(1);
         Arc::new(Self {
             dir,
@@ -79,12 +79,12 @@ impl Uploads {
     }
 
     /// When an upload created now expires.
-    pub fn expires_at(&self) -> i64 {
+    pub(crate) fn expires_at(&self) -> i64 {
         now().saturating_add(self.expiry_secs)
     }
 
     /// Sweeps expired uploads every `every` for as long as the edge runs.
-    pub fn sweep_periodically(self: &Arc<Self>, every: std::time::Duration) {
+    pub(crate) fn sweep_periodically(self: &Arc<Self>, every: std::time::Duration) {
         let uploads = Arc::downgrade(self);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every.max(std::time::Duration::from_secs(1)));
@@ -100,7 +100,7 @@ impl Uploads {
     }
 
     /// The spool file of an upload's bytes.
-    pub fn data(&self, id: &str) -> PathBuf {
+    pub(crate) fn data(&self, id: &str) -> PathBuf {
         self.dir.join(format!("{id}.bin"))
     }
 
@@ -109,7 +109,7 @@ impl Uploads {
     }
 
     /// The upload, if it exists and belongs to `owner`; to anyone else it does not exist.
-    pub async fn owned(&self, owner: &str, id: &str) -> Result<Info, EdgeError> {
+    pub(crate) async fn owned(&self, owner: &str, id: &str) -> Result<Info, EdgeError> {
         let found = async {
             uuid::Uuid::parse_str(id).ok()?; // ids are ours; anything else names no file
             serde_json::from_slice::<Info>(&fs::read(self.info_path(id)).await.ok()?).ok()
@@ -118,14 +118,14 @@ impl Uploads {
         found.await.filter(|info| info.owner == owner && !expired(info)).ok_or(EdgeError::NotFound("no such upload"))
     }
 
-    pub async fn save(&self, info: &Info) -> Result<(), EdgeError> {
+    pub(crate) async fn save(&self, info: &Info) -> Result<(), EdgeError> {
         let json = serde_json::to_vec(info).map_err(|e| EdgeError::internal("encoding an upload's info", e))?;
         fs::write(self.info_path(&info.id), json).await.map_err(io("saving an upload's info"))
     }
 
     /// An empty spool file, and the info beside it, if the owner's unfinished uploads and
     /// this one together stay within the quota.
-    pub async fn create(&self, info: &Info) -> Result<(), EdgeError> {
+    pub(crate) async fn create(&self, info: &Info) -> Result<(), EdgeError> {
         let _creating = self.creating.lock().await;
         let in_flight: u64 = infos(&self.dir)
             .await
@@ -143,18 +143,18 @@ impl Uploads {
     }
 
     /// A spool file for a one-shot (multipart) upload, which has no info file.
-    pub async fn spool_file(&self, id: &str) -> Result<fs::File, EdgeError> {
+    pub(crate) async fn spool_file(&self, id: &str) -> Result<fs::File, EdgeError> {
         fs::create_dir_all(&self.dir).await.map_err(io("creating the upload folder"))?;
         fs::File::create(self.data(id)).await.map_err(io("creating a spool file"))
     }
 
     /// The spool file, opened to append the next PATCH.
-    pub async fn append(&self, id: &str) -> Result<fs::File, EdgeError> {
+    pub(crate) async fn append(&self, id: &str) -> Result<fs::File, EdgeError> {
         fs::OpenOptions::new().append(true).open(self.data(id)).await.map_err(io("opening a spool file"))
     }
 
     /// Bytes received so far; all of them once the upload was handed to media.
-    pub async fn offset(&self, info: &Info) -> Result<u64, EdgeError> {
+    pub(crate) async fn offset(&self, info: &Info) -> Result<u64, EdgeError> {
         if !info.asset_id.is_empty() {
             return Ok(info.length);
         }
@@ -163,7 +163,7 @@ impl Uploads {
 
     /// Forgets the upload's bytes; the info file stays when `keep_info` (a finished upload
     /// still answers HEAD with its full length).
-    pub async fn remove(&self, id: &str, keep_info: bool) {
+    pub(crate) async fn remove(&self, id: &str, keep_info: bool) {
         let _ = fs::remove_file(self.data(id)).await;
         if !keep_info {
             let _ = fs::remove_file(self.info_path(id)).await;
@@ -171,7 +171,7 @@ impl Uploads {
     }
 
     /// Marks the upload as being written; a second writer at the same time is refused.
-    pub fn lock(&self, id: &str) -> Result<Writing<'_>, EdgeError> {
+    pub(crate) fn lock(&self, id: &str) -> Result<Writing<'_>, EdgeError> {
         let mut writing = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
         if !writing.insert(id.to_owned()) {
             return Err(EdgeError::UploadBusy);
@@ -181,7 +181,7 @@ impl Uploads {
 }
 
 /// Held while a PATCH writes; dropping it lets the next one in.
-pub struct Writing<'a>(&'a Uploads, String);
+pub(crate) struct Writing<'a>(&'a Uploads, String);
 
 impl Drop for Writing<'_> {
     fn drop(&mut self) {

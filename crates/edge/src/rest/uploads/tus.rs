@@ -36,7 +36,7 @@ fn expires(info: &Info) -> (HeaderName, String) {
 const OFFSET: HeaderName = HeaderName::from_static("upload-offset");
 
 /// What the server supports.
-pub async fn options(State(api): State<Api>) -> impl IntoResponse {
+pub(super) async fn options(State(api): State<Api>) -> impl IntoResponse {
     (
         StatusCode::NO_CONTENT,
         [
@@ -49,7 +49,11 @@ pub async fn options(State(api): State<Api>) -> impl IntoResponse {
 }
 
 /// Creation: `Upload-Length` is required and checked against the limit before any byte.
-pub async fn create(State(api): State<Api>, uploader: Uploader, headers: HeaderMap) -> Result<Response, EdgeError> {
+pub(super) async fn create(
+    State(api): State<Api>,
+    uploader: Uploader,
+    headers: HeaderMap,
+) -> Result<Response, EdgeError> {
     let length = header_u64(&headers, "upload-length")
         .ok_or_else(|| EdgeError::InvalidArgument("Upload-Length is required".into()))?;
     if length > api.uploads.max_bytes {
@@ -72,7 +76,7 @@ pub async fn create(State(api): State<Api>, uploader: Uploader, headers: HeaderM
 }
 
 /// Where to resume from.
-pub async fn head(
+pub(super) async fn head(
     State(api): State<Api>,
     uploader: Uploader,
     Path(id): Path<String>,
@@ -87,7 +91,7 @@ pub async fn head(
 }
 
 /// The upload's state, for the web app.
-pub async fn status(
+pub(super) async fn status(
     State(api): State<Api>,
     uploader: Uploader,
     Path(id): Path<String>,
@@ -96,7 +100,7 @@ pub async fn status(
 }
 
 /// Termination.
-pub async fn delete(
+pub(super) async fn delete(
     State(api): State<Api>,
     uploader: Uploader,
     Path(id): Path<String>,
@@ -107,7 +111,7 @@ pub async fn delete(
 }
 
 /// Appends at `Upload-Offset`; the last PATCH hands the file to media.
-pub async fn patch(
+pub(super) async fn patch(
     State(api): State<Api>,
     uploader: Uploader,
     headers: HeaderMap,
