@@ -10,7 +10,7 @@ use ottr_proto::media::v1 as pb;
 use serde_json::Value;
 use sqlx::PgPool;
 
-use crate::helpers::{Scratch, TestApp, bearer, code, spawn_app, spawn_app_with};
+use crate::helpers::{Scratch, TestApp, bearer, clip, code, spawn_app, spawn_app_with};
 
 /// Runs ffmpeg with `args` and returns the output path (the last argument).
 fn ffmpeg(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
@@ -315,22 +315,8 @@ async fn a_pq_bt2020_source_comes_out_bt709_8_bit_and_an_interlaced_one_progress
 async fn a_source_between_two_rung_sizes_keeps_a_top_rung_at_its_own_size(pool: PgPool) {
     let app = spawn_app(pool).await;
     let scratch = Scratch::new();
-    let source = ffmpeg(
-        &scratch.0,
-        "odd.mp4",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=1918x1078:rate=25:duration=2",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-        ],
-    );
+    let source =
+        clip(&scratch.0, "odd.mp4", "testsrc2=size=1918x1078:rate=25:duration=2", false, &["-pix_fmt", "yuv420p"]);
     let asset = ready(&app, &source).await;
     let sizes: Vec<_> = asset.renditions.iter().map(|r| (r.width, r.height)).collect();
     assert_eq!(sizes, vec![(1918, 1078), (1280, 720), (854, 480), (640, 360)]);
@@ -359,22 +345,8 @@ fn put(asset: &str, track: &str, language: &str, content: &str, token: &str) -> 
 async fn an_uploaded_srt_is_added_replaced_and_removed_without_touching_the_video(pool: PgPool) {
     let app = spawn_app(pool).await;
     let scratch = Scratch::new();
-    let source = ffmpeg(
-        &scratch.0,
-        "plain.mp4",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x240:rate=25:duration=2",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-        ],
-    );
+    let source =
+        clip(&scratch.0, "plain.mp4", "testsrc2=size=320x240:rate=25:duration=2", false, &["-pix_fmt", "yuv420p"]);
     let asset = ready(&app, &source).await;
     let before = master(&app, &asset);
     let mut client = app.client.clone();
@@ -459,22 +431,8 @@ async fn an_uploaded_srt_is_added_replaced_and_removed_without_touching_the_vide
 async fn tracks_wait_for_the_ladder_to_be_complete(pool: PgPool) {
     let app = spawn_app_with(pool, |settings| settings.worker.enabled = false).await;
     let scratch = Scratch::new();
-    let source = ffmpeg(
-        &scratch.0,
-        "waiting.mp4",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x240:rate=25:duration=1",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-        ],
-    );
+    let source =
+        clip(&scratch.0, "waiting.mp4", "testsrc2=size=320x240:rate=25:duration=1", false, &["-pix_fmt", "yuv420p"]);
     let asset = app.upload(&source).await.unwrap();
     let srt = "1\n00:00:00,000 --> 00:00:01,000\nearly\n";
     let refused = app.client.clone().put_subtitle(put(&asset.id, "", "en", srt, &app.editor)).await.unwrap_err();
