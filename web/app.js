@@ -274,13 +274,19 @@ function trackMenus(player, pid) {
 }
 
 // What the transcode made of an asset, and a form to add a subtitle or caption file.
+const bytes = n => n >= 1e9 ? `${(n / 1e9).toFixed(2)} GB` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.round(n / 1e3)} kB`;
+const kbps = (n, secs) => secs > 0 ? Math.round(n * 8 / secs / 1000) : 0;
+
 async function showTracks(asset) {
   const box = document.getElementById('tracks');
   const paintTracks = found => {
     const audio = found.audio_tracks.map(a => `<li>${esc(a.label)} ${esc(a.language)} · ${a.channels === 6 ? '5.1' : 'stereo'}${a.default ? ' · default' : ''}${a.result ? ` · ${a.result.integrated_lufs.toFixed(1)} LUFS` : ''}${a.measured ? ` (source ${a.measured.integrated_lufs.toFixed(1)})` : ''}</li>`).join('');
     const subs = found.subtitle_tracks.map(s => `<li>${esc(s.label)} ${esc(s.language)} · ${esc(s.kind)}${s.forced ? ' · forced' : ''} · ${esc(s.origin)}</li>`).join('');
     const picture = [found.deinterlaced ? 'deinterlaced' : '', found.tone_mapped_from ? `HDR (${esc(found.tone_mapped_from)}) tone-mapped to SDR` : ''].filter(Boolean).join(' · ');
-    box.querySelector('#track-list').innerHTML = `<p>Audio</p><ul data-testid="audio-tracks">${audio || '<li class="muted">none</li>'}</ul>
+    const rungs = found.renditions.map(r => `<li>${esc(r.name)} ${r.width}×${r.height} · ${bytes(r.bytes)} (${kbps(r.bytes, found.duration_secs)} kb/s of ${r.video_bitrate_kbps} nominal)</li>`).join('');
+    const size = found.ladder_bytes ? `<p data-testid="ladder-size">${bytes(found.ladder_bytes)} in storage · ${bytes(found.bytes_per_hour)} per hour of content</p>` : '';
+    box.querySelector('#track-list').innerHTML = `<p>Ladder</p><ul data-testid="ladder">${rungs || '<li class="muted">none yet</li>'}</ul>${size}
+      <p>Audio</p><ul data-testid="audio-tracks">${audio || '<li class="muted">none</li>'}</ul>
       <p>Subtitles</p><ul data-testid="subtitle-tracks">${subs || '<li class="muted">none</li>'}</ul>
       ${picture ? `<p class="muted">${picture}</p>` : ''}${found.notes.map(n => `<p class="muted">${esc(n)}</p>`).join('')}`;
   };

@@ -13,7 +13,7 @@ from harness import Stack, log, psql, verdict
 RECOVERY_LIMIT = 120
 
 with Stack("kill-media", {"OTTR__MEDIA__WORKER__LEASE_SECS": "10", "OTTR__MEDIA__WORKER__HEARTBEAT_SECS": "2",
-                          "OTTR__MEDIA__WORKER__PRESET": "medium"}) as stack:
+                          "OTTR__MEDIA__VIDEO__PRESET": "medium"}) as stack:
     stack.start_all()
     token = stack.login()
     asset, job = stack.upload(token, stack.make_source(30, size="1920x1080"))

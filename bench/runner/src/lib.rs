@@ -4,6 +4,8 @@
 
 pub mod chart;
 pub mod rounds;
+pub mod scatter;
+pub mod seed;
 
 use std::{future::Future, time::Duration};
 

@@ -7,7 +7,10 @@ use serde::Deserialize;
 use ottr_runtime::config::ListenSettings;
 use ottr_storage::StorageSettings;
 
-use crate::{probe::Limits, transcode::loudness::LoudnessTarget};
+use crate::{
+    probe::Limits,
+    transcode::{loudness::LoudnessTarget, rate::Encoder},
+};
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default)]
@@ -20,6 +23,8 @@ pub struct MediaSettings {
     pub limits: LimitSettings,
     pub worker: WorkerSettings,
     pub audio: AudioSettings,
+    /// `OTTR__MEDIA__VIDEO__PRESET`, `…__CRF`: how every rung is encoded.
+    pub video: Encoder,
 }
 
 impl Default for MediaSettings {
@@ -31,6 +36,7 @@ impl Default for MediaSettings {
             limits: LimitSettings::default(),
             worker: WorkerSettings::default(),
             audio: AudioSettings::default(),
+            video: Encoder::default(),
         }
     }
 }
@@ -99,8 +105,6 @@ pub struct WorkerSettings {
     pub hard_cap_secs: u64,
     /// How often an idle worker looks for work.
     pub poll_ms: u64,
-    /// x264 preset for every rung.
-    pub preset: String,
     /// Redis pub/sub channel prefix is taken from the Redis settings; progress is
     /// published at most this often.
     pub progress_interval_ms: u64,
@@ -118,7 +122,6 @@ impl Default for WorkerSettings {
             watchdog_secs: 120,
             hard_cap_secs: 6 * 3600,
             poll_ms: 1000,
-            preset: "veryfast".into(),
             progress_interval_ms: 500,
         }
     }

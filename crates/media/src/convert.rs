@@ -58,7 +58,13 @@ impl From<JobState> for pb::Phase {
 
 impl From<Rung> for pb::Rendition {
     fn from(rung: Rung) -> Self {
-        pb::Rendition { name: rung.name, width: rung.width, height: rung.height, video_bitrate_kbps: rung.video_kbps }
+        pb::Rendition {
+            name: rung.name,
+            width: rung.width,
+            height: rung.height,
+            video_bitrate_kbps: rung.video_kbps,
+            bytes: rung.bytes.unwrap_or(0),
+        }
     }
 }
 
@@ -83,6 +89,7 @@ impl From<AudioRendition> for pb::AudioTrack {
             default: a.default,
             measured: a.measured.map(pb::Loudness::from),
             result: a.result.map(pb::Loudness::from),
+            bytes: a.bytes.unwrap_or(0),
         }
     }
 }
@@ -103,6 +110,10 @@ impl From<SubtitleTrack> for pb::SubtitleTrack {
 impl From<AssetRow> for pb::Asset {
     fn from(row: AssetRow) -> Self {
         let tracks = row.tracks.0;
+        let ladder_bytes: u64 = row.renditions.0.iter().filter_map(|r| r.bytes).sum::<u64>()
+            + tracks.audio.iter().filter_map(|a| a.bytes).sum::<u64>();
+        let hours = row.source.0.duration_secs / 3600.0;
+        let bytes_per_hour = if hours > 0.0 { (ladder_bytes as f64 / hours).round() as u64 } else { 0 };
         pb::Asset {
             id: row.id.to_string(),
             filename: row.filename,
@@ -126,6 +137,8 @@ impl From<AssetRow> for pb::Asset {
                 Some(crate::probe::DynamicRange::Hlg) => "hlg".into(),
                 _ => String::new(),
             },
+            ladder_bytes,
+            bytes_per_hour,
         }
     }
 }

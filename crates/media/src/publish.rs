@@ -67,6 +67,26 @@ impl Publisher {
         &self.rungs
     }
 
+    /// Bytes stored of one rendition: its init segment and every media segment.
+    fn stored_bytes(&self, folder: &str) -> Option<u64> {
+        let stored = self.stored.get(folder)?;
+        let init = stored.init.as_ref().and_then(|init| std::fs::metadata(self.out_dir.join(folder).join(init)).ok());
+        Some(init.map_or(0, |m| m.len()) + stored.sizes.iter().map(|(bytes, _)| bytes).sum::<u64>())
+    }
+
+    /// The rungs with what each took in storage, for the asset.
+    pub(crate) fn measured_rungs(&self) -> Vec<Rung> {
+        let measured = |rung: &Rung| Rung { bytes: self.stored_bytes(&rung.name), ..rung.clone() };
+        self.rungs.iter().map(measured).collect()
+    }
+
+    /// Records on each audio rendition what it took in storage.
+    pub(crate) fn measure_audio(&self, audio: &mut [AudioRendition]) {
+        for rendition in audio {
+            rendition.bytes = self.stored_bytes(&rendition.name);
+        }
+    }
+
     pub(crate) fn master_key(&self) -> String {
         format!("{}master.m3u8", self.prefix)
     }

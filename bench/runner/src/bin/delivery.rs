@@ -12,7 +12,10 @@ use ottr_bench::{
     version_of,
 };
 use ottr_edge::{EdgeSettings, hls::token::Signer};
-use ottr_media::transcode::{command::Ladder, ladder, picture::Picture};
+use ottr_media::{
+    MediaSettings,
+    transcode::{command::Ladder, ladder, picture::Picture},
+};
 use ottr_runtime::{
     config::{ListenSettings, TokenSettings},
     token::TokenVerifier,
@@ -138,7 +141,8 @@ async fn run(scratch: &Path, seconds: u32, connections: u32) -> anyhow::Result<s
         rungs: &rungs,
         frame_rate: 30.0,
         picture: Picture::default(),
-        preset: "veryfast",
+        encoder: &MediaSettings::default().video,
+        opening_segments: false,
         max_pixels: 4096 * 2160,
         storyboard: None,
     }

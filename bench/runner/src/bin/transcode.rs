@@ -1,8 +1,10 @@
-//! `bench/transcode`: the same generated 1080p source through (a) the seed design's four
-//! sequential ffmpeg runs, one per rendition, (b) a bare single-process ffmpeg ladder
-//! with the same settings, and (c) ottr's whole pipeline, from the source in storage to a
-//! verified ready asset. Same preset for all; once on an ordinary source (8 Mb/s) and once
-//! on a heavy one (60 Mb/s). The three take turns for `--runs N` rounds (3): figures are
+//! `bench/transcode`: products, not presets. The same generated 1080p source through (a)
+//! the seed design's command as written (four sequential ffmpeg runs, one per rendition,
+//! libx264 at its default preset, plain `-b:v`, audio in each), (b) a bare single-process
+//! ffmpeg ladder with exactly ottr's default encoder settings beside its audio group, and
+//! (c) ottr's whole pipeline with its default settings, from the source in storage to a
+//! verified ready asset; once on an ordinary source (8 Mb/s) and once on a heavy one
+//! (60 Mb/s). The three take turns for `--runs N` rounds (3): figures are
 //! medians, ratios come with their range. Then, for a 10-minute source, ottr's time to
 //! first playable against the bare ladder's time to its first complete set of segments
 //! (the first segment of every rung on disk), also in turns. Writes
@@ -21,16 +23,17 @@ use ottr_bench::{
     chart::Panel,
     env_or, machine, machine_caption, results_path,
     rounds::{self, Spread},
-    version_of,
+    seed, version_of,
 };
 use ottr_media::{
     Dependencies, MediaSettings, probe,
     store::{assets, jobs},
     transcode::{
-        command::{AudioGroup, Ladder},
+        command::{self, AudioGroup, Ladder},
         ladder,
         loudness::LoudnessTarget,
         picture::Picture,
+        rate::Encoder,
         tracks::{self, AudioChoice},
     },
 };
@@ -78,7 +81,6 @@ fn timed(f: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<f64> {
 async fn main() -> anyhow::Result<()> {
     let seconds: u32 = env_or("BENCH_SOURCE_SECONDS", 10);
     let long_seconds: u32 = env_or("BENCH_LONG_SOURCE_SECONDS", 600);
-    let preset: String = env_or("BENCH_PRESET", "veryfast".to_owned());
     let bitrates: String = env_or("BENCH_SOURCE_BITRATES", "8M,60M".to_owned());
     let scratch = std::env::temp_dir().join(format!("ottr-bench-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&scratch)?;
@@ -86,9 +88,9 @@ async fn main() -> anyhow::Result<()> {
         let rounds = rounds::runs();
         let mut runs = Vec::new();
         for (i, bitrate) in bitrates.split(',').enumerate() {
-            runs.push(run(&scratch.join(format!("run-{i}")), seconds, &preset, bitrate, rounds).await?);
+            runs.push(run(&scratch.join(format!("run-{i}")), seconds, bitrate, rounds).await?);
         }
-        let long = first_playable_of_long(&scratch.join("long"), long_seconds, &preset, rounds).await?;
+        let long = first_playable_of_long(&scratch.join("long"), long_seconds, rounds).await?;
         anyhow::Ok((runs, long))
     }
     .await;
@@ -130,7 +132,11 @@ fn chart(runs: &[serde_json::Value], long: &serde_json::Value) -> String {
             ("ottr playable", long["first_playable_s"].as_f64().unwrap_or(f64::NAN)),
         ],
     });
-    ottr_bench::chart::bar_chart("Transcode: 1080p ladder to HLS, same preset", &machine_caption(), &panels)
+    ottr_bench::chart::bar_chart(
+        "Transcode: 1080p ladder to HLS, each product's own settings",
+        &machine_caption(),
+        &panels,
+    )
 }
 
 /// The ffmpeg arguments of one single-process ladder for `rungs`, writing under `out`:
@@ -140,7 +146,7 @@ fn ladder_args(
     info: &probe::SourceInfo,
     rungs: &[ladder::Rung],
     out: &Path,
-    preset: &str,
+    encoder: &Encoder,
 ) -> Vec<String> {
     std::fs::create_dir_all(out).unwrap();
     for rung in rungs {
@@ -152,7 +158,8 @@ fn ladder_args(
         rungs,
         frame_rate: ladder::frame_rate(info.frame_rate),
         picture: Picture::default(),
-        preset,
+        encoder,
+        opening_segments: command::opening_segments(info.duration_secs),
         max_pixels: MediaSettings::default().limits.max_pixels,
         storyboard: None,
     }
@@ -170,28 +177,6 @@ fn audio_args(source: &Path, info: &probe::SourceInfo, out: &Path) -> (Vec<Strin
     let max_pixels = MediaSettings::default().limits.max_pixels;
     let args = AudioGroup { source, out_dir: out, audio: &audio, loudness: &loudness, max_pixels }.args();
     (args, audio.into_iter().map(|a| a.name).collect())
-}
-
-/// A ladder with the source's audio encoded again beside every rung and muxed into each
-/// variant: how ottr (and the seed design) made audio before it had a group of its own.
-fn with_rung_audio(mut args: Vec<String>, rungs: &[ladder::Rung]) -> Vec<String> {
-    let at = args.iter().position(|a| a == "-f").expect("the ladder has an HLS output");
-    let mut audio = Vec::new();
-    for i in 0..rungs.len() {
-        audio.extend([
-            "-map".into(),
-            "0:a:0".into(),
-            format!("-c:a:{i}"),
-            "aac".into(),
-            format!("-b:a:{i}"),
-            "128k".into(),
-        ]);
-    }
-    audio.extend(["-ac", "2", "-ar", "48000"].map(String::from));
-    args.splice(at..at, audio);
-    let map = args.iter().position(|a| a == "-var_stream_map").expect("a stream map") + 1;
-    args[map] = (0..rungs.len()).map(|i| format!("v:{i},a:{i},name:{}", rungs[i].name)).collect::<Vec<_>>().join(" ");
-    args
 }
 
 /// Runs the bare ladder and its audio group until every folder's playlist lists its first
@@ -225,12 +210,7 @@ fn bare_first_segments(commands: &[Vec<String>], out: &Path, folders: &[String])
 
 /// A long source: ottr's time to first playable (the job is cancelled right after) and
 /// the bare ladder's time to its first complete set of segments, in turns.
-async fn first_playable_of_long(
-    scratch: &Path,
-    seconds: u32,
-    preset: &str,
-    rounds: usize,
-) -> anyhow::Result<serde_json::Value> {
+async fn first_playable_of_long(scratch: &Path, seconds: u32, rounds: usize) -> anyhow::Result<serde_json::Value> {
     std::fs::create_dir_all(scratch)?;
     let source = scratch.join("source.mp4");
     eprintln!("making a {seconds} s 1080p source at 8M (this takes a few minutes)");
@@ -242,11 +222,11 @@ async fn first_playable_of_long(
     for round in 1..=rounds {
         eprintln!("round {round}/{rounds}: (d) ottr: {seconds} s source in storage → first playable");
         let work = scratch.join(format!("round-{round}"));
-        ottr.push(pipeline(&work, &source, &info, preset, Until::Playable).await?.1);
+        ottr.push(pipeline(&work, &source, &info, Until::Playable).await?.1);
         eprintln!("round {round}/{rounds}: (e) bare ladder → first segment of every rung");
         let out = work.join("bare");
         let (audio, audio_folders) = audio_args(&source, &info, &out);
-        let commands = [ladder_args(&source, &info, &rungs, &out, preset), audio];
+        let commands = [ladder_args(&source, &info, &rungs, &out, &MediaSettings::default().video), audio];
         let folders: Vec<String> = rungs.iter().map(|r| r.name.clone()).chain(audio_folders).collect();
         bare.push(bare_first_segments(&commands, &out, &folders)?);
         let _ = std::fs::remove_dir_all(&work);
@@ -270,13 +250,7 @@ async fn first_playable_of_long(
     }))
 }
 
-async fn run(
-    scratch: &Path,
-    seconds: u32,
-    preset: &str,
-    bitrate: &str,
-    rounds: usize,
-) -> anyhow::Result<serde_json::Value> {
+async fn run(scratch: &Path, seconds: u32, bitrate: &str, rounds: usize) -> anyhow::Result<serde_json::Value> {
     std::fs::create_dir_all(scratch)?;
     let source = scratch.join("source.mp4");
     eprintln!("making a {seconds} s 1080p source at {bitrate}");
@@ -284,65 +258,71 @@ async fn run(
     let limits = MediaSettings::default().limits;
     let info = probe::probe(&source, limits.probe_limits()).await.map_err(|r| anyhow::anyhow!("{r}"))?;
     let rungs = ladder::plan(info.width, info.height);
-    // The seed design, and ottr before its audio group: every rendition carries its own
-    // encode of the same audio.
-    let with_audio =
-        |rungs: &[ladder::Rung], out: &Path| with_rung_audio(ladder_args(&source, &info, rungs, out, preset), rungs);
+    let frame_rate = ladder::frame_rate(info.frame_rate);
+    // ottr's ladder before capped CRF: veryfast at each rung's nominal rate.
+    let before = Encoder { preset: "veryfast".into(), crf: 0.0 };
+    let encoder = MediaSettings::default().video;
 
-    let (mut seed, mut per_rung, mut bare, mut ottr, mut playable) =
+    let (mut seed, mut previous, mut bare, mut ottr, mut playable) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 1..=rounds {
-        eprintln!("round {round}/{rounds}: (a) seed: four sequential ffmpeg runs, one per rendition");
+        eprintln!("round {round}/{rounds}: (a) seed: four sequential ffmpeg runs, one per rendition, as written");
         seed.push(timed(|| {
             for (i, rung) in rungs.iter().enumerate() {
-                ffmpeg(&with_audio(std::slice::from_ref(rung), &scratch.join(format!("seed-{i}"))))?;
+                let out = scratch.join(format!("seed-{i}"));
+                std::fs::create_dir_all(&out)?;
+                ffmpeg(&seed::rung_args(&source, rung, frame_rate, &out, true))?;
             }
             Ok(())
         })?);
-        eprintln!("round {round}/{rounds}: (b0) one ffmpeg process for the ladder, audio encoded once per rung");
-        per_rung.push(timed(|| ffmpeg(&with_audio(&rungs, &scratch.join("per-rung"))))?);
-        eprintln!(
-            "round {round}/{rounds}: (b) bare: one ffmpeg process for the ladder, audio once in its group beside it"
-        );
+        eprintln!("round {round}/{rounds}: (b0) bare ladder + audio group with ottr's previous settings");
+        previous.push(timed(|| {
+            let out = scratch.join("previous");
+            ffmpeg_together(&[ladder_args(&source, &info, &rungs, &out, &before), audio_args(&source, &info, &out).0])
+        })?);
+        eprintln!("round {round}/{rounds}: (b) bare ladder + audio group with ottr's default encoder settings");
         bare.push(timed(|| {
             let out = scratch.join("bare");
-            ffmpeg_together(&[ladder_args(&source, &info, &rungs, &out, preset), audio_args(&source, &info, &out).0])
+            ffmpeg_together(&[ladder_args(&source, &info, &rungs, &out, &encoder), audio_args(&source, &info, &out).0])
         })?);
-        eprintln!("round {round}/{rounds}: (c) ottr: source in storage → verified ready asset");
-        let (ready, first) =
-            pipeline(&scratch.join(format!("ottr-{round}")), &source, &info, preset, Until::Ready).await?;
+        eprintln!("round {round}/{rounds}: (c) ottr, default settings: source in storage → verified ready asset");
+        let (ready, first) = pipeline(&scratch.join(format!("ottr-{round}")), &source, &info, Until::Ready).await?;
         ottr.push(ready);
         playable.push(first);
     }
     let (seed_s, bare_s, ottr_s, first_playable_s) =
         (Spread::of(&seed), Spread::of(&bare), Spread::of(&ottr), Spread::of(&playable));
     let (ottr_over_bare, seed_over_ottr) = (Spread::ratio(&ottr, &bare), Spread::ratio(&seed, &ottr));
-    let (per_rung_s, group_over_per_rung) = (Spread::of(&per_rung), Spread::ratio(&bare, &per_rung));
+    let (previous_s, now_over_previous) = (Spread::of(&previous), Spread::ratio(&bare, &previous));
 
     println!(
-        "{:<44} {:>22}",
+        "{:<52} {:>22}",
         format!("1080p ladder, {seconds} s source at {bitrate}"),
         format!("seconds, median of {rounds}")
     );
-    println!("{:<44} {:>22}", "(a) seed: 4 sequential ffmpeg runs", seed_s.to_string());
-    println!("{:<44} {:>22}", "(b0) one ladder, audio encoded per rung", per_rung_s.to_string());
-    println!("{:<44} {:>22}", "(b) bare ladder + audio group (once)", bare_s.to_string());
-    println!("{:<44} {:>22}", "(c) ottr pipeline, storage to ready", ottr_s.to_string());
-    println!("{:<44} {:>22}", "    of which until first playable", first_playable_s.to_string());
-    println!("ottr / bare = {ottr_over_bare:.3} (target ≤ 1.10); seed / ottr = {seed_over_ottr:.3} (target ≥ 1.25)");
-    println!("audio once in a group / audio per rung = {group_over_per_rung:.3}");
+    println!("{:<52} {:>22}", "(a) seed as written: 4 runs, medium, -b:v", seed_s.to_string());
+    println!("{:<52} {:>22}", "(b0) bare ladder, previous settings (veryfast, -b:v)", previous_s.to_string());
+    println!(
+        "{:<52} {:>22}",
+        format!("(b) bare ladder, ottr's settings ({}, crf {})", encoder.preset, encoder.crf),
+        bare_s.to_string()
+    );
+    println!("{:<52} {:>22}", "(c) ottr pipeline, storage to ready", ottr_s.to_string());
+    println!("{:<52} {:>22}", "    of which until first playable", first_playable_s.to_string());
+    println!("ottr / bare = {ottr_over_bare:.3} (target ≤ 1.10); seed / ottr = {seed_over_ottr:.3}");
+    println!("ladder now / before capped CRF = {now_over_previous:.3} (target ≤ 1.5)");
 
     Ok(serde_json::json!({
         "label": format!("{seconds} s source, {bitrate}"),
         "source": format!("lavfi testsrc2 1920x1080 30 fps, {seconds} s, H.264 {bitrate}, AAC"),
         "source_seconds": seconds,
-        "preset": preset,
+        "encoder": { "preset": encoder.preset, "crf": encoder.crf },
         "rungs": rungs.iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
         "runs": rounds,
-        "order": "seed, per-rung audio, bare, ottr, round after round; figures are medians over the rounds",
-        "per_rung_audio_s": per_rung_s.median,
-        "audio_group_over_per_rung": group_over_per_rung.median,
-        "audio_group_over_per_rung_range": [group_over_per_rung.min, group_over_per_rung.max],
+        "order": "seed, previous settings, bare, ottr, round after round; figures are medians over the rounds",
+        "previous_settings_s": previous_s.median,
+        "bare_over_previous_settings": now_over_previous.median,
+        "bare_over_previous_settings_range": [now_over_previous.min, now_over_previous.max],
         "seed_s": seed_s.median,
         "bare_s": bare_s.median,
         "ottr_s": ottr_s.median,
@@ -351,7 +331,7 @@ async fn run(
         "ottr_over_bare_range": [ottr_over_bare.min, ottr_over_bare.max],
         "seed_over_ottr": seed_over_ottr.median,
         "seed_over_ottr_range": [seed_over_ottr.min, seed_over_ottr.max],
-        "rounds_s": { "seed": seed, "per_rung_audio": per_rung, "bare": bare, "ottr": ottr, "first_playable": playable },
+        "rounds_s": { "seed": seed, "previous_settings": previous, "bare": bare, "ottr": ottr, "first_playable": playable },
     }))
 }
 
@@ -361,16 +341,11 @@ enum Until {
     Playable,
 }
 
-/// ottr's pipeline in-process: local storage, one worker, the source already stored.
+/// ottr's pipeline in-process with its default settings: local storage, one worker, the
+/// source already stored.
 /// Returns the seconds until ready (or until playable, when that is where it stops) and
 /// until first playable.
-async fn pipeline(
-    scratch: &Path,
-    source: &Path,
-    info: &probe::SourceInfo,
-    preset: &str,
-    until: Until,
-) -> anyhow::Result<(f64, f64)> {
+async fn pipeline(scratch: &Path, source: &Path, info: &probe::SourceInfo, until: Until) -> anyhow::Result<(f64, f64)> {
     let database = ScratchDatabase::create().await.context("creating a scratch database")?;
     let result = async {
         let pool = ottr_runtime::db::pool(&database.settings)?;
@@ -380,7 +355,6 @@ async fn pipeline(
         let mut settings = MediaSettings { listen: ListenSettings::new("127.0.0.1", 0), ..Default::default() };
         settings.storage.local_root = scratch.join("objects");
         settings.work_dir = scratch.join("work");
-        settings.worker.preset = preset.to_owned();
         settings.worker.poll_ms = 50;
         settings.worker.concurrency = 1;
         if until == Until::Playable {

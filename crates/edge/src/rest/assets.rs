@@ -36,6 +36,8 @@ pub(super) struct AudioTrack {
     pub default: bool,
     pub measured: Option<Loudness>,
     pub result: Option<Loudness>,
+    /// In storage, once encoded (0 until then).
+    pub bytes: u64,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -55,7 +57,10 @@ pub(super) struct Rendition {
     pub name: String,
     pub width: u32,
     pub height: u32,
+    /// Nominal average; the rung's cap is 10% above it.
     pub video_bitrate_kbps: u32,
+    /// In storage, once encoded (0 until then).
+    pub bytes: u64,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -74,6 +79,10 @@ pub(super) struct Asset {
     pub deinterlaced: bool,
     /// pq or hlg when an HDR source was tone-mapped to SDR; empty otherwise.
     pub tone_mapped_from: String,
+    /// Every rung and audio rendition in storage, once ready.
+    pub ladder_bytes: u64,
+    /// The same per hour of content.
+    pub bytes_per_hour: u64,
     pub error_code: String,
     pub error_message: String,
 }
@@ -106,6 +115,7 @@ impl From<pb::Asset> for Asset {
                     width: r.width,
                     height: r.height,
                     video_bitrate_kbps: r.video_bitrate_kbps,
+                    bytes: r.bytes,
                 })
                 .collect(),
             audio_tracks: a
@@ -119,6 +129,7 @@ impl From<pb::Asset> for Asset {
                     default: t.default,
                     measured: t.measured.map(Loudness::from),
                     result: t.result.map(Loudness::from),
+                    bytes: t.bytes,
                 })
                 .collect(),
             subtitle_tracks: a
@@ -136,6 +147,8 @@ impl From<pb::Asset> for Asset {
             notes: a.notes,
             deinterlaced: a.deinterlaced,
             tone_mapped_from: a.tone_mapped_from,
+            ladder_bytes: a.ladder_bytes,
+            bytes_per_hour: a.bytes_per_hour,
             error_code: a.error_code,
             error_message: a.error_message,
         }

@@ -88,7 +88,7 @@ pub async fn spawn_stack_adjusted(
     let mut media_settings = MediaSettings { listen: local(), ..Default::default() };
     media_settings.storage.local_root = scratch.join("objects");
     media_settings.work_dir = scratch.join("work");
-    media_settings.worker.preset = "superfast".into();
+    media_settings.video.preset = "superfast".into();
     media_settings.worker.poll_ms = 100;
     edit_media(&mut media_settings);
     // Media opens the store to write; the edge, as in production, only to read.

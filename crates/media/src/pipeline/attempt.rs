@@ -21,7 +21,7 @@ use crate::{
     store::jobs::{self, Claim, Finished},
     subtitles,
     transcode::{
-        command::{AudioGroup, Ladder},
+        command::{self, AudioGroup, Ladder},
         ladder::{self, Rung},
         loudness::{self, Peak},
         picture::{self, Picture},
@@ -91,6 +91,7 @@ impl<'a> Attempt<'a> {
         self.phase(Phase::Uploading).await?;
         publisher.sync(&self.ctx.store, true).await.map_err(Fault::from)?;
         let mut tracks = Tracks { audio, ..plan.tracks.clone() };
+        publisher.measure_audio(&mut tracks.audio);
         self.beating(self.measure_output(&plan, &publisher, &mut tracks)).await?;
         let ffmpeg_master =
             tokio::fs::read_to_string(plan.out_dir().join("ffmpeg_master.m3u8")).await.unwrap_or_default();
@@ -105,7 +106,7 @@ impl<'a> Attempt<'a> {
             master_key: &publisher.master_key(),
             poster_key: &images[0],
             storyboard_key: &images[2],
-            rungs: &plan.rungs,
+            rungs: &publisher.measured_rungs(),
             tracks: &tracks,
         };
         self.finish(&finished).await
@@ -229,7 +230,8 @@ impl<'a> Attempt<'a> {
             rungs: &plan.rungs,
             frame_rate: plan.frame_rate,
             picture: plan.tracks.picture,
-            preset: &self.ctx.settings.worker.preset,
+            encoder: &self.ctx.settings.video,
+            opening_segments: command::opening_segments(plan.info.duration_secs),
             max_pixels: self.ctx.settings.limits.max_pixels,
             storyboard: Some((plan.sheet, &thumbs)),
         };

@@ -1,8 +1,9 @@
 //! The two ffmpeg commands of a transcode. The ladder decodes the picture once and
 //! encodes every rung: the picture's own filters (deinterlace, tone-map), one `split`,
-//! one `scale` per rung, H.264 high profile with a fixed GOP equal to the segment length
-//! (no scene-cut keyframes, so every rung switches at the same instants), fMP4 HLS
-//! segments, and machine-readable progress on stdout. The audio command encodes each kept
+//! one `scale` per rung, H.264 high profile at the rate control of [`super::rate`],
+//! keyframes at fixed times (every second for the four opening 1 s segments, then every
+//! 4 s segment; no scene-cut keyframes, so every rung switches at the same instants), fMP4
+//! HLS segments, and machine-readable progress on stdout. The audio command encodes each kept
 //! audio stream once (AAC-LC, at its layout and loudness gain) into the HLS audio group
 //! every rung refers to. They are two processes so the picture starts at once while the
 //! audio waits for its loudness measurement, and neither holds up the other.
@@ -13,6 +14,7 @@ use super::{
     ladder::Rung,
     loudness::{self, LoudnessTarget},
     picture::Picture,
+    rate::Encoder,
     storyboard,
     tracks::AudioRendition,
 };
@@ -21,6 +23,21 @@ use crate::ffmpeg;
 /// Segment length in seconds; the GOP equals it.
 pub const SEGMENT_SECS: u32 = 4;
 
+/// The first segment's worth of picture is cut into 1 s segments, so a player can start
+/// once the first second of every rung is encoded (time to first playable) rather than
+/// the first four; from then on segments are `SEGMENT_SECS` long. Every rung has the
+/// same keyframes, so every rung has the same segments.
+const OPENING_SEGMENT_SECS: u32 = 1;
+
+/// Titles shorter than this get no opening segments: they are ready soon anyway, and
+/// three more keyframes would be a real share of a few seconds' bytes.
+const OPENING_MIN_DURATION_SECS: f64 = 60.0;
+
+/// Whether a title of `duration_secs` opens with short segments.
+pub fn opening_segments(duration_secs: f64) -> bool {
+    duration_secs >= OPENING_MIN_DURATION_SECS
+}
+
 /// Everything the ladder depends on, as typed values.
 pub struct Ladder<'a> {
     pub source: &'a Path,
@@ -28,7 +45,9 @@ pub struct Ladder<'a> {
     pub rungs: &'a [Rung],
     pub frame_rate: f64,
     pub picture: Picture,
-    pub preset: &'a str,
+    pub encoder: &'a Encoder,
+    /// 1 s segments first (see [`opening_segments`]).
+    pub opening_segments: bool,
     /// The pixel limit of the source guards (see [`crate::ffmpeg::source_guards`]).
     pub max_pixels: u64,
     /// Storyboard thumbnails from the same decode as the ladder, as an image2 pattern.
@@ -58,7 +77,9 @@ fn input(source: &Path, max_pixels: u64) -> Vec<String> {
 
 /// The HLS muxer writing each stream of `map` (`v:0,name:720p`) into its own folder of
 /// `out_dir`; ffmpeg's own master goes to `master`, where ottr reads the CODECS it found.
-fn hls(args: &mut Vec<String>, out_dir: &Path, map: &[String], master: &str) {
+/// The muxer cuts at the first keyframe `segment_secs` after the last cut, so the
+/// keyframes decide where the segments fall.
+fn hls(args: &mut Vec<String>, out_dir: &Path, map: &[String], master: &str, segment_secs: u32) {
     let out = out_dir.to_string_lossy();
     push(
         args,
@@ -66,7 +87,7 @@ fn hls(args: &mut Vec<String>, out_dir: &Path, map: &[String], master: &str) {
             "-f",
             "hls",
             "-hls_time",
-            &SEGMENT_SECS.to_string(),
+            &segment_secs.to_string(),
             // EVENT while it grows; the uploader marks the finished playlists VOD.
             "-hls_playlist_type",
             "event",
@@ -95,7 +116,10 @@ impl Ladder<'_> {
         self.filters(&mut args);
         self.video(&mut args);
         let map: Vec<String> = self.rungs.iter().enumerate().map(|(i, r)| format!("v:{i},name:{}", r.name)).collect();
-        hls(&mut args, self.out_dir, &map, "ffmpeg_master.m3u8");
+        // With opening segments, cut at every keyframe: the keyframes make the short
+        // opening segments, then the regular ones.
+        let cut = if self.opening_segments { OPENING_SEGMENT_SECS } else { SEGMENT_SECS };
+        hls(&mut args, self.out_dir, &map, "ffmpeg_master.m3u8", cut);
         self.sheet(&mut args);
         args
     }
@@ -128,27 +152,25 @@ impl Ladder<'_> {
         let gop = ((self.frame_rate * f64::from(SEGMENT_SECS)).round() as u32).max(1).to_string();
         for (i, rung) in self.rungs.iter().enumerate() {
             push(args, &["-map", &format!("[v{i}]")]);
-            push(
-                args,
-                &[
-                    &format!("-c:v:{i}"),
-                    "libx264",
-                    &format!("-profile:v:{i}"),
-                    "high",
-                    &format!("-b:v:{i}"),
-                    &format!("{}k", rung.video_kbps),
-                    &format!("-maxrate:v:{i}"),
-                    &format!("{}k", rung.maxrate_kbps()),
-                    &format!("-bufsize:v:{i}"),
-                    &format!("{}k", rung.bufsize_kbps()),
-                ],
-            );
+            args.extend(self.encoder.rung_args(i, rung));
         }
-        push(args, &["-preset", self.preset, "-g", &gop, "-keyint_min", &gop, "-sc_threshold", "0"]);
+        push(args, &["-preset", &self.encoder.preset, "-g", &gop, "-keyint_min", &gop, "-sc_threshold", "0"]);
         push(args, self.picture.output_tags());
-        // Keyframes at exact segment boundaries whatever the frame timing.
-        push(args, &["-force_key_frames", &format!("expr:gte(t,n_forced*{SEGMENT_SECS})")]);
+        // Keyframes at exact segment boundaries whatever the frame timing: every second
+        // for the opening segments, then every SEGMENT_SECS.
+        push(args, &["-force_key_frames", &keyframes(self.opening_segments)]);
     }
+}
+
+/// The keyframe times as an ffmpeg expression: 0, 4, 8, …, or with opening segments
+/// 0, 1, 2, 3, then 4, 8, 12, …
+fn keyframes(opening_segments: bool) -> String {
+    let every = SEGMENT_SECS;
+    if !opening_segments {
+        return format!("expr:gte(t,n_forced*{every})");
+    }
+    let opening = SEGMENT_SECS / OPENING_SEGMENT_SECS;
+    format!("expr:if(lt(t,{every}),gte(t,n_forced*{OPENING_SEGMENT_SECS}),gte(t,{every}*(n_forced-{})))", opening - 1)
 }
 
 impl AudioGroup<'_> {
@@ -176,7 +198,7 @@ impl AudioGroup<'_> {
             );
         }
         let map: Vec<String> = self.audio.iter().enumerate().map(|(k, a)| format!("a:{k},name:{}", a.name)).collect();
-        hls(&mut args, self.out_dir, &map, "ffmpeg_audio_master.m3u8");
+        hls(&mut args, self.out_dir, &map, "ffmpeg_audio_master.m3u8", SEGMENT_SECS);
         args
     }
 }
@@ -197,6 +219,7 @@ mod tests {
             default: index == 0,
             measured: None,
             result: None,
+            bytes: None,
         }
     }
 
@@ -208,7 +231,8 @@ mod tests {
             rungs: &rungs,
             frame_rate: 30.0,
             picture: Picture::default(),
-            preset: "veryfast",
+            encoder: &Encoder { preset: "veryfast".into(), crf: 0.0 },
+            opening_segments: false,
             max_pixels: 1920 * 1080,
             storyboard: None,
         }
@@ -240,9 +264,34 @@ mod tests {
         assert_eq!(after(&args, "-keyint_min"), "120");
         assert_eq!(after(&args, "-sc_threshold"), "0");
         assert_eq!(after(&args, "-hls_time"), "4");
+        assert_eq!(after(&args, "-force_key_frames"), "expr:gte(t,n_forced*4)");
         assert_eq!(after(&args, "-b:v:0"), "2500k");
-        assert_eq!(after(&args, "-maxrate:v:0"), "2675k");
+        assert_eq!(after(&args, "-maxrate:v:0"), "2750k");
         assert_eq!(after(&args, "-profile:v:2"), "high");
+    }
+
+    #[test]
+    fn a_long_title_opens_with_one_second_segments() {
+        assert!(!opening_segments(59.0) && opening_segments(60.0));
+        let rungs = plan(1280, 720);
+        let encoder = Encoder::default();
+        let args = Ladder {
+            source: Path::new("/tmp/in.mp4"),
+            out_dir: Path::new("/tmp/out"),
+            rungs: &rungs,
+            frame_rate: 30.0,
+            picture: Picture::default(),
+            encoder: &encoder,
+            opening_segments: true,
+            max_pixels: 1920 * 1080,
+            storyboard: None,
+        }
+        .args();
+        // Keyframes at 0, 1, 2, 3, then every 4 s; the muxer cuts at each of them.
+        assert_eq!(after(&args, "-force_key_frames"), "expr:if(lt(t,4),gte(t,n_forced*1),gte(t,4*(n_forced-3)))");
+        assert_eq!(after(&args, "-hls_time"), "1");
+        assert_eq!(after(&args, "-g"), "120", "the longest GOP is still the segment");
+        assert_eq!(after(&args, "-crf:v:0"), "21");
     }
 
     #[test]
@@ -255,7 +304,8 @@ mod tests {
             rungs: &rungs,
             frame_rate: 25.0,
             picture: Picture { deinterlaced: true, tone_mapped: None },
-            preset: "veryfast",
+            encoder: &Encoder { preset: "veryfast".into(), crf: 0.0 },
+            opening_segments: false,
             max_pixels: 1920 * 1080,
             storyboard: Some((storyboard::Plan::new(30.0, 1920, 1080), sheet)),
         }
@@ -283,6 +333,7 @@ mod tests {
         .args();
         assert_eq!(group.iter().filter(|a| a.starts_with("-c:a:")).count(), 2, "one encode per language, not per rung");
         assert_eq!(after(&group, "-var_stream_map"), "a:0,name:audio_0 a:1,name:audio_1");
+        assert_eq!(after(&group, "-hls_time"), "4", "audio has no short opening segments");
         let graph = after(&group, "-filter_complex");
         assert!(graph.contains(";[0:a:1]aformat=channel_layouts=stereo,aresample=48000[a1]"), "{graph}");
         assert_eq!(
@@ -302,7 +353,8 @@ mod tests {
             rungs: &rungs,
             frame_rate: 30.0,
             picture: Picture { deinterlaced: false, tone_mapped: Some(crate::probe::DynamicRange::Pq) },
-            preset: "veryfast",
+            encoder: &Encoder { preset: "veryfast".into(), crf: 0.0 },
+            opening_segments: false,
             max_pixels: 1920 * 1080,
             storyboard: None,
         }

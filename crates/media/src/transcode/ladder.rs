@@ -13,18 +13,27 @@ pub struct Rung {
     pub name: String,
     pub width: u32,
     pub height: u32,
+    /// The rung's nominal rate: what the seed ladder gives it on average.
     pub video_kbps: u32,
+    /// What its init and media segments took in storage, once encoded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
 }
 
 impl Rung {
-    /// A peak of 7% over the average keeps quality steady without starving the buffer.
-    pub fn maxrate_kbps(&self) -> u32 {
-        self.video_kbps * 107 / 100
+    fn new(name: String, width: u32, height: u32, video_kbps: u32) -> Self {
+        Self { name, width, height, video_kbps, bytes: None }
     }
 
-    /// Two seconds of the target rate.
+    /// The rung's cap, 10% over its nominal rate: a hard scene may spend that much, never
+    /// more, so a player that picked the rung for its rate keeps up.
+    pub fn maxrate_kbps(&self) -> u32 {
+        self.video_kbps * 110 / 100
+    }
+
+    /// Two seconds of the cap: x264 can move bits between nearby frames, not further.
     pub fn bufsize_kbps(&self) -> u32 {
-        self.video_kbps * 2
+        self.maxrate_kbps() * 2
     }
 }
 
@@ -49,11 +58,13 @@ pub fn plan(width: u32, height: u32) -> Vec<Rung> {
     let mut rungs: Vec<Rung> = SEED
         .iter()
         .filter(|seed| fits(seed))
-        .map(|seed @ &(lines, _, kbps)| Rung {
-            name: format!("{lines}p"),
-            width: even(f64::from(width) * scale(seed)),
-            height: even(f64::from(height) * scale(seed)),
-            video_kbps: kbps,
+        .map(|seed @ &(lines, _, kbps)| {
+            Rung::new(
+                format!("{lines}p"),
+                even(f64::from(width) * scale(seed)),
+                even(f64::from(height) * scale(seed)),
+                kbps,
+            )
         })
         .collect();
     // Odd sides are rounded down to even (641 becomes 640, never 642).
@@ -64,7 +75,7 @@ pub fn plan(width: u32, height: u32) -> Vec<Rung> {
         taken if rungs.iter().any(|r| r.name == taken) => format!("{w}x{h}"),
         free => free,
     };
-    let own = |video_kbps| Rung { name: name.clone(), width: w, height: h, video_kbps };
+    let own = |video_kbps| Rung::new(name.clone(), w, h, video_kbps);
     match SEED.iter().position(fits) {
         // At least the top box: the ladder is capped there.
         Some(0) => {}
@@ -124,7 +135,7 @@ mod tests {
     #[test]
     fn other_aspect_ratios_fit_the_box_with_even_sides() {
         // 4:3 keeps its shape; a scope picture is bounded by the box's long side.
-        assert_eq!(plan(1440, 1080)[0], Rung { name: "1080p".into(), width: 1440, height: 1080, video_kbps: 5000 });
+        assert_eq!(plan(1440, 1080)[0], Rung::new("1080p".into(), 1440, 1080, 5000));
         assert_eq!(sizes(&plan(2560, 1080))[0], ("1080p", 1920, 810));
         assert!(plan(1998, 1080).iter().all(|r| r.width % 2 == 0 && r.height % 2 == 0));
     }

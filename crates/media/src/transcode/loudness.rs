@@ -185,6 +185,7 @@ mod tests {
             default: true,
             measured,
             result: None,
+            bytes: None,
         }
     }
 

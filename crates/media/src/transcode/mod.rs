@@ -1,7 +1,7 @@
 //! Turning a source into the HLS ladder: which rungs (`ladder`), what the picture needs
 //! first (`picture`), which audio and subtitle renditions (`tracks`) at what loudness
 //! (`loudness`), the one ffmpeg command that decodes once and encodes them all
-//! (`command`), its progress (`progress`), the playlists (`playlist`), and scrub previews
+//! (`command`) at the rate control of `rate`, its progress (`progress`), the playlists (`playlist`), and scrub previews
 //! (`storyboard`).
 
 pub mod command;
@@ -10,5 +10,6 @@ pub mod loudness;
 pub mod picture;
 pub mod playlist;
 pub mod progress;
+pub mod rate;
 pub mod storyboard;
 pub mod tracks;

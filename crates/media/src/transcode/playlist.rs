@@ -100,13 +100,28 @@ pub struct Variant {
     pub frame_rate: f64,
 }
 
-/// Peak and average bits per second from segment sizes and durations.
+/// Peak and average bits per second from segment sizes and durations, in playlist order.
+/// The peak is RFC 8216's (4.3.4.2): the largest bit rate of any contiguous run of
+/// segments lasting 0.5 to 1.5 times the target duration, so the short segments a title
+/// starts with (for an early first playable) are not taken alone.
 pub fn bandwidths(segments: &[(u64, f64)]) -> (u64, u64) {
-    let peak =
-        segments.iter().filter(|(_, d)| *d > 0.0).map(|(bytes, d)| (*bytes as f64 * 8.0 / d) as u64).max().unwrap_or(0);
+    let rate = |bytes: u64, secs: f64| if secs > 0.0 { (bytes as f64 * 8.0 / secs) as u64 } else { 0 };
+    let target = segments.iter().map(|s| s.1).fold(0.0, f64::max).ceil();
+    let mut peak = 0;
+    for start in 0..segments.len() {
+        let (mut bytes, mut secs) = (0, 0.0);
+        for &(b, d) in &segments[start..] {
+            (bytes, secs) = (bytes + b, secs + d);
+            if secs > 1.5 * target {
+                break;
+            }
+            if secs >= 0.5 * target {
+                peak = peak.max(rate(bytes, secs));
+            }
+        }
+    }
     let (bytes, secs) = segments.iter().fold((0u64, 0f64), |(b, s), (bytes, d)| (b + bytes, s + d));
-    let average = if secs > 0.0 { (bytes as f64 * 8.0 / secs) as u64 } else { 0 };
-    (peak, average)
+    (peak, rate(bytes, secs))
 }
 
 /// Names within a group must differ: a second "English" becomes "English (2)".
@@ -259,6 +274,9 @@ mod tests {
         assert_eq!(codecs["720p/index.m3u8"], "avc1.64001f,mp4a.40.2");
         let (peak, average) = bandwidths(&[(1_000_000, 4.0), (2_000_000, 4.0), (500_000, 2.0)]);
         assert_eq!((peak, average), (4_000_000, 2_800_000));
+        // Four 1 s segments, then 4 s ones: a run of them counts, not the first alone.
+        let opening = [(300_000, 1.0), (100_000, 1.0), (100_000, 1.0), (100_000, 1.0), (1_000_000, 4.0)];
+        assert_eq!(bandwidths(&opening).0, 2_000_000);
         let text = master(
             &[Variant {
                 uri: "720p/index.m3u8".into(),
@@ -300,6 +318,7 @@ mod tests {
             default,
             measured: None,
             result: None,
+            bytes: None,
         }
     }
 

@@ -49,6 +49,9 @@ pub struct AudioRendition {
     pub measured: Option<Loudness>,
     /// The rendition's own, measured after it.
     pub result: Option<Loudness>,
+    /// What its init and media segments took in storage, once encoded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
 }
 
 /// Subtitles are captions when they also describe sounds, for viewers who cannot hear.
@@ -197,6 +200,7 @@ pub fn plan(audio: &[AudioStream], subtitles: &[SubtitleStream], choice: AudioCh
             default,
             measured: None,
             result: None,
+            bytes: None,
         };
         plan.audio.push(rendition("", 2, STEREO_KBPS, n == default_stream));
         if choice.surround && stream.channels >= 6 {

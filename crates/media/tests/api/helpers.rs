@@ -80,7 +80,7 @@ pub fn settings(scratch: &Path) -> MediaSettings {
     settings.storage.local_root = scratch.join("objects");
     settings.work_dir = scratch.join("work");
     // The fastest preset that still encodes High profile (ultrafast drops to Baseline).
-    settings.worker.preset = "superfast".into();
+    settings.video.preset = "superfast".into();
     settings.worker.poll_ms = 100;
     settings.worker.heartbeat_secs = 1;
     settings.worker.lease_secs = 5;

@@ -61,7 +61,7 @@ async fn an_abandoned_attempt_is_completed_by_another_worker_exactly_once(pool: 
 async fn a_worker_killed_mid_transcode_is_taken_over_after_its_lease_and_leaves_nothing_behind(pool: PgPool) {
     // A slow preset and short lease: the first worker is surely mid-transcode when killed.
     let first = spawn_app_with(pool.clone(), |s| {
-        s.worker.preset = "medium".into();
+        s.video.preset = "medium".into();
         s.worker.lease_secs = 2;
     })
     .await;
@@ -155,7 +155,7 @@ async fn a_queued_job_can_be_cancelled_and_requeued(pool: PgPool) {
 
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
 async fn a_running_job_that_is_cancelled_stops_and_leaves_no_objects(pool: PgPool) {
-    let app = spawn_app_with(pool.clone(), |s| s.worker.preset = "medium".into()).await;
+    let app = spawn_app_with(pool.clone(), |s| s.video.preset = "medium".into()).await;
     let scratch = Scratch::new();
     let asset = app.upload(&landscape(&scratch.0, 20)).await.unwrap();
     let mut stream = app

