@@ -97,11 +97,12 @@ fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
-/// Writes `<name>.svg` beside the JSON results.
-pub fn write(name: &str, svg: &str) -> std::io::Result<std::path::PathBuf> {
+/// Writes `<name>.svg` beside the JSON results and says where.
+pub fn write(name: &str, svg: &str) -> std::io::Result<()> {
     let path = crate::results_path(&format!("{name}.svg"));
     std::fs::write(&path, svg)?;
-    Ok(path)
+    eprintln!("wrote {}", path.display());
+    Ok(())
 }
 
 #[cfg(test)]

@@ -114,6 +114,14 @@ pub fn results_path(name: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../results").join(name)
 }
 
+/// Writes `report` as the result file `name` (pretty JSON) and says where.
+pub fn write_results(name: &str, report: &serde_json::Value) -> anyhow::Result<()> {
+    let path = results_path(name);
+    std::fs::write(&path, serde_json::to_string_pretty(report)? + "\n")?;
+    eprintln!("wrote {}", path.canonicalize()?.display());
+    Ok(())
+}
+
 /// Cores, memory and CPU model, for the result files.
 pub fn machine() -> serde_json::Value {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();

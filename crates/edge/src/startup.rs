@@ -13,7 +13,7 @@ use tower_http::{
 
 use ottr_proto::auth::v1::GetJwksRequest;
 use ottr_runtime::token::TokenVerifier;
-use ottr_storage::ObjectStore;
+use ottr_storage::{ObjectStore, keys::Tree};
 
 use crate::{
     EdgeSettings,
@@ -110,8 +110,8 @@ impl Application {
             stopping: stopping.clone(),
         };
         let hls_routes = Router::new()
-            .route("/hls/{token}/{*rest}", get(hls::hls))
-            .route("/images/{token}/{*rest}", get(hls::images))
+            .route("/hls/{token}/{*rest}", hls::route(Tree::Hls))
+            .route("/images/{token}/{*rest}", hls::route(Tree::Images))
             .with_state(delivery);
         let channels = &upstream.channels;
         let grpc = grpc_proxy::router(&[

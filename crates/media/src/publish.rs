@@ -13,7 +13,7 @@ use ottr_storage::{ObjectStore, StorageError};
 use crate::transcode::{
     ladder::Rung,
     playlist::{self, Variant},
-    tracks::{AudioRendition, SubtitleTrack},
+    tracks::{AudioRendition, SubtitleTrack, Tracks},
 };
 
 /// What has been stored of one rung.
@@ -38,14 +38,10 @@ pub(crate) struct Publisher {
 }
 
 impl Publisher {
-    pub(crate) fn new(
-        out_dir: PathBuf,
-        prefix: String,
-        rungs: Vec<Rung>,
-        audio: Vec<AudioRendition>,
-        subtitles: Vec<SubtitleTrack>,
-        frame_rate: f64,
-    ) -> Self {
+    /// Publishes the ladder's `rungs` and the audio renditions of `tracks`; the master also
+    /// names the subtitle tracks of `tracks`.
+    pub(crate) fn new(out_dir: PathBuf, prefix: String, rungs: Vec<Rung>, tracks: &Tracks, frame_rate: f64) -> Self {
+        let (audio, subtitles) = (tracks.audio.clone(), tracks.subtitles.clone());
         Self { out_dir, prefix, rungs, audio, subtitles, frame_rate, stored: HashMap::new() }
     }
 

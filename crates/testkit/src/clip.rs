@@ -3,8 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, ensure};
-
 /// What to generate and how to encode it; [`Clip::make`] runs ffmpeg.
 #[derive(Clone, Debug)]
 pub struct Clip {
@@ -65,16 +63,8 @@ impl Clip {
 
     /// Writes the clip to `out` and returns that path.
     pub fn make(&self, out: &Path) -> anyhow::Result<PathBuf> {
-        let result = std::process::Command::new("ffmpeg")
-            .args(self.command_args(out))
-            .output()
-            .context("running ffmpeg (scripts/setup.sh installs it)")?;
-        ensure!(
-            result.status.success(),
-            "ffmpeg could not make {}: {}",
-            out.display(),
-            String::from_utf8_lossy(&result.stderr)
-        );
+        let mut ffmpeg = std::process::Command::new("ffmpeg");
+        crate::process::run(ffmpeg.args(self.command_args(out)), format_args!("make {}", out.display()))?;
         Ok(out.to_owned())
     }
 

@@ -1,6 +1,13 @@
-//! The two things every gRPC test does: send a bearer token, read the stable error code.
+//! What every gRPC test does: sign in, send a bearer token, read the stable error code.
 
-use tonic::Request;
+use ottr_proto::auth::v1::{LoginRequest, auth_service_client::AuthServiceClient};
+use tonic::{Request, transport::Channel};
+
+/// Signs `email` in through the auth service and returns the access token.
+pub async fn login(auth: &mut AuthServiceClient<Channel>, email: &str, password: &str) -> String {
+    let request = LoginRequest { email: email.into(), password: password.into() };
+    auth.login(request).await.expect("the account signs in").into_inner().access_token
+}
 
 /// A request carrying `token` as its bearer token.
 pub fn bearer<T>(message: T, token: &str) -> Request<T> {

@@ -1,6 +1,7 @@
 //! Starts a program as a real process of its own and waits until it has bound its
 //! listeners, which it says by writing a ready file (`ottr serve|up --ready-file`,
 //! `s3-server --ready-file`): JSON naming each service's address and port.
+//! Also runs a tool to its end (ffmpeg, ffprobe), its stderr on the error when it fails.
 
 use std::{
     path::{Path, PathBuf},
@@ -8,7 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::{Context, bail};
+use anyhow::{Context, bail, ensure};
 
 /// A binary next to the running executable (the same `target/<profile>` folder, or its
 /// parent for a test binary in `deps/`).
@@ -20,6 +21,15 @@ pub fn sibling(name: &str) -> anyhow::Result<PathBuf> {
         .into_iter()
         .find(|p| p.is_file())
         .with_context(|| format!("{name} is not built next to {}; build it first", exe.display()))
+}
+
+/// Runs `command` (ffmpeg, ffprobe) to `what` and returns what it printed; an error
+/// carrying its stderr when it fails, or when the program is not installed.
+pub fn run(command: &mut Command, what: std::fmt::Arguments<'_>) -> anyhow::Result<Vec<u8>> {
+    let program = command.get_program().to_string_lossy().into_owned();
+    let out = command.output().with_context(|| format!("running {program} (scripts/setup.sh installs it)"))?;
+    ensure!(out.status.success(), "{program} could not {what}: {}", String::from_utf8_lossy(&out.stderr));
+    Ok(out.stdout)
 }
 
 /// Writes to a temporary file beside `path` and renames it into place, so a reader sees

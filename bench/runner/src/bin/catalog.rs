@@ -11,8 +11,9 @@ use fred::interfaces::KeysInterface;
 use ottr_bench::{
     Run, ScratchDatabase,
     chart::Panel,
-    env_or, fixed_rate, machine, machine_caption, results_path,
+    env_or, fixed_rate, machine, machine_caption,
     rounds::{self, Spread},
+    write_results,
 };
 use ottr_proto::catalog::v1::{GetTitleRequest, catalog_service_client::CatalogServiceClient};
 use ottr_runtime::{
@@ -36,9 +37,7 @@ async fn main() -> anyhow::Result<()> {
     let result = run(&database.settings, rate, duration).await;
     database.drop().await;
     let report = result?;
-    let path = results_path("catalog.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")?;
-    eprintln!("wrote {}", path.canonicalize()?.display());
+    write_results("catalog.json", &report)?;
     Ok(())
 }
 
@@ -220,7 +219,7 @@ async fn run(database: &DatabaseSettings, rate: u32, duration: Duration) -> anyh
             },
         ],
     );
-    eprintln!("wrote {}", ottr_bench::chart::write("catalog", &svg)?.display());
+    ottr_bench::chart::write("catalog", &svg)?;
 
     let postgres: String = sqlx::query_scalar("SHOW server_version").fetch_one(&pool).await?;
     Ok(serde_json::json!({

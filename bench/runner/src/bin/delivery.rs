@@ -7,9 +7,9 @@ use std::{path::Path, process::Stdio, time::Duration};
 
 use ottr_bench::{
     chart::{self, Panel},
-    env_or, machine, machine_caption, results_path,
+    env_or, machine, machine_caption,
     rounds::{self, Spread},
-    version_of,
+    version_of, write_results,
 };
 use ottr_edge::{EdgeSettings, hls::token::Signer};
 use ottr_media::{
@@ -120,9 +120,7 @@ async fn main() -> anyhow::Result<()> {
     let result = run(&scratch, seconds, connections).await;
     let _ = std::fs::remove_dir_all(&scratch);
     let report = result?;
-    let path = results_path("delivery.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")?;
-    eprintln!("wrote {}", path.canonicalize()?.display());
+    write_results("delivery.json", &report)?;
     Ok(())
 }
 
@@ -217,7 +215,7 @@ async fn run(scratch: &Path, seconds: u32, connections: u32) -> anyhow::Result<s
             },
         ],
     );
-    eprintln!("wrote {}", chart::write("delivery", &svg)?.display());
+    chart::write("delivery", &svg)?;
     Ok(serde_json::json!({
         "segment_bytes": segment_bytes,
         "connections": connections,

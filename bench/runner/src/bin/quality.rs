@@ -15,9 +15,9 @@ use std::{
 
 use anyhow::Context;
 use ottr_bench::{
-    env_or, machine, machine_caption, results_path,
+    env_or, machine, machine_caption,
     scatter::{Plot, Series, scatter_chart},
-    seed, version_of,
+    seed, version_of, write_results,
 };
 use ottr_media::{
     MediaSettings, probe,
@@ -137,10 +137,8 @@ fn main() -> anyhow::Result<()> {
     let result = run(&clips, &variants, &scratch);
     let _ = std::fs::remove_dir_all(&scratch);
     let (report, svg) = result?;
-    let path = results_path("quality.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")?;
-    eprintln!("wrote {}", path.canonicalize()?.display());
-    eprintln!("wrote {}", ottr_bench::chart::write("quality", &svg)?.display());
+    write_results("quality.json", &report)?;
+    ottr_bench::chart::write("quality", &svg)?;
     Ok(())
 }
 

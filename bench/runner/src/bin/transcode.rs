@@ -11,7 +11,7 @@
 //! `bench/results/transcode.json` and `transcode.svg`.
 
 use std::{
-    path::Path,
+    path::{Path, PathBuf},
     process::{Command, Stdio},
     sync::Arc,
     time::{Duration, Instant},
@@ -21,9 +21,9 @@ use anyhow::Context;
 use ottr_bench::{
     ScratchDatabase,
     chart::Panel,
-    env_or, machine, machine_caption, results_path,
+    env_or, machine, machine_caption,
     rounds::{self, Spread},
-    seed, version_of,
+    seed, version_of, write_results,
 };
 use ottr_media::{
     Dependencies, MediaSettings, probe,
@@ -60,15 +60,25 @@ fn ffmpeg_together(commands: &[Vec<String>]) -> anyhow::Result<()> {
     })
 }
 
-/// A 1080p30 source with audio; `bitrate` sets how heavy it is to decode.
-fn make_source(path: &Path, seconds: u32, bitrate: &str) -> anyhow::Result<()> {
+/// A 1080p30 source with audio at `scratch/source.mp4`, `bitrate` setting how heavy it
+/// is to decode; with what ottr's probe reads of it and the ladder planned for it.
+async fn make_source(
+    scratch: &Path,
+    seconds: u32,
+    bitrate: &str,
+) -> anyhow::Result<(PathBuf, probe::SourceInfo, Vec<ladder::Rung>)> {
+    std::fs::create_dir_all(scratch)?;
+    let source = scratch.join("source.mp4");
     Clip::testsrc("1920x1080", 30, seconds)
         .with_audio(true)
         .preset("veryfast")
         .args(["-b:v", bitrate])
         .yuv420p()
-        .make(path)?;
-    Ok(())
+        .make(&source)?;
+    let limits = MediaSettings::default().limits;
+    let info = probe::probe(&source, limits.probe_limits()).await.map_err(|r| anyhow::anyhow!("{r}"))?;
+    let rungs = ladder::plan(info.width, info.height);
+    Ok((source, info, rungs))
 }
 
 fn timed(f: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<f64> {
@@ -103,10 +113,8 @@ async fn main() -> anyhow::Result<()> {
         "machine": machine(),
         "versions": { "ottr": env!("CARGO_PKG_VERSION"), "ffmpeg": version_of("ffmpeg", &["-version"]) },
     });
-    let path = results_path("transcode.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")?;
-    eprintln!("wrote {}", path.canonicalize()?.display());
-    eprintln!("wrote {}", ottr_bench::chart::write("transcode", &svg)?.display());
+    write_results("transcode.json", &report)?;
+    ottr_bench::chart::write("transcode", &svg)?;
     Ok(())
 }
 
@@ -211,13 +219,8 @@ fn bare_first_segments(commands: &[Vec<String>], out: &Path, folders: &[String])
 /// A long source: ottr's time to first playable (the job is cancelled right after) and
 /// the bare ladder's time to its first complete set of segments, in turns.
 async fn first_playable_of_long(scratch: &Path, seconds: u32, rounds: usize) -> anyhow::Result<serde_json::Value> {
-    std::fs::create_dir_all(scratch)?;
-    let source = scratch.join("source.mp4");
     eprintln!("making a {seconds} s 1080p source at 8M (this takes a few minutes)");
-    make_source(&source, seconds, "8M")?;
-    let limits = MediaSettings::default().limits;
-    let info = probe::probe(&source, limits.probe_limits()).await.map_err(|r| anyhow::anyhow!("{r}"))?;
-    let rungs = ladder::plan(info.width, info.height);
+    let (source, info, rungs) = make_source(scratch, seconds, "8M").await?;
     let (mut ottr, mut bare) = (Vec::new(), Vec::new());
     for round in 1..=rounds {
         eprintln!("round {round}/{rounds}: (d) ottr: {seconds} s source in storage → first playable");
@@ -251,13 +254,8 @@ async fn first_playable_of_long(scratch: &Path, seconds: u32, rounds: usize) -> 
 }
 
 async fn run(scratch: &Path, seconds: u32, bitrate: &str, rounds: usize) -> anyhow::Result<serde_json::Value> {
-    std::fs::create_dir_all(scratch)?;
-    let source = scratch.join("source.mp4");
     eprintln!("making a {seconds} s 1080p source at {bitrate}");
-    make_source(&source, seconds, bitrate)?;
-    let limits = MediaSettings::default().limits;
-    let info = probe::probe(&source, limits.probe_limits()).await.map_err(|r| anyhow::anyhow!("{r}"))?;
-    let rungs = ladder::plan(info.width, info.height);
+    let (source, info, rungs) = make_source(scratch, seconds, bitrate).await?;
     let frame_rate = ladder::frame_rate(info.frame_rate);
     // ottr's ladder before capped CRF: veryfast at each rung's nominal rate.
     let before = Encoder { preset: "veryfast".into(), crf: 0.0 };

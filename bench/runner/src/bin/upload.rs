@@ -308,7 +308,7 @@ async fn run(
             Panel { title: "peak RSS", unit: "MiB", bars: vec![("edge", edge_rss), ("media", media_rss)] },
         ],
     );
-    eprintln!("wrote {}", chart::write("upload", &svg)?.display());
+    chart::write("upload", &svg)?;
     Ok(serde_json::json!({
         "bytes": bytes,
         "chunk_mib": chunk_mib,

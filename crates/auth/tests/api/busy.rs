@@ -31,13 +31,13 @@ async fn a_taken_email_is_refused_without_hashing(pool: PgPool) {
         k.auth.hashing.queue_timeout_ms = 0;
     })
     .await;
-    let mut attempts = tokio::task::JoinSet::new();
-    for i in 0..20 {
-        let mut client = app.client.clone();
-        let again = RegisterRequest { email: "ada@example.org".into(), password: PASSWORD.into() };
-        attempts.spawn(async move { client.register(from(&format!("203.0.113.{i}"), again)).await.unwrap_err() });
-    }
-    for answer in attempts.join_all().await {
+    let answers = app
+        .refused_at_once(20, |mut client, address| async move {
+            let again = RegisterRequest { email: "ada@example.org".into(), password: PASSWORD.into() };
+            client.register(from(&address, again)).await
+        })
+        .await;
+    for answer in answers {
         assert_eq!(code(&answer), "email_taken");
     }
 }
@@ -53,13 +53,12 @@ async fn hashing_beyond_the_bound_answers_server_busy_with_a_retry_after(pool: P
         k.auth.hashing.queue_timeout_ms = 0;
     })
     .await;
-    let mut attempts = tokio::task::JoinSet::new();
-    for i in 0..20 {
-        let mut client = app.client.clone();
-        let login = LoginRequest { email: "nobody@example.org".into(), password: "wrong password".into() };
-        attempts.spawn(async move { client.login(from(&format!("203.0.113.{i}"), login)).await.unwrap_err() });
-    }
-    let answers = attempts.join_all().await;
+    let answers = app
+        .refused_at_once(20, |mut client, address| async move {
+            let login = LoginRequest { email: "nobody@example.org".into(), password: "wrong password".into() };
+            client.login(from(&address, login)).await
+        })
+        .await;
     let busy: Vec<_> = answers.iter().filter(|a| code(a) == "server_busy").collect();
     let checked = answers.iter().filter(|a| code(a) == "invalid_credentials").count();
     assert!(!busy.is_empty() && checked >= 1, "busy {}, checked {checked}", busy.len());

@@ -69,6 +69,25 @@ pub fn from<T>(address: &str, message: T) -> Request<T> {
 }
 
 impl TestApp {
+    /// `count` calls made at once, the i-th from address 203.0.113.i, every one of which
+    /// must be refused; their errors, in the order they came back.
+    pub async fn refused_at_once<T, Answer>(
+        &self,
+        count: u32,
+        call: impl Fn(AuthServiceClient<Channel>, String) -> Answer,
+    ) -> Vec<tonic::Status>
+    where
+        T: std::fmt::Debug + Send + 'static,
+        Answer: Future<Output = Result<tonic::Response<T>, tonic::Status>> + Send + 'static,
+    {
+        let mut attempts = tokio::task::JoinSet::new();
+        for i in 0..count {
+            let answer = call(self.client.clone(), format!("203.0.113.{i}"));
+            attempts.spawn(async move { answer.await.unwrap_err() });
+        }
+        attempts.join_all().await
+    }
+
     pub async fn register(&self, email: &str) -> pb::Session {
         self.client
             .clone()

@@ -70,14 +70,17 @@ async fn logout_revokes_the_family_and_an_unknown_token_is_refused(pool: PgPool)
     assert_eq!(code(&unknown), "invalid_refresh_token");
 }
 
+/// Ages the stored refresh tokens with `statement` (an UPDATE of auth.refresh_tokens),
+/// standing in for the time that would pass.
+async fn age_tokens(pool: &PgPool, statement: &'static str) {
+    sqlx::query(statement).execute(pool).await.unwrap();
+}
+
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
 async fn an_expired_refresh_token_is_refused(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     let session = app.register("ada@example.org").await;
-    sqlx::query("UPDATE auth.refresh_tokens SET expires_at = now() - interval '1 second'")
-        .execute(&pool)
-        .await
-        .unwrap();
+    age_tokens(&pool, "UPDATE auth.refresh_tokens SET expires_at = now() - interval '1 second'").await;
     let refused = refresh(&app, &session.refresh_token).await.unwrap_err();
     assert_eq!(code(&refused), "invalid_refresh_token");
 }
@@ -130,10 +133,11 @@ async fn reuse_after_the_grace_window_still_revokes_the_family(pool: PgPool) {
     let stolen = app.register("ada@example.org").await;
     let legit = refresh(&app, &stolen.refresh_token).await.unwrap();
     // The exchange happened 31 s ago, past the default 30 s window.
-    sqlx::query("UPDATE auth.refresh_tokens SET used_at = used_at - interval '31 seconds' WHERE used_at IS NOT NULL")
-        .execute(&pool)
-        .await
-        .unwrap();
+    age_tokens(
+        &pool,
+        "UPDATE auth.refresh_tokens SET used_at = used_at - interval '31 seconds' WHERE used_at IS NOT NULL",
+    )
+    .await;
     let replay = refresh(&app, &stolen.refresh_token).await.unwrap_err();
     assert_eq!(code(&replay), "refresh_token_reused");
     assert_eq!(code(&refresh(&app, &legit.refresh_token).await.unwrap_err()), "invalid_refresh_token");

@@ -84,13 +84,12 @@ async fn failures_from_one_address_never_throttle_another_behind_the_same_edge(p
 async fn thirty_parallel_wrong_guesses_reach_the_password_check_at_most_ten_times(pool: PgPool) {
     let app = spawn_app(pool).await;
     app.register("ada@example.org").await;
-    let mut guesses = tokio::task::JoinSet::new();
-    for i in 0..30 {
-        let mut client = app.client.clone();
-        let guess = LoginRequest { email: "ada@example.org".into(), password: "wrong password".into() };
-        guesses.spawn(async move { client.login(from(&format!("203.0.113.{i}"), guess)).await.unwrap_err() });
-    }
-    let answers = guesses.join_all().await;
+    let answers = app
+        .refused_at_once(30, |mut client, address| async move {
+            let guess = LoginRequest { email: "ada@example.org".into(), password: "wrong password".into() };
+            client.login(from(&address, guess)).await
+        })
+        .await;
     let checked = answers.iter().filter(|a| code(a) == "invalid_credentials").count();
     let throttled = answers.iter().filter(|a| code(a) == "too_many_attempts").count();
     assert_eq!((checked, throttled), (10, 20), "the limit holds under a race");

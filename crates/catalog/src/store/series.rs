@@ -90,26 +90,27 @@ pub(crate) async fn create_season(
     })
 }
 
+type Statement<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// Binds an episode's fields as the next five parameters, in the order both the insert
+/// and the update number them.
+fn bind_fields<'q>(statement: Statement<'q>, f: &'q EpisodeFields) -> Statement<'q> {
+    statement.bind(f.number).bind(&f.title).bind(&f.synopsis).bind(f.runtime_secs).bind(f.asset_id)
+}
+
 pub(crate) async fn create_episode(
     pool: &PgPool,
     season_id: Uuid,
     f: &EpisodeFields,
 ) -> Result<EpisodeRow, CatalogError> {
     let id = Uuid::new_v4();
-    sqlx::query(
+    let insert = sqlx::query(
         "INSERT INTO catalog.episodes (id, season_id, number, title, synopsis, runtime_secs, asset_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(id)
-    .bind(season_id)
-    .bind(f.number)
-    .bind(&f.title)
-    .bind(&f.synopsis)
-    .bind(f.runtime_secs)
-    .bind(f.asset_id)
-    .execute(pool)
-    .await
-    .map_err(|error| match constraint(&error) {
+    .bind(season_id);
+    bind_fields(insert, f).execute(pool).await.map_err(|error| match constraint(&error) {
         Some("episodes_season_id_fkey") => CatalogError::NotFound("season"),
         _ => number_taken("episode", "episodes_season_number_key")(error),
     })?;
@@ -117,20 +118,14 @@ pub(crate) async fn create_episode(
 }
 
 pub(crate) async fn update_episode(pool: &PgPool, id: Uuid, f: &EpisodeFields) -> Result<EpisodeRow, CatalogError> {
-    let updated = sqlx::query(
+    let update = sqlx::query(
         "UPDATE catalog.episodes SET number = $2, title = $3, synopsis = $4, runtime_secs = $5, asset_id = $6,
             updated_at = now()
          WHERE id = $1",
     )
-    .bind(id)
-    .bind(f.number)
-    .bind(&f.title)
-    .bind(&f.synopsis)
-    .bind(f.runtime_secs)
-    .bind(f.asset_id)
-    .execute(pool)
-    .await
-    .map_err(number_taken("episode", "episodes_season_number_key"))?;
+    .bind(id);
+    let updated =
+        bind_fields(update, f).execute(pool).await.map_err(number_taken("episode", "episodes_season_number_key"))?;
     if updated.rows_affected() == 0 {
         return Err(CatalogError::NotFound("episode"));
     }

@@ -3,11 +3,8 @@
 use std::sync::Arc;
 
 use ottr_catalog::{Application, CatalogSettings, Dependencies, cache::CacheStats};
-use ottr_proto::{
-    auth::v1 as auth_pb,
-    catalog::v1::{
-        self as pb, catalog_service_client::CatalogServiceClient, library_service_client::LibraryServiceClient,
-    },
+use ottr_proto::catalog::v1::{
+    self as pb, catalog_service_client::CatalogServiceClient, library_service_client::LibraryServiceClient,
 };
 use ottr_runtime::{
     config::{ListenSettings, RedisSettings, TokenSettings},
@@ -75,11 +72,7 @@ pub async fn spawn_app_with_redis(pool: PgPool, redis_url: Option<String>) -> Te
     let mut auth = ottr_proto::auth::v1::auth_service_client::AuthServiceClient::connect(auth_url).await.unwrap();
     let mut sign_in = async |email: &str, roles: &[Role]| {
         ottr_auth::create_user(&pool, email, "a fine passphrase", roles).await.unwrap();
-        auth.login(auth_pb::LoginRequest { email: email.into(), password: "a fine passphrase".into() })
-            .await
-            .unwrap()
-            .into_inner()
-            .access_token
+        ottr_testkit::login(&mut auth, email, "a fine passphrase").await
     };
     let editor = sign_in("editor@example.org", &[Role::Editor]).await;
     let viewer = sign_in("viewer@example.org", &[Role::Viewer]).await;
@@ -110,12 +103,13 @@ pub fn movie(slug: &str, title: &str, synopsis: &str) -> pb::TitleFields {
 
 impl TestApp {
     pub async fn create(&self, fields: pb::TitleFields) -> pb::Title {
-        self.catalog
-            .clone()
-            .create_title(bearer(pb::CreateTitleRequest { fields: Some(fields) }, &self.editor))
-            .await
-            .expect("an editor creates titles")
-            .into_inner()
+        self.try_create(Some(fields)).await.expect("an editor creates titles")
+    }
+
+    /// The editor's CreateTitle with `fields` as given, refusals included.
+    pub async fn try_create(&self, fields: Option<pb::TitleFields>) -> Result<pb::Title, tonic::Status> {
+        let request = bearer(pb::CreateTitleRequest { fields }, &self.editor);
+        Ok(self.catalog.clone().create_title(request).await?.into_inner())
     }
 
     pub async fn set_visibility(&self, id: &str, visibility: pb::Visibility) -> pb::Title {
@@ -144,13 +138,24 @@ impl TestApp {
         self.catalog.clone().get_title(request).await.map(tonic::Response::into_inner)
     }
 
+    /// ListTitles as a visitor (no token).
+    pub async fn list(&self, request: pb::ListTitlesRequest) -> Result<pb::ListTitlesResponse, tonic::Status> {
+        Ok(self.catalog.clone().list_titles(request).await?.into_inner())
+    }
+
+    /// SearchTitles for `query` as a visitor (no token).
+    pub async fn search(&self, query: &str) -> Result<pb::ListTitlesResponse, tonic::Status> {
+        let request = pb::SearchTitlesRequest { query: query.into(), ..Default::default() };
+        Ok(self.catalog.clone().search_titles(request).await?.into_inner())
+    }
+
     pub async fn profile(&self, token: &str, name: &str) -> String {
-        self.library
-            .clone()
-            .create_profile(bearer(pb::CreateProfileRequest { name: name.into() }, token))
-            .await
-            .unwrap()
-            .into_inner()
-            .id
+        self.try_profile(token, name).await.unwrap().id
+    }
+
+    /// CreateProfile for the holder of `token`, refusals included.
+    pub async fn try_profile(&self, token: &str, name: &str) -> Result<pb::Profile, tonic::Status> {
+        let request = bearer(pb::CreateProfileRequest { name: name.into() }, token);
+        Ok(self.library.clone().create_profile(request).await?.into_inner())
     }
 }

@@ -8,6 +8,7 @@ use crate::{
     series::{episode, season, series_fields},
 };
 
+/// The viewer's RecordProgress, refusals included.
 async fn record(
     app: &TestApp,
     profile: &str,
@@ -15,7 +16,7 @@ async fn record(
     episode: &str,
     position: f64,
     duration: f64,
-) -> pb::Progress {
+) -> Result<pb::Progress, tonic::Status> {
     let request = pb::RecordProgressRequest {
         profile_id: profile.into(),
         title_id: title.into(),
@@ -23,7 +24,7 @@ async fn record(
         position_secs: position,
         duration_secs: duration,
     };
-    app.library.clone().record_progress(bearer(request, &app.viewer)).await.unwrap().into_inner()
+    Ok(app.library.clone().record_progress(bearer(request, &app.viewer)).await?.into_inner())
 }
 
 async fn continue_watching(app: &TestApp, profile: &str) -> Vec<pb::Progress> {
@@ -42,24 +43,14 @@ async fn an_account_has_at_most_five_profiles_with_distinct_names(pool: PgPool) 
     for name in ["Ada", "Bob", "Cy", "Di", "Ed"] {
         app.profile(&app.viewer, name).await;
     }
-    let sixth = app
-        .library
-        .clone()
-        .create_profile(bearer(pb::CreateProfileRequest { name: "Flo".into() }, &app.viewer))
-        .await
-        .unwrap_err();
+    let sixth = app.try_profile(&app.viewer, "Flo").await.unwrap_err();
     assert_eq!(sixth.code(), tonic::Code::FailedPrecondition);
     assert_eq!(code(&sixth), "profile_limit_reached");
     let listed = app.library.clone().list_profiles(bearer(pb::ListProfilesRequest {}, &app.viewer)).await.unwrap();
     assert_eq!(listed.into_inner().profiles.len(), 5);
 
     app.profile(&app.other_viewer, "Ada").await;
-    let dup = app
-        .library
-        .clone()
-        .create_profile(bearer(pb::CreateProfileRequest { name: "Ada".into() }, &app.other_viewer))
-        .await
-        .unwrap_err();
+    let dup = app.try_profile(&app.other_viewer, "Ada").await.unwrap_err();
     assert_eq!(code(&dup), "profile_name_taken");
     let anonymous = app.library.clone().list_profiles(pb::ListProfilesRequest {}).await.unwrap_err();
     assert_eq!(anonymous.code(), tonic::Code::Unauthenticated);
@@ -102,19 +93,7 @@ async fn another_accounts_profile_is_not_found(pool: PgPool) {
             .list_watchlist(bearer(pb::ListWatchlistRequest { profile_id: theirs.clone() }, &app.viewer))
             .await
             .unwrap_err(),
-        library
-            .record_progress(bearer(
-                pb::RecordProgressRequest {
-                    profile_id: theirs.clone(),
-                    title_id: film.id,
-                    position_secs: 10.0,
-                    duration_secs: 100.0,
-                    ..Default::default()
-                },
-                &app.viewer,
-            ))
-            .await
-            .unwrap_err(),
+        record(&app, &theirs, &film.id, "", 10.0, 100.0).await.unwrap_err(),
         library
             .list_history(bearer(
                 pb::ListHistoryRequest { profile_id: theirs.clone(), ..Default::default() },
@@ -149,11 +128,11 @@ async fn continue_watching_holds_the_started_and_unfinished_and_the_next_episode
     let f1 = season(&app, &finale.id, 1).await;
     let last = episode(&app, &f1.id, 1).await;
 
-    record(&app, &profile, &peeked.id, "", 2.0, 100.0).await; // 2%: a peek
-    record(&app, &profile, &halfway.id, "", 50.0, 100.0).await; // 50%: continue
-    record(&app, &profile, &done.id, "", 96.0, 100.0).await; // 96%: watched
-    record(&app, &profile, "", &e1.id, 1790.0, 1800.0).await; // last of season 1 watched
-    record(&app, &profile, "", &last.id, 1800.0, 1800.0).await; // nothing after it
+    record(&app, &profile, &peeked.id, "", 2.0, 100.0).await.unwrap(); // 2%: a peek
+    record(&app, &profile, &halfway.id, "", 50.0, 100.0).await.unwrap(); // 50%: continue
+    record(&app, &profile, &done.id, "", 96.0, 100.0).await.unwrap(); // 96%: watched
+    record(&app, &profile, "", &e1.id, 1790.0, 1800.0).await.unwrap(); // last of season 1 watched
+    record(&app, &profile, "", &last.id, 1800.0, 1800.0).await.unwrap(); // nothing after it
 
     let items = continue_watching(&app, &profile).await;
     let summary: Vec<(String, String, bool)> = items
@@ -179,9 +158,9 @@ async fn progress_upserts_and_history_lists_newest_first(pool: PgPool) {
     let profile = app.profile(&app.viewer, "Ada").await;
     let a = app.published(movie("a", "A", "")).await;
     let b = app.published(movie("b", "B", "")).await;
-    record(&app, &profile, &a.id, "", 10.0, 100.0).await;
-    record(&app, &profile, &b.id, "", 20.0, 100.0).await;
-    let again = record(&app, &profile, &a.id, "", 99.0, 100.0).await;
+    record(&app, &profile, &a.id, "", 10.0, 100.0).await.unwrap();
+    record(&app, &profile, &b.id, "", 20.0, 100.0).await.unwrap();
+    let again = record(&app, &profile, &a.id, "", 99.0, 100.0).await.unwrap();
     assert!(again.finished);
 
     let history = app
@@ -211,20 +190,6 @@ async fn progress_upserts_and_history_lists_newest_first(pool: PgPool) {
     assert!(rest.next_page_token.is_empty());
 
     let series = app.published(series_fields("s", "S")).await;
-    let bad = app
-        .library
-        .clone()
-        .record_progress(bearer(
-            pb::RecordProgressRequest {
-                profile_id: profile,
-                title_id: series.id,
-                position_secs: 1.0,
-                duration_secs: 10.0,
-                ..Default::default()
-            },
-            &app.viewer,
-        ))
-        .await
-        .unwrap_err();
+    let bad = record(&app, &profile, &series.id, "", 1.0, 10.0).await.unwrap_err();
     assert_eq!(bad.metadata().get("ottr-error-field").unwrap(), "episode_id");
 }

@@ -6,16 +6,7 @@ use sqlx::PgPool;
 use crate::helpers::{TestApp, bearer, movie, spawn_app};
 
 async fn search(app: &TestApp, query: &str) -> Vec<String> {
-    app.catalog
-        .clone()
-        .search_titles(pb::SearchTitlesRequest { query: query.into(), ..Default::default() })
-        .await
-        .unwrap()
-        .into_inner()
-        .titles
-        .into_iter()
-        .map(|t| t.fields.unwrap().slug)
-        .collect()
+    app.search(query).await.unwrap().titles.into_iter().map(|t| t.fields.unwrap().slug).collect()
 }
 
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
@@ -45,12 +36,7 @@ async fn hostile_queries_are_just_words_and_an_empty_one_is_refused(pool: PgPool
     let app = spawn_app(pool).await;
     app.published(movie("quote", "It's a Wonderful Life", "")).await;
     assert_eq!(search(&app, "it's & | ! :* ( wonderful").await, vec!["quote"]);
-    let refused = app
-        .catalog
-        .clone()
-        .search_titles(pb::SearchTitlesRequest { query: " &|! ".into(), ..Default::default() })
-        .await
-        .unwrap_err();
+    let refused = app.search(" &|! ").await.unwrap_err();
     assert_eq!(refused.code(), tonic::Code::InvalidArgument);
 }
 
@@ -140,11 +126,7 @@ async fn no_text_at_all_makes_search_fail_on_our_side(pool: PgPool) {
     app.published(movie("amelie", "Le Fabuleux Destin d'Amélie Poulain", "Une serveuse ʼ à ⑴ Montmartre")).await;
     let queries = HOSTILE.iter().map(|q| (*q).to_owned()).chain(arbitrary_queries(400));
     for query in queries {
-        let answer = app
-            .catalog
-            .clone()
-            .search_titles(pb::SearchTitlesRequest { query: query.clone(), ..Default::default() })
-            .await;
+        let answer = app.search(&query).await;
         if let Err(status) = answer {
             assert_eq!(status.code(), tonic::Code::InvalidArgument, "{query:?}: {status:?}");
         }

@@ -65,15 +65,9 @@ async fn unlisted_titles_open_by_id_but_are_not_listed(pool: PgPool) {
     let secret = app.create(movie("screener", "Screener", "For press")).await;
     app.set_visibility(&secret.id, pb::Visibility::Unlisted).await;
     assert!(app.get(&secret.id, Some(&app.viewer)).await.is_ok());
-    let listed = app.catalog.clone().list_titles(pb::ListTitlesRequest::default()).await.unwrap().into_inner();
+    let listed = app.list(pb::ListTitlesRequest::default()).await.unwrap();
     assert!(listed.titles.is_empty());
-    let found = app
-        .catalog
-        .clone()
-        .search_titles(pb::SearchTitlesRequest { query: "screener".into(), ..Default::default() })
-        .await
-        .unwrap()
-        .into_inner();
+    let found = app.search("screener").await.unwrap();
     assert!(found.titles.is_empty());
 }
 
@@ -81,26 +75,16 @@ async fn unlisted_titles_open_by_id_but_are_not_listed(pool: PgPool) {
 async fn bad_input_gets_field_scoped_errors_and_taken_slugs_already_exists(pool: PgPool) {
     let app = spawn_app(pool).await;
     app.create(movie("taken", "Taken", "")).await;
-    let again = app
-        .catalog
-        .clone()
-        .create_title(bearer(pb::CreateTitleRequest { fields: Some(movie("taken", "Other", "")) }, &app.editor))
-        .await
-        .unwrap_err();
+    let again = app.try_create(Some(movie("taken", "Other", ""))).await.unwrap_err();
     assert_eq!(again.code(), tonic::Code::AlreadyExists);
     assert_eq!(code(&again), "slug_taken");
 
-    let bad = app
-        .catalog
-        .clone()
-        .create_title(bearer(pb::CreateTitleRequest { fields: Some(movie("Bad Slug!", "X", "")) }, &app.editor))
-        .await
-        .unwrap_err();
+    let bad = app.try_create(Some(movie("Bad Slug!", "X", ""))).await.unwrap_err();
     assert_eq!(bad.code(), tonic::Code::InvalidArgument);
     assert_eq!(code(&bad), "invalid_argument");
     assert_eq!(bad.metadata().get("ottr-error-field").unwrap(), "fields.slug");
 
-    let missing = app.catalog.clone().create_title(bearer(pb::CreateTitleRequest { fields: None }, &app.editor)).await;
+    let missing = app.try_create(None).await;
     assert_eq!(missing.unwrap_err().metadata().get("ottr-error-field").unwrap(), "fields");
 
     let unknown = uuid::Uuid::new_v4().to_string();
@@ -140,12 +124,7 @@ async fn pages_return_every_title_once_while_new_ones_arrive(pool: PgPool) {
     expected.reverse();
     assert_eq!(seen, expected, "newest first, each exactly once");
 
-    let bad = app
-        .catalog
-        .clone()
-        .list_titles(pb::ListTitlesRequest { page_token: "nope".into(), ..Default::default() })
-        .await
-        .unwrap_err();
+    let bad = app.list(pb::ListTitlesRequest { page_token: "nope".into(), ..Default::default() }).await.unwrap_err();
     assert_eq!(bad.metadata().get("ottr-error-field").unwrap(), "page_token");
 }
 
@@ -158,12 +137,6 @@ async fn browsing_by_genre_shows_only_that_genre(pool: PgPool) {
     let mut comedy = movie("comedy", "Comedy", "");
     comedy.genres = vec!["Comedy".into()];
     app.published(comedy).await;
-    let page = app
-        .catalog
-        .clone()
-        .list_titles(pb::ListTitlesRequest { genre: "NOIR".into(), ..Default::default() })
-        .await
-        .unwrap()
-        .into_inner();
+    let page = app.list(pb::ListTitlesRequest { genre: "NOIR".into(), ..Default::default() }).await.unwrap();
     assert_eq!(page.titles.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), vec![noir.id.as_str()]);
 }

@@ -13,6 +13,7 @@ use axum::{
     extract::{Path, State},
     http::{HeaderMap, Method, StatusCode, header},
     response::{AppendHeaders, IntoResponse, Response},
+    routing::{MethodRouter, get},
 };
 use ottr_storage::{
     ObjectStore,
@@ -132,26 +133,17 @@ impl Delivery {
     }
 }
 
-pub async fn hls(
-    State(delivery): State<Arc<Delivery>>,
-    Path((token, rest)): Path<(String, String)>,
-    method: Method,
-    headers: HeaderMap,
-) -> Response {
-    into_response(delivery.serve(Tree::Hls, &token, &rest, &method, &headers).await)
-}
-
-pub async fn images(
-    State(delivery): State<Arc<Delivery>>,
-    Path((token, rest)): Path<(String, String)>,
-    method: Method,
-    headers: HeaderMap,
-) -> Response {
-    into_response(delivery.serve(Tree::Images, &token, &rest, &method, &headers).await)
-}
-
-fn into_response(result: Result<Response, EdgeError>) -> Response {
-    result.unwrap_or_else(IntoResponse::into_response)
+/// GET and HEAD of `/<tree>/{token}/{*rest}`: the signed objects of one tree.
+pub fn route(tree: Tree) -> MethodRouter<Arc<Delivery>> {
+    get(
+        move |State(delivery): State<Arc<Delivery>>,
+              Path((token, rest)): Path<(String, String)>,
+              method: Method,
+              headers: HeaderMap| async move {
+            let served = delivery.serve(tree, &token, &rest, &method, &headers).await;
+            served.unwrap_or_else(IntoResponse::into_response)
+        },
+    )
 }
 
 #[cfg(test)]

@@ -32,15 +32,7 @@ async fn ffprobe_plays_the_signed_url_reading_every_rung_over_http(pool: PgPool)
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let probe: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let mut sizes: Vec<(u64, u64)> = probe["streams"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["codec_type"] == "video")
-        .map(|s| (s["width"].as_u64().unwrap(), s["height"].as_u64().unwrap()))
-        .collect();
-    sizes.sort();
-    sizes.dedup();
+    let sizes = ottr_testkit::probe::video_sizes(&probe);
     assert_eq!(sizes, vec![(640, 360), (854, 480), (1280, 720)], "every rung is reachable through the signed URL");
 
     // ffmpeg decodes the 360p rung end to end through the edge.

@@ -18,6 +18,9 @@ use ottr_testkit::Clip;
 pub use ottr_testkit::bearer;
 use sqlx::PgPool;
 
+/// Feeds the rest of a PATCH body that [`Stack::patch_in_flight`] started.
+pub type BodySender = tokio::sync::mpsc::Sender<Result<Vec<u8>, std::io::Error>>;
+
 pub const SECRET: &str = "edge-test-playback-secret-of-32-bytes-or-more";
 
 pub struct Stack {
@@ -121,14 +124,8 @@ pub async fn spawn_stack_adjusted(
     }));
 
     ottr_auth::create_user(&pool, "editor@example.org", "a fine passphrase", &[Role::Editor]).await.unwrap();
-    let editor = ottr_proto::auth::v1::auth_service_client::AuthServiceClient::connect(auth_url)
-        .await
-        .unwrap()
-        .login(auth_pb::LoginRequest { email: "editor@example.org".into(), password: "a fine passphrase".into() })
-        .await
-        .unwrap()
-        .into_inner()
-        .access_token;
+    let mut auth = auth_pb::auth_service_client::AuthServiceClient::connect(auth_url).await.unwrap();
+    let editor = ottr_testkit::login(&mut auth, "editor@example.org", "a fine passphrase").await;
     Stack {
         edge: edge_url,
         metrics_port,
@@ -143,9 +140,36 @@ pub async fn spawn_stack_adjusted(
     }
 }
 
+/// Runs the Node script at `script` (a path from the repository root) with `args`, and
+/// returns its exit status and what it printed (stdout, then stderr). Async: the stack
+/// answering the script runs on the test's own runtime.
+pub async fn node(
+    script: &str,
+    args: impl IntoIterator<Item = impl AsRef<std::ffi::OsStr>>,
+) -> (std::process::ExitStatus, String) {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(script);
+    let out = tokio::process::Command::new("node")
+        .arg(script)
+        .args(args)
+        .output()
+        .await
+        .expect("node is installed by scripts/setup.sh");
+    (out.status, format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+/// Sends `request` and reads its JSON body.
+pub async fn json_of(request: reqwest::RequestBuilder) -> serde_json::Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 impl Stack {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.edge)
+    }
+
+    /// A request to the edge's `path` carrying `token` as its bearer.
+    pub fn authed(&self, method: reqwest::Method, path: &str, token: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, self.url(path)).bearer_auth(token)
     }
 
     /// A published movie playing a freshly transcoded 6-second clip; returns its id.
@@ -211,6 +235,30 @@ impl Stack {
             .await
             .unwrap()
             .into_inner()
+    }
+
+    /// Starts, on its own task, the editor's tus PATCH of `length` bytes at offset 0 whose
+    /// body is `first` and then whatever the returned sender sends; it ends once the sender
+    /// is dropped.
+    pub async fn patch_in_flight(
+        &self,
+        location: &str,
+        length: u64,
+        first: Vec<u8>,
+    ) -> (BodySender, tokio::task::JoinHandle<reqwest::Result<reqwest::Response>>) {
+        let (more, rest) = tokio::sync::mpsc::channel(1);
+        more.send(Ok(first)).await.unwrap();
+        let request = self
+            .http
+            .patch(location)
+            .bearer_auth(&self.editor)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Content-Type", "application/offset+octet-stream")
+            .header("Upload-Offset", "0")
+            .header("Content-Length", length.to_string())
+            .body(reqwest::Body::wrap_stream(tonic::codegen::tokio_stream::wrappers::ReceiverStream::new(rest)))
+            .send();
+        (more, tokio::spawn(request))
     }
 
     /// A generated clip of `seconds`, as bytes.

@@ -1,9 +1,10 @@
 //! REST/JSON: sessions, the catalog, errors with stable codes, the OpenAPI document.
 
+use reqwest::Method;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use crate::helpers::spawn_stack;
+use crate::helpers::{json_of, spawn_stack};
 
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
 async fn a_viewer_registers_signs_in_and_reads_the_catalog_over_rest(pool: PgPool) {
@@ -49,28 +50,20 @@ async fn a_viewer_registers_signs_in_and_reads_the_catalog_over_rest(pool: PgPoo
 async fn errors_are_code_and_message_with_the_grpc_codes_and_http_statuses(pool: PgPool) {
     let stack = spawn_stack(pool).await;
     stack.viewer().await;
+    let post = |path: &str, body: Value| stack.http.post(stack.url(path)).json(&body);
     let cases = [
         (
-            stack
-                .http
-                .post(stack.url("/api/v1/auth/login"))
-                .json(&json!({"email": "viewer@example.org", "password": "wrong password"})),
+            post("/api/v1/auth/login", json!({"email": "viewer@example.org", "password": "wrong password"})),
             401,
             "invalid_credentials",
         ),
         (
-            stack
-                .http
-                .post(stack.url("/api/v1/auth/register"))
-                .json(&json!({"email": "viewer@example.org", "password": "a fine passphrase"})),
+            post("/api/v1/auth/register", json!({"email": "viewer@example.org", "password": "a fine passphrase"})),
             409,
             "email_taken",
         ),
         (
-            stack
-                .http
-                .post(stack.url("/api/v1/auth/register"))
-                .json(&json!({"email": "new@example.org", "password": "short"})),
+            post("/api/v1/auth/register", json!({"email": "new@example.org", "password": "short"})),
             400,
             "invalid_password",
         ),
@@ -124,78 +117,26 @@ async fn a_profile_keeps_a_watchlist_and_resumes_where_it_stopped(pool: PgPool) 
     let stack = spawn_stack(pool).await;
     let id = stack.playable_movie().await;
     let token = stack.viewer().await;
-    let profile: Value = stack
-        .http
-        .post(stack.url("/api/v1/profiles"))
-        .bearer_auth(&token)
-        .json(&json!({"name": "Ada"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let profile = json_of(stack.authed(Method::POST, "/api/v1/profiles", &token).json(&json!({"name": "Ada"}))).await;
     let pid = profile["id"].as_str().unwrap();
+    let profiles = format!("/api/v1/profiles/{pid}");
     for _ in 0..2 {
-        let added = stack
-            .http
-            .put(stack.url(&format!("/api/v1/profiles/{pid}/watchlist/{id}")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
+        let added = stack.authed(Method::PUT, &format!("{profiles}/watchlist/{id}"), &token).send().await.unwrap();
         assert_eq!(added.status(), 204);
     }
-    let list: Value = stack
-        .http
-        .get(stack.url(&format!("/api/v1/profiles/{pid}/watchlist")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = json_of(stack.authed(Method::GET, &format!("{profiles}/watchlist"), &token)).await;
     assert_eq!(list["titles"].as_array().unwrap().len(), 1);
 
     let report = json!({"title_id": id, "position_secs": 3.0, "duration_secs": 6.0});
-    let saved = stack
-        .http
-        .put(stack.url(&format!("/api/v1/profiles/{pid}/progress")))
-        .bearer_auth(&token)
-        .json(&report)
-        .send()
-        .await
-        .unwrap();
+    let saved = stack.authed(Method::PUT, &format!("{profiles}/progress"), &token).json(&report).send().await.unwrap();
     assert_eq!(saved.status(), 200);
-    let resume: Value = stack
-        .http
-        .get(stack.url(&format!("/api/v1/profiles/{pid}/continue-watching")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let resume = json_of(stack.authed(Method::GET, &format!("{profiles}/continue-watching"), &token)).await;
     assert_eq!(resume["items"][0]["title"]["id"], id.as_str());
     assert_eq!(resume["items"][0]["position_secs"], 3.0);
 
-    let removed = stack
-        .http
-        .delete(stack.url(&format!("/api/v1/profiles/{pid}/watchlist/{id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let removed = stack.authed(Method::DELETE, &format!("{profiles}/watchlist/{id}"), &token).send().await.unwrap();
     assert_eq!(removed.status(), 204);
-    let someone_else = stack
-        .http
-        .get(stack.url(&format!("/api/v1/profiles/{pid}/history")))
-        .bearer_auth(&stack.editor)
-        .send()
-        .await
-        .unwrap();
+    let someone_else = stack.authed(Method::GET, &format!("{profiles}/history"), &stack.editor).send().await.unwrap();
     assert_eq!(someone_else.status(), 404, "another account's profile");
 }
 
@@ -204,16 +145,8 @@ async fn an_editor_adds_and_removes_a_subtitle_file_on_a_ready_asset_over_rest(p
     let stack = spawn_stack(pool).await;
     let asset = stack.ready(stack.clip(2)).await;
     let editor = format!("Bearer {}", stack.editor);
-    let found: Value = stack
-        .http
-        .get(stack.url(&format!("/api/v1/assets/{}", asset.id)))
-        .header("authorization", &editor)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let asset_url = stack.url(&format!("/api/v1/assets/{}", asset.id));
+    let found = json_of(stack.http.get(&asset_url).header("authorization", &editor)).await;
     assert_eq!(found["state"], "ready");
     assert_eq!(found["audio_tracks"], json!([]), "the clip is silent");
     assert!(found["renditions"].as_array().is_some_and(|r| !r.is_empty()));

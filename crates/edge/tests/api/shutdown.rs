@@ -47,19 +47,7 @@ async fn an_upload_still_arriving_is_cut_off_at_the_drain_limit(pool: PgPool) {
         .unwrap();
     let location = created.headers()["location"].to_str().unwrap().to_owned();
     // A body that never finishes: its sender is held until the end of the test.
-    let (more, rest) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
-    more.send(Ok(vec![0u8; 10])).await.unwrap();
-    let stuck = stack
-        .http
-        .patch(&location)
-        .bearer_auth(&stack.editor)
-        .header("Tus-Resumable", "1.0.0")
-        .header("Content-Type", "application/offset+octet-stream")
-        .header("Upload-Offset", "0")
-        .header("Content-Length", "1000")
-        .body(reqwest::Body::wrap_stream(tonic::codegen::tokio_stream::wrappers::ReceiverStream::new(rest)))
-        .send();
-    let stuck = tokio::spawn(stuck);
+    let (more, stuck) = stack.patch_in_flight(&location, 1000, vec![0u8; 10]).await;
     // Wait until the edge is inside the request (its first bytes are stored).
     for _ in 0..500 {
         let head = stack.http.head(&location).bearer_auth(&stack.editor).send().await.unwrap();

@@ -134,34 +134,23 @@ async fn limits_roles_and_ownership_are_enforced_before_a_byte_is_stored(pool: P
     assert_eq!(stack.http.head(&location).bearer_auth(&stack.editor).send().await.unwrap().status(), 404);
 }
 
+/// The editor's one-request multipart upload of `bytes` named `filename`.
+async fn post_file(stack: &Stack, bytes: Vec<u8>, filename: &str) -> reqwest::Response {
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(bytes).file_name(filename.to_owned()));
+    stack.http.post(stack.url("/api/v1/uploads/file")).bearer_auth(&stack.editor).multipart(form).send().await.unwrap()
+}
+
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
 async fn a_small_file_goes_up_in_one_multipart_request(pool: PgPool) {
     let stack = spawn_stack(pool).await;
-    let form = reqwest::multipart::Form::new()
-        .part("file", reqwest::multipart::Part::bytes(stack.clip(2)).file_name("small.mp4"));
-    let response = stack
-        .http
-        .post(stack.url("/api/v1/uploads/file"))
-        .bearer_auth(&stack.editor)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let response = post_file(&stack, stack.clip(2), "small.mp4").await;
     assert_eq!(response.status(), 200);
     let info: serde_json::Value = response.json().await.unwrap();
     assert_eq!(info["filename"], "small.mp4");
     assert!(!info["job_id"].as_str().unwrap().is_empty());
 
-    let text = reqwest::multipart::Form::new()
-        .part("file", reqwest::multipart::Part::bytes(b"not a video".to_vec()).file_name("x.mp4"));
-    let refused = stack
-        .http
-        .post(stack.url("/api/v1/uploads/file"))
-        .bearer_auth(&stack.editor)
-        .multipart(text)
-        .send()
-        .await
-        .unwrap();
+    let refused = post_file(&stack, b"not a video".to_vec(), "x.mp4").await;
     let status = refused.status().as_u16();
     let body: serde_json::Value = refused.json().await.unwrap();
     let expected = match body["code"].as_str().unwrap() {
@@ -216,19 +205,7 @@ async fn tus_refusals_keep_their_statuses_and_headers_and_carry_a_code(pool: PgP
     assert_eq!(refusal(forged).await, (401, "token_invalid".into(), None), "checked at the edge, as auth would");
 
     // A PATCH still arriving holds the upload; a second writer is told it is busy.
-    let (more, rest) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
-    more.send(Ok(b"abc".to_vec())).await.unwrap();
-    let slow = stack
-        .http
-        .patch(&location)
-        .bearer_auth(&stack.editor)
-        .header("Tus-Resumable", "1.0.0")
-        .header("Content-Type", "application/offset+octet-stream")
-        .header("Upload-Offset", "0")
-        .header("Content-Length", "7")
-        .body(reqwest::Body::wrap_stream(tonic::codegen::tokio_stream::wrappers::ReceiverStream::new(rest)))
-        .send();
-    let slow = tokio::spawn(slow);
+    let (more, slow) = stack.patch_in_flight(&location, 7, b"abc".to_vec()).await;
     for _ in 0..500 {
         if offset(&stack, &location).await == 3 {
             break;

@@ -215,14 +215,8 @@ impl<'a> Attempt<'a> {
         }
         tokio::fs::create_dir_all(plan.work.0.join("thumbs")).await?;
         let hls_prefix = AssetKeys::new(self.claim.asset_id).hls(self.claim.attempt);
-        let mut publisher = Publisher::new(
-            out_dir.clone(),
-            hls_prefix,
-            plan.rungs.clone(),
-            plan.tracks.audio.clone(),
-            plan.tracks.subtitles.clone(),
-            plan.frame_rate,
-        );
+        let mut publisher =
+            Publisher::new(out_dir.clone(), hls_prefix, plan.rungs.clone(), &plan.tracks, plan.frame_rate);
         let thumbs = plan.thumbs();
         let command = Ladder {
             source: &plan.source,

@@ -163,36 +163,49 @@ async fn lock_in_state(conn: &mut PgConnection, job_id: Uuid, allowed: &[JobStat
     }
 }
 
-/// Cancels a queued or running job; a running worker sees it at its next heartbeat.
-pub async fn cancel(pool: &PgPool, job_id: Uuid) -> Result<(), MediaError> {
+/// An editor's change of a job in one of `allowed`, in one transaction with the job's row
+/// locked: `change` updates the job and then its asset.
+async fn edit_in_state(
+    pool: &PgPool,
+    job_id: Uuid,
+    allowed: &[JobState],
+    change: impl AsyncFnOnce(&mut PgConnection) -> sqlx::Result<()>,
+) -> Result<(), MediaError> {
     let mut tx = pool.begin().await?;
-    lock_in_state(&mut tx, job_id, &[JobState::Queued, JobState::Running]).await?;
-    sqlx::query("UPDATE media.jobs SET state = 'cancelled', lease_until = NULL, updated_at = now() WHERE id = $1")
-        .bind(job_id)
-        .execute(&mut *tx)
-        .await?;
-    super::assets::mark_cancelled(&mut tx, job_id).await?;
+    lock_in_state(&mut tx, job_id, allowed).await?;
+    change(&mut tx).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Cancels a queued or running job; a running worker sees it at its next heartbeat.
+pub async fn cancel(pool: &PgPool, job_id: Uuid) -> Result<(), MediaError> {
+    edit_in_state(pool, job_id, &[JobState::Queued, JobState::Running], async |tx| {
+        sqlx::query("UPDATE media.jobs SET state = 'cancelled', lease_until = NULL, updated_at = now() WHERE id = $1")
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
+        super::assets::mark_cancelled(tx, job_id).await
+    })
+    .await
 }
 
 /// Puts a failed or cancelled job back in the queue with a fresh budget of attempts.
 /// The attempt number keeps rising, so fencing still holds.
 pub async fn requeue(pool: &PgPool, job_id: Uuid, budget: i32) -> Result<(), MediaError> {
-    let mut tx = pool.begin().await?;
-    lock_in_state(&mut tx, job_id, &[JobState::Failed, JobState::Cancelled]).await?;
-    sqlx::query(
-        "UPDATE media.jobs SET state = 'queued', max_attempts = attempt + $2, run_after = now(), error_code = NULL,
-            error_message = NULL, updated_at = now()
-         WHERE id = $1",
-    )
-    .bind(job_id)
-    .bind(budget)
-    .execute(&mut *tx)
-    .await?;
-    super::assets::mark_processing(&mut tx, job_id).await?;
-    tx.commit().await?;
-    Ok(())
+    edit_in_state(pool, job_id, &[JobState::Failed, JobState::Cancelled], async |tx| {
+        sqlx::query(
+            "UPDATE media.jobs SET state = 'queued', max_attempts = attempt + $2, run_after = now(), error_code = NULL,
+                error_message = NULL, updated_at = now()
+             WHERE id = $1",
+        )
+        .bind(job_id)
+        .bind(budget)
+        .execute(&mut *tx)
+        .await?;
+        super::assets::mark_processing(tx, job_id).await
+    })
+    .await
 }
 
 /// A job's state, its latest stored progress event and that event's sequence number.

@@ -6,10 +6,7 @@ use std::{
 };
 
 use ottr_media::{Application, Dependencies, MediaSettings, pipeline::Context};
-use ottr_proto::{
-    auth::v1 as auth_pb,
-    media::v1::{self as pb, media_service_client::MediaServiceClient},
-};
+use ottr_proto::media::v1::{self as pb, media_service_client::MediaServiceClient};
 use ottr_runtime::{
     config::{ListenSettings, RedisSettings, TokenSettings},
     redis::Redis,
@@ -136,11 +133,7 @@ pub async fn spawn_app_with(pool: PgPool, change: impl FnOnce(&mut MediaSettings
             Ok(_) | Err(ottr_auth::AuthError::EmailTaken) => {}
             Err(error) => panic!("{error}"),
         }
-        auth.login(auth_pb::LoginRequest { email: email.into(), password: "a fine passphrase".into() })
-            .await
-            .unwrap()
-            .into_inner()
-            .access_token
+        ottr_testkit::login(&mut auth, email, "a fine passphrase").await
     };
     let editor = sign_in("editor@example.org", &[Role::Editor]).await;
     let viewer = sign_in("viewer@example.org", &[Role::Viewer]).await;
@@ -186,15 +179,15 @@ impl TestApp {
         self.client.clone().upload(request).await.map(tonic::Response::into_inner)
     }
 
+    /// The job's event stream as the editor watches it: a snapshot, then every change.
+    pub async fn events(&self, job_id: &str) -> tonic::Streaming<pb::JobEvent> {
+        let request = bearer(pb::WatchJobRequest { job_id: job_id.into() }, &self.editor);
+        self.client.clone().watch_job(request).await.unwrap().into_inner()
+    }
+
     /// Every event of the job until it ends.
     pub async fn watch(&self, job_id: &str) -> Vec<pb::JobEvent> {
-        let mut stream = self
-            .client
-            .clone()
-            .watch_job(bearer(pb::WatchJobRequest { job_id: job_id.into() }, &self.editor))
-            .await
-            .unwrap()
-            .into_inner();
+        let mut stream = self.events(job_id).await;
         let mut events = Vec::new();
         let wait = tokio::time::timeout(std::time::Duration::from_secs(300), async {
             while let Some(event) = stream.message().await.unwrap() {
@@ -206,12 +199,8 @@ impl TestApp {
     }
 
     pub async fn asset(&self, id: &str) -> pb::Asset {
-        self.client
-            .clone()
-            .get_asset(bearer(pb::GetAssetRequest { id: id.into() }, &self.editor))
-            .await
-            .unwrap()
-            .into_inner()
+        let request = bearer(pb::GetAssetRequest { id: id.into() }, &self.editor);
+        self.client.clone().get_asset(request).await.unwrap().into_inner()
     }
 
     /// Keys stored under `prefix` in the local object store.

@@ -8,14 +8,42 @@ use ottr_proto::media::v1 as pb;
 use ottr_storage::keys::AssetKeys;
 use sqlx::PgPool;
 
-use crate::helpers::{Scratch, bearer, clip, code, landscape, spawn_app_with};
+use crate::helpers::{Scratch, TestApp, bearer, clip, code, landscape, spawn_app_with};
+
+/// An API instance that runs no worker, with a `seconds`-long landscape clip uploaded to
+/// it: the job waits in the queue for whoever claims it.
+async fn queued(pool: &PgPool, seconds: u32) -> (TestApp, pb::Asset, Scratch) {
+    let api = spawn_app_with(pool.clone(), |s| s.worker.enabled = false).await;
+    let scratch = Scratch::new();
+    let asset = api.upload(&landscape(&scratch.0, seconds)).await.unwrap();
+    (api, asset, scratch)
+}
+
+/// A second media process with a worker, sharing `first`'s database and storage, takes the
+/// job over: it ends ready exactly once, as attempt 2, and nothing is left under the
+/// first attempt's `abandoned` prefix. Returns the second process and the ready asset.
+async fn taken_over(pool: &PgPool, first: &TestApp, asset: &pb::Asset, abandoned: &str) -> (TestApp, pb::Asset) {
+    let objects = first.objects.clone();
+    let second = spawn_app_with(pool.clone(), move |s| s.storage.local_root = objects).await;
+    let events = second.watch(&asset.job_id).await;
+    assert_eq!(events.last().unwrap().phase, pb::Phase::Ready as i32);
+    assert_eq!(events.iter().filter(|e| e.phase == pb::Phase::Ready as i32).count(), 1, "one transition to ready");
+    let (state, attempt): (String, i32) = sqlx::query_as("SELECT state, attempt FROM media.jobs WHERE id = $1::uuid")
+        .bind(&asset.job_id)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!((state.as_str(), attempt), ("ready", 2));
+    assert!(second.stored(abandoned).await.is_empty(), "nothing of the abandoned attempt is left");
+    let ready = second.asset(&asset.id).await;
+    let asset_id: uuid::Uuid = asset.id.parse().unwrap();
+    assert!(ready.master_playlist.starts_with(&AssetKeys::new(asset_id).hls(2)));
+    (second, ready)
+}
 
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
 async fn an_abandoned_attempt_is_completed_by_another_worker_exactly_once(pool: PgPool) {
-    // The API instance runs no worker, so the job waits in the queue.
-    let api = spawn_app_with(pool.clone(), |s| s.worker.enabled = false).await;
-    let scratch = Scratch::new();
-    let asset = api.upload(&landscape(&scratch.0, 3)).await.unwrap();
+    let (api, asset, _scratch) = queued(&pool, 3).await;
 
     // A worker claims it with a short lease, stores part of its output, and dies: it is
     // never heard from again (no heartbeat, no cleanup). This stands in for kill -9 of
@@ -27,21 +55,7 @@ async fn an_abandoned_attempt_is_completed_by_another_worker_exactly_once(pool: 
     api.ctx.store.put_bytes(&format!("{ghost_prefix}master.m3u8"), b"#EXTM3U\n".to_vec()).await.unwrap();
 
     // A second media process with a worker shares the same database and storage.
-    let objects = api.objects.clone();
-    let worker = spawn_app_with(pool.clone(), move |s| s.storage.local_root = objects).await;
-    let events = worker.watch(&asset.job_id).await;
-    assert_eq!(events.last().unwrap().phase, pb::Phase::Ready as i32);
-    assert_eq!(events.iter().filter(|e| e.phase == pb::Phase::Ready as i32).count(), 1, "one transition to ready");
-
-    let (state, attempt): (String, i32) = sqlx::query_as("SELECT state, attempt FROM media.jobs WHERE id = $1::uuid")
-        .bind(&asset.job_id)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!((state.as_str(), attempt), ("ready", 2));
-    assert!(worker.stored(&ghost_prefix).await.is_empty(), "the abandoned attempt's objects are gone");
-    let ready = worker.asset(&asset.id).await;
-    assert!(ready.master_playlist.starts_with(&AssetKeys::new(ghost.asset_id).hls(2)));
+    let (worker, ready) = taken_over(&pool, &api, &asset, &ghost_prefix).await;
 
     // The ghost comes back to life: every write it tries is fenced off.
     assert!(!jobs::heartbeat(&pool, &ghost, 60).await.unwrap());
@@ -68,13 +82,7 @@ async fn a_worker_killed_mid_transcode_is_taken_over_after_its_lease_and_leaves_
     let scratch = Scratch::new();
     let asset = first.upload(&landscape(&scratch.0, 12)).await.unwrap();
     let asset_id: uuid::Uuid = asset.id.parse().unwrap();
-    let mut stream = first
-        .client
-        .clone()
-        .watch_job(bearer(pb::WatchJobRequest { job_id: asset.job_id.clone() }, &first.editor))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream = first.events(&asset.job_id).await;
     // Playable before the encode is over: every rung has segments stored and the master is there.
     let playable = loop {
         let event = stream.message().await.unwrap().expect("the job runs");
@@ -92,27 +100,12 @@ async fn a_worker_killed_mid_transcode_is_taken_over_after_its_lease_and_leaves_
     assert!(growing.contains("#EXT-X-PLAYLIST-TYPE:EVENT") && !growing.contains("#EXT-X-ENDLIST"), "{growing}");
 
     first.media.abort(); // the worker dies mid-transcode: no cleanup, no hand-back
-    let objects = first.objects.clone();
-    let second = spawn_app_with(pool.clone(), move |s| s.storage.local_root = objects).await;
-    let events = second.watch(&asset.job_id).await;
-    assert_eq!(events.last().unwrap().phase, pb::Phase::Ready as i32);
-    assert_eq!(events.iter().filter(|e| e.phase == pb::Phase::Ready as i32).count(), 1);
-    let (state, attempt): (String, i32) = sqlx::query_as("SELECT state, attempt FROM media.jobs WHERE id = $1::uuid")
-        .bind(&asset.job_id)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!((state.as_str(), attempt), ("ready", 2));
-    assert!(second.stored(&attempt_one).await.is_empty(), "nothing of the killed attempt is left");
-    let ready = second.asset(&asset.id).await;
-    assert!(ready.master_playlist.starts_with(&AssetKeys::new(asset_id).hls(2)));
+    taken_over(&pool, &first, &asset, &attempt_one).await;
 }
 
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
 async fn a_failed_attempt_withdraws_its_playlist_before_its_objects_go(pool: PgPool) {
-    let api = spawn_app_with(pool.clone(), |s| s.worker.enabled = false).await;
-    let scratch = Scratch::new();
-    let asset = api.upload(&landscape(&scratch.0, 2)).await.unwrap();
+    let (api, asset, _scratch) = queued(&pool, 2).await;
     let first = jobs::claim(&pool, "first", 60).await.unwrap().expect("the job is claimable");
     let master = format!("{}master.m3u8", AssetKeys::new(first.asset_id).hls(first.attempt));
     api.ctx.store.put_bytes(&master, b"#EXTM3U\n".to_vec()).await.unwrap();
@@ -158,13 +151,7 @@ async fn a_running_job_that_is_cancelled_stops_and_leaves_no_objects(pool: PgPoo
     let app = spawn_app_with(pool.clone(), |s| s.video.preset = "medium".into()).await;
     let scratch = Scratch::new();
     let asset = app.upload(&landscape(&scratch.0, 20)).await.unwrap();
-    let mut stream = app
-        .client
-        .clone()
-        .watch_job(bearer(pb::WatchJobRequest { job_id: asset.job_id.clone() }, &app.editor))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream = app.events(&asset.job_id).await;
     // Wait until ffmpeg is running, then cancel.
     while let Some(event) = stream.message().await.unwrap() {
         if event.phase == pb::Phase::Transcoding as i32 {

@@ -9,9 +9,12 @@ use crate::helpers::Scratch;
 const ACCESS: &str = "ottr-test-access";
 const SECRET: &str = "ottr-test-secret-key";
 
-/// Starts s3s-fs on a free port; it stops when the returned server is dropped.
-async fn s3_server(root: &std::path::Path) -> S3Server {
-    S3Server::start(root, ACCESS, SECRET).await.unwrap()
+/// Starts s3s-fs on a free port, storing in the folder `s3` of `scratch` (returned with
+/// it); it stops when the returned server is dropped.
+async fn s3_server(scratch: &Scratch) -> (S3Server, std::path::PathBuf) {
+    let root = scratch.0.join("s3");
+    std::fs::create_dir_all(&root).unwrap();
+    (S3Server::start(&root, ACCESS, SECRET).await.unwrap(), root)
 }
 
 fn s3_settings(endpoint: &str, secret: &str) -> S3Settings {
@@ -87,9 +90,7 @@ async fn the_local_store_keeps_the_contract() {
 #[tokio::test]
 async fn the_s3_store_keeps_the_contract_against_a_signature_checking_server() {
     let scratch = Scratch::new();
-    let root = scratch.0.join("s3");
-    std::fs::create_dir_all(&root).unwrap();
-    let server = s3_server(&root).await;
+    let (server, _) = s3_server(&scratch).await;
     let store = s3_store(&server.endpoint, SECRET).await;
     store.ensure_bucket().await.unwrap();
     contract(&ObjectStore::S3(store), &scratch).await;
@@ -98,9 +99,7 @@ async fn the_s3_store_keeps_the_contract_against_a_signature_checking_server() {
 #[tokio::test]
 async fn a_wrong_secret_is_refused_by_the_s3_server() {
     let scratch = Scratch::new();
-    let root = scratch.0.join("s3");
-    std::fs::create_dir_all(&root).unwrap();
-    let server = s3_server(&root).await;
+    let (server, root) = s3_server(&scratch).await;
     s3_store(&server.endpoint, SECRET).await.ensure_bucket().await.unwrap();
     let forged = ObjectStore::S3(s3_store(&server.endpoint, "not-the-secret").await);
     let refused = forged.put_bytes("hls/a/1/x.m4s", vec![1]).await.unwrap_err();
@@ -111,9 +110,7 @@ async fn a_wrong_secret_is_refused_by_the_s3_server() {
 #[tokio::test]
 async fn a_read_only_opening_creates_no_bucket_and_reads_what_the_writer_stored() {
     let scratch = Scratch::new();
-    let root = scratch.0.join("s3");
-    std::fs::create_dir_all(&root).unwrap();
-    let server = s3_server(&root).await;
+    let (server, root) = s3_server(&scratch).await;
     let settings =
         StorageSettings { backend: "s3".into(), s3: s3_settings(&server.endpoint, SECRET), ..Default::default() };
 

@@ -21,11 +21,19 @@ fn ffmpeg(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
     out
 }
 
+/// H.264 in 8-bit 4:2:0 and AAC, encoded quickly: how the sources with sound are made.
+const H264_AAC: [&str; 8] = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"];
+
 async fn ready(app: &TestApp, source: &Path) -> pb::Asset {
     let asset = app.upload(source).await.expect("the source is accepted");
     let events = app.watch(&asset.job_id).await;
     assert_eq!(events.last().unwrap().phase, pb::Phase::Ready as i32, "ended with {:?}", events.last());
     app.asset(&asset.id).await
+}
+
+/// A silent 8-bit clip of the lavfi `video`, transcoded; the ready asset.
+async fn ready_clip(app: &TestApp, scratch: &Scratch, name: &str, video: &str) -> pb::Asset {
+    ready(app, &clip(&scratch.0, name, video, false, &["-pix_fmt", "yuv420p"])).await
 }
 
 fn folder(app: &TestApp, asset: &pb::Asset) -> PathBuf {
@@ -50,14 +58,7 @@ fn joined(dir: &Path, into: &Path) -> PathBuf {
 }
 
 fn streams(path: &Path) -> Vec<Value> {
-    let out = std::process::Command::new("ffprobe")
-        .args(["-v", "error", "-print_format", "json", "-show_streams"])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
-    json["streams"].as_array().unwrap().clone()
+    ottr_testkit::probe::show_streams(path).unwrap()["streams"].as_array().unwrap().clone()
 }
 
 /// Integrated loudness of a file's first audio stream, measured here by ffmpeg's own scanner.
@@ -75,62 +76,54 @@ async fn two_languages_are_one_audio_group_encoded_once_each_and_text_subtitles_
         .unwrap();
     std::fs::write(dir.join("fr.srt"), "1\n00:00:00,500 --> 00:00:02,000\nBonjour\n").unwrap();
     let (en, fr) = (dir.join("en.srt"), dir.join("fr.srt"));
-    let source = ffmpeg(
-        dir,
-        "film.mkv",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=640x360:rate=25:duration=5",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:sample_rate=48000:duration=5",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=660:sample_rate=48000:duration=5",
-            "-i",
-            &en.to_string_lossy(),
-            "-i",
-            &fr.to_string_lossy(),
-            "-map",
-            "0",
-            "-map",
-            "1",
-            "-map",
-            "2",
-            "-map",
-            "3",
-            "-map",
-            "4",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-ac:a:0",
-            "6",
-            "-c:s",
-            "srt",
-            "-metadata:s:a:0",
-            "language=eng",
-            "-metadata:s:a:1",
-            "language=fra",
-            "-metadata:s:a:1",
-            "title=Version française",
-            "-metadata:s:s:0",
-            "language=eng",
-            "-metadata:s:s:1",
-            "language=fra",
-            "-disposition:s:1",
-            "forced",
-        ],
-    );
+    let (en, fr) = (en.to_string_lossy(), fr.to_string_lossy());
+    let inputs = [
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=640x360:rate=25:duration=5",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000:duration=5",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=660:sample_rate=48000:duration=5",
+        "-i",
+        &en,
+        "-i",
+        &fr,
+        "-map",
+        "0",
+        "-map",
+        "1",
+        "-map",
+        "2",
+        "-map",
+        "3",
+        "-map",
+        "4",
+    ];
+    let outputs = [
+        "-ac:a:0",
+        "6",
+        "-c:s",
+        "srt",
+        "-metadata:s:a:0",
+        "language=eng",
+        "-metadata:s:a:1",
+        "language=fra",
+        "-metadata:s:a:1",
+        "title=Version française",
+        "-metadata:s:s:0",
+        "language=eng",
+        "-metadata:s:s:1",
+        "language=fra",
+        "-disposition:s:1",
+        "forced",
+    ];
+    let source = ffmpeg(dir, "film.mkv", &[&inputs[..], &H264_AAC, &outputs].concat());
     let asset = ready(&app, &source).await;
     let text = master(&app, &asset);
 
@@ -192,30 +185,8 @@ async fn quiet_and_loud_sources_both_come_out_at_the_target_loudness(pool: PgPoo
     let scratch = Scratch::new();
     for (name, gain) in [("quiet.mp4", "-24dB"), ("loud.mp4", "14dB")] {
         let tone = format!("sine=frequency=440:sample_rate=48000:duration=8,volume={gain}");
-        let source = ffmpeg(
-            &scratch.0,
-            name,
-            &[
-                "-f",
-                "lavfi",
-                "-i",
-                "testsrc2=size=320x240:rate=25:duration=8",
-                "-f",
-                "lavfi",
-                "-i",
-                &tone,
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-pix_fmt",
-                "yuv420p",
-                "-c:a",
-                "aac",
-                "-b:a",
-                "192k",
-            ],
-        );
+        let inputs = ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=8", "-f", "lavfi", "-i", &tone];
+        let source = ffmpeg(&scratch.0, name, &[&inputs[..], &H264_AAC, &["-b:a", "192k"]].concat());
         let before = lufs(&source).await;
         let asset = ready(&app, &source).await;
         let track = &asset.audio_tracks[0];
@@ -315,9 +286,7 @@ async fn a_pq_bt2020_source_comes_out_bt709_8_bit_and_an_interlaced_one_progress
 async fn a_source_between_two_rung_sizes_keeps_a_top_rung_at_its_own_size(pool: PgPool) {
     let app = spawn_app(pool).await;
     let scratch = Scratch::new();
-    let source =
-        clip(&scratch.0, "odd.mp4", "testsrc2=size=1918x1078:rate=25:duration=2", false, &["-pix_fmt", "yuv420p"]);
-    let asset = ready(&app, &source).await;
+    let asset = ready_clip(&app, &scratch, "odd.mp4", "testsrc2=size=1918x1078:rate=25:duration=2").await;
     let sizes: Vec<_> = asset.renditions.iter().map(|r| (r.width, r.height)).collect();
     assert_eq!(sizes, vec![(1918, 1078), (1280, 720), (854, 480), (640, 360)]);
     let top = joined(&folder(&app, &asset).join(&asset.renditions[0].name), &scratch.0.join("top.mp4"));
@@ -345,9 +314,7 @@ fn put(asset: &str, track: &str, language: &str, content: &str, token: &str) -> 
 async fn an_uploaded_srt_is_added_replaced_and_removed_without_touching_the_video(pool: PgPool) {
     let app = spawn_app(pool).await;
     let scratch = Scratch::new();
-    let source =
-        clip(&scratch.0, "plain.mp4", "testsrc2=size=320x240:rate=25:duration=2", false, &["-pix_fmt", "yuv420p"]);
-    let asset = ready(&app, &source).await;
+    let asset = ready_clip(&app, &scratch, "plain.mp4", "testsrc2=size=320x240:rate=25:duration=2").await;
     let before = master(&app, &asset);
     let mut client = app.client.clone();
 

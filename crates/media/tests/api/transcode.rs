@@ -21,27 +21,18 @@ async fn transcode(app: &TestApp, source: &Path) -> pb::Asset {
     asset
 }
 
-fn ffprobe(path: &Path) -> Value {
-    let out = std::process::Command::new("ffprobe")
-        .args(["-v", "error", "-print_format", "json", "-show_streams"])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
+/// An 8-bit clip of the lavfi `video`, with a tone when `audio`, transcoded; the ready asset.
+async fn transcode_clip(app: &TestApp, scratch: &Scratch, name: &str, video: &str, audio: bool) -> pb::Asset {
+    transcode(app, &clip(&scratch.0, name, video, audio, &["-pix_fmt", "yuv420p"])).await
 }
 
-/// (width, height) of every video stream ffprobe finds through the master playlist.
+fn ffprobe(path: &Path) -> Value {
+    ottr_testkit::probe::show_streams(path).unwrap()
+}
+
+/// (width, height) of every video stream ffprobe finds through the master playlist, largest first.
 fn video_sizes(probe: &Value) -> Vec<(u64, u64)> {
-    let mut sizes: Vec<(u64, u64)> = probe["streams"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["codec_type"] == "video")
-        .map(|s| (s["width"].as_u64().unwrap(), s["height"].as_u64().unwrap()))
-        .collect();
-    sizes.sort();
-    sizes.dedup();
+    let mut sizes = ottr_testkit::probe::video_sizes(probe);
     sizes.reverse();
     sizes
 }
@@ -174,9 +165,7 @@ async fn a_long_title_opens_with_one_second_segments_and_its_peak_spans_a_target
 async fn a_720p_source_gets_three_rungs_never_an_upscale(pool: PgPool) {
     let app = spawn_app(pool).await;
     let scratch = Scratch::new();
-    let source =
-        clip(&scratch.0, "hd.mp4", "testsrc2=size=1280x720:rate=25:duration=3", true, &["-pix_fmt", "yuv420p"]);
-    let asset = transcode(&app, &source).await;
+    let asset = transcode_clip(&app, &scratch, "hd.mp4", "testsrc2=size=1280x720:rate=25:duration=3", true).await;
     assert_eq!(video_sizes(&ffprobe(&master_path(&app, &asset))), vec![(1280, 720), (854, 480), (640, 360)]);
     let names: Vec<_> = asset.renditions.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, vec!["720p", "480p", "360p"]);
@@ -186,9 +175,7 @@ async fn a_720p_source_gets_three_rungs_never_an_upscale(pool: PgPool) {
 async fn portrait_video_without_audio_keeps_its_shape_and_plays_silent(pool: PgPool) {
     let app = spawn_app(pool).await;
     let scratch = Scratch::new();
-    let source =
-        clip(&scratch.0, "phone.mp4", "testsrc2=size=720x1280:rate=30:duration=3", false, &["-pix_fmt", "yuv420p"]);
-    let asset = transcode(&app, &source).await;
+    let asset = transcode_clip(&app, &scratch, "phone.mp4", "testsrc2=size=720x1280:rate=30:duration=3", false).await;
     let probe = ffprobe(&master_path(&app, &asset));
     assert_eq!(video_sizes(&probe), vec![(720, 1280), (480, 854), (360, 640)]);
     assert!(codecs(&probe, "audio").is_empty());
