@@ -17,9 +17,18 @@ const COLOURS: [&str; 4] = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759"];
 
 /// Draws the panels side by side under a heading and a caption (the machine, say).
 pub fn bar_chart(heading: &str, caption: &str, panels: &[Panel<'_>]) -> String {
-    // Wide enough for the heading too (bold 16 px sans-serif: about 9.5 px a character).
-    let width = (PANEL_W * panels.len().max(1) as f64).max(24.0 + 9.5 * heading.chars().count() as f64);
-    let height = TOP + PANEL_H + 40.0;
+    let mut body = String::new();
+    for (i, panel) in panels.iter().enumerate() {
+        draw_panel(&mut body, PANEL_W * i as f64, panel);
+    }
+    document(heading, caption, (PANEL_W * panels.len().max(1) as f64, TOP + PANEL_H + 40.0), &body)
+}
+
+/// An SVG document of at least `size`, wide enough for its heading too (bold 16 px
+/// sans-serif: about 9.5 px a character): white, the heading and caption on top, `body`
+/// under them.
+pub(crate) fn document(heading: &str, caption: &str, (width, height): (f64, f64), body: &str) -> String {
+    let width = width.max(24.0 + 9.5 * heading.chars().count() as f64);
     let mut svg = String::new();
     let _ = write!(
         svg,
@@ -31,9 +40,7 @@ pub fn bar_chart(heading: &str, caption: &str, panels: &[Panel<'_>]) -> String {
         escape(heading),
         escape(caption)
     );
-    for (i, panel) in panels.iter().enumerate() {
-        draw_panel(&mut svg, PANEL_W * i as f64, panel);
-    }
+    svg.push_str(body);
     svg.push_str("</svg>\n");
     svg
 }
@@ -93,7 +100,7 @@ fn format_value(value: f64) -> String {
     }
 }
 
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 

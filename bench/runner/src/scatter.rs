@@ -3,6 +3,8 @@
 
 use std::fmt::Write;
 
+use crate::chart::{document, escape};
+
 /// One product's points in one panel, in the order they are joined.
 pub struct Series<'a> {
     pub label: &'a str,
@@ -25,24 +27,11 @@ const COLOURS: [&str; 4] = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759"];
 
 /// The panels side by side under a heading and a caption.
 pub fn scatter_chart(heading: &str, caption: &str, plots: &[Plot<'_>]) -> String {
-    let width = (W * plots.len().max(1) as f64).max(24.0 + 9.5 * heading.chars().count() as f64);
-    let height = TOP + H + 30.0;
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">
-<rect width="100%" height="100%" fill="white"/>
-<text x="12" y="22" font-size="16" font-weight="bold">{}</text>
-<text x="12" y="40" fill="#555">{}</text>
-"##,
-        escape(heading),
-        escape(caption)
-    );
+    let mut body = String::new();
     for (i, plot) in plots.iter().enumerate() {
-        draw(&mut svg, W * i as f64, plot);
+        draw(&mut body, W * i as f64, plot);
     }
-    svg.push_str("</svg>\n");
-    svg
+    document(heading, caption, (W * plots.len().max(1) as f64, TOP + H + 30.0), &body)
 }
 
 /// The smallest and largest finite value, widened a little so no point sits on an edge.
@@ -118,10 +107,6 @@ fn tick(value: f64) -> String {
         v if v >= 1.0 => format!("{value:.2}"),
         _ => format!("{value:.4}"),
     }
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use std::{
 
 use anyhow::Context;
 use ottr_bench::{
-    env_or, machine, machine_caption,
+    env_or, machine, machine_caption, results_path,
     scatter::{Plot, Series, scatter_chart},
     seed, version_of, write_results,
 };
@@ -125,6 +125,12 @@ fn variant(spec: &str) -> anyhow::Result<Encoder> {
 }
 
 fn main() -> anyhow::Result<()> {
+    if std::env::var("BENCH_QUALITY_REDRAW").is_ok_and(|v| v == "1") {
+        // The chart again from the stored results, without encoding anything.
+        let text = std::fs::read_to_string(results_path("quality.json"))?;
+        ottr_bench::chart::write("quality", &chart(&serde_json::from_str(&text)?))?;
+        return Ok(());
+    }
     let manifest: String = env_or("BENCH_QUALITY_MANIFEST", ".data/footage/clips.tsv".to_owned());
     let defaults = MediaSettings::default().video;
     let variants: Vec<Encoder> = match std::env::var("BENCH_QUALITY_VARIANTS") {
@@ -136,15 +142,14 @@ fn main() -> anyhow::Result<()> {
     let scratch = std::env::temp_dir().join(format!("ottr-quality-{}", std::process::id()));
     let result = run(&clips, &variants, &scratch);
     let _ = std::fs::remove_dir_all(&scratch);
-    let (report, svg) = result?;
+    let report = result?;
     write_results("quality.json", &report)?;
-    ottr_bench::chart::write("quality", &svg)?;
+    ottr_bench::chart::write("quality", &chart(&report))?;
     Ok(())
 }
 
-fn run(clips: &[Clip], variants: &[Encoder], scratch: &Path) -> anyhow::Result<(serde_json::Value, String)> {
+fn run(clips: &[Clip], variants: &[Encoder], scratch: &Path) -> anyhow::Result<serde_json::Value> {
     let mut per_variant = Vec::new();
-    let mut plots = Vec::new();
     for (c, clip) in clips.iter().enumerate() {
         eprintln!("[{}/{}] {} ({}): the seed's ladder", c + 1, clips.len(), clip.name, clip.kind);
         let info = probe_clip(&clip.path)?;
@@ -161,7 +166,6 @@ fn run(clips: &[Clip], variants: &[Encoder], scratch: &Path) -> anyhow::Result<(
             seed.push(measure(&out, &clip.path, rung)?);
         }
         let seed_s = start.elapsed().as_secs_f64();
-        let mut series = vec![Series { label: "seed", points: points(&seed) }];
         for (v, encoder) in variants.iter().enumerate() {
             eprintln!("[{}/{}] {}: ottr ({} crf {})", c + 1, clips.len(), clip.name, encoder.preset, encoder.crf);
             let out = dir.join(format!("ottr-{v}"));
@@ -189,12 +193,7 @@ fn run(clips: &[Clip], variants: &[Encoder], scratch: &Path) -> anyhow::Result<(
                 per_variant.push(Vec::new());
             }
             per_variant[v].push(clip_report(clip, &info, &rungs, (&seed, seed_s), (&ottr, ottr_s)));
-            series.push(Series {
-                label: if variants.len() == 1 { "ottr" } else { "ottr variant" },
-                points: points(&ottr),
-            });
         }
-        plots.push((clip.name.clone(), series));
     }
     let reports: Vec<serde_json::Value> =
         variants.iter().zip(&per_variant).map(|(encoder, clips)| variant_report(encoder, clips)).collect();
@@ -207,17 +206,6 @@ fn run(clips: &[Clip], variants: &[Encoder], scratch: &Path) -> anyhow::Result<(
             report["min_ssim_delta"].as_f64().unwrap_or(f64::NAN)
         );
     }
-    let plots: Vec<Plot<'_>> = plots
-        .iter()
-        .map(|(name, series)| Plot {
-            title: name,
-            x_label: "kB per rung",
-            y_label: "SSIM",
-            series: series.iter().map(|s| Series { label: s.label, points: s.points.clone() }).collect(),
-        })
-        .collect();
-    let svg =
-        scatter_chart("Quality per byte: each rung's bytes and SSIM, seed beside ottr", &machine_caption(), &plots);
     let mut report = reports[0].clone();
     report["variants"] = serde_json::Value::Array(reports.clone());
     report["seed_command"] =
@@ -227,7 +215,7 @@ fn run(clips: &[Clip], variants: &[Encoder], scratch: &Path) -> anyhow::Result<(
     report["machine"] = machine();
     report["versions"] =
         serde_json::json!({ "ottr": env!("CARGO_PKG_VERSION"), "ffmpeg": version_of("ffmpeg", &["-version"]) });
-    Ok((report, svg))
+    Ok(report)
 }
 
 fn probe_clip(path: &Path) -> anyhow::Result<probe::SourceInfo> {
@@ -239,8 +227,29 @@ fn probe_clip(path: &Path) -> anyhow::Result<probe::SourceInfo> {
         .map_err(|r| anyhow::anyhow!("{}: {r}", path.display()))
 }
 
-fn points(measured: &[Measured]) -> Vec<(f64, f64)> {
-    measured.iter().map(|m| (m.bytes as f64 / 1000.0, m.ssim)).collect()
+/// Bytes against SSIM for each clip's rungs, the seed beside ottr's default settings
+/// (the first variant; the others are in the JSON).
+fn chart(report: &serde_json::Value) -> String {
+    let clips = report["clips"].as_array().cloned().unwrap_or_default();
+    let side = |clip: &serde_json::Value, who: &str| -> Vec<(f64, f64)> {
+        let rungs = clip["rungs"].as_array().cloned().unwrap_or_default();
+        let value = |rung: &serde_json::Value, key: &str| rung[format!("{who}_{key}")].as_f64().unwrap_or(f64::NAN);
+        rungs.iter().map(|r| (value(r, "bytes") / 1000.0, value(r, "ssim"))).collect()
+    };
+    let ottr = format!("ottr ({} crf {})", report["preset"].as_str().unwrap_or("?"), report["crf"]);
+    let plots: Vec<Plot<'_>> = clips
+        .iter()
+        .map(|clip| Plot {
+            title: clip["clip"].as_str().unwrap_or("clip"),
+            x_label: "kB per rung",
+            y_label: "SSIM",
+            series: vec![
+                Series { label: "seed (medium, -b:v)", points: side(clip, "seed") },
+                Series { label: &ottr, points: side(clip, "ottr") },
+            ],
+        })
+        .collect();
+    scatter_chart("Quality per byte: each rung's bytes and SSIM, seed beside ottr", &machine_caption(), &plots)
 }
 
 fn clip_report(
