@@ -283,7 +283,7 @@ async function showTracks(asset) {
     const audio = found.audio_tracks.map(a => `<li>${esc(a.label)} ${esc(a.language)} · ${a.channels === 6 ? '5.1' : 'stereo'}${a.default ? ' · default' : ''}${a.result ? ` · ${a.result.integrated_lufs.toFixed(1)} LUFS` : ''}${a.measured ? ` (source ${a.measured.integrated_lufs.toFixed(1)})` : ''}</li>`).join('');
     const subs = found.subtitle_tracks.map(s => `<li>${esc(s.label)} ${esc(s.language)} · ${esc(s.kind)}${s.forced ? ' · forced' : ''} · ${esc(s.origin)}</li>`).join('');
     const picture = [found.deinterlaced ? 'deinterlaced' : '', found.tone_mapped_from ? `HDR (${esc(found.tone_mapped_from)}) tone-mapped to SDR` : ''].filter(Boolean).join(' · ');
-    const rungs = found.renditions.map(r => `<li>${esc(r.name)} ${r.width}×${r.height} · ${bytes(r.bytes)} (${kbps(r.bytes, found.duration_secs)} kb/s of ${r.video_bitrate_kbps} nominal)</li>`).join('');
+    const rungs = found.renditions.map(r => `<li>${esc(r.name)} ${r.width}×${r.height}${r.bytes ? ` · ${bytes(r.bytes)} (${kbps(r.bytes, found.duration_secs)} kb/s of ${r.video_bitrate_kbps} nominal)` : ` · ${r.video_bitrate_kbps} kb/s nominal`}</li>`).join('');
     const size = found.ladder_bytes ? `<p data-testid="ladder-size">${bytes(found.ladder_bytes)} in storage · ${bytes(found.bytes_per_hour)} per hour of content</p>` : '';
     box.querySelector('#track-list').innerHTML = `<p>Ladder</p><ul data-testid="ladder">${rungs || '<li class="muted">none yet</li>'}</ul>${size}
       <p>Audio</p><ul data-testid="audio-tracks">${audio || '<li class="muted">none</li>'}</ul>

@@ -37,7 +37,7 @@ try {
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=audio-tracks] li').length === 2, null, { timeout: 30_000 });
   step(`studio lists the tracks: ${(await page.getByTestId('subtitle-tracks').textContent()).trim()}`);
   const rungs = await page.evaluate(() => [...document.querySelectorAll('[data-testid=ladder] li')].map(li => li.textContent));
-  if (rungs.length < 2 || !rungs.every(r => /\d+(\.\d)? (kB|MB)/.test(r))) throw new Error(`expected each rung with its size, got ${rungs}`);
+  if (rungs.length < 2 || !rungs.every(r => /[1-9]\d*(\.\d)? (kB|MB)/.test(r))) throw new Error(`expected each rung with its size, got ${rungs}`);
   const size = (await page.getByTestId('ladder-size').textContent()).trim();
   if (!/ in storage · .+ per hour of content$/.test(size)) throw new Error(`expected the ladder's size, got ${size}`);
   step(`studio shows the ladder's bytes: ${size}`);

@@ -11,6 +11,7 @@ use std::{
 use ottr_storage::{ObjectStore, StorageError};
 
 use crate::transcode::{
+    command::SEGMENT_SECS,
     ladder::Rung,
     playlist::{self, Variant},
     tracks::{AudioRendition, SubtitleTrack, Tracks},
@@ -129,6 +130,7 @@ impl Publisher {
                 added = true;
             }
             if added || finished {
+                let text = playlist::with_target_duration(&text, SEGMENT_SECS);
                 let text = if finished { playlist::finalize(&text) } else { text };
                 store.put_bytes(&key("index.m3u8"), text.into_bytes()).await?;
             }

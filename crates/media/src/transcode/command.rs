@@ -77,8 +77,8 @@ fn input(source: &Path, max_pixels: u64) -> Vec<String> {
 
 /// The HLS muxer writing each stream of `map` (`v:0,name:720p`) into its own folder of
 /// `out_dir`; ffmpeg's own master goes to `master`, where ottr reads the CODECS it found.
-/// The muxer cuts at the first keyframe `segment_secs` after the last cut, so the
-/// keyframes decide where the segments fall.
+/// The muxer cuts at the first keyframe at or after `segment_secs` times the segments
+/// so far, so with 1 it cuts at every keyframe and the keyframes decide the segments.
 fn hls(args: &mut Vec<String>, out_dir: &Path, map: &[String], master: &str, segment_secs: u32) {
     let out = out_dir.to_string_lossy();
     push(

@@ -25,8 +25,8 @@ impl Rung {
         Self { name, width, height, video_kbps, bytes: None }
     }
 
-    /// The rung's cap, 10% over its nominal rate: a hard scene may spend that much, never
-    /// more, so a player that picked the rung for its rate keeps up.
+    /// The rung's cap, 10% over its nominal rate: a hard scene may spend that much, and
+    /// over a few seconds at most a buffer more (x264's VBV).
     pub fn maxrate_kbps(&self) -> u32 {
         self.video_kbps * 110 / 100
     }

@@ -106,7 +106,8 @@ pub struct Variant {
 /// starts with (for an early first playable) are not taken alone.
 pub fn bandwidths(segments: &[(u64, f64)]) -> (u64, u64) {
     let rate = |bytes: u64, secs: f64| if secs > 0.0 { (bytes as f64 * 8.0 / secs) as u64 } else { 0 };
-    let target = segments.iter().map(|s| s.1).fold(0.0, f64::max).ceil();
+    // As the playlist's EXT-X-TARGETDURATION: the longest segment, rounded (4.004 s is 4).
+    let target = segments.iter().map(|s| s.1).fold(0.0, f64::max).round().max(1.0);
     let mut peak = 0;
     for start in 0..segments.len() {
         let (mut bytes, mut secs) = (0, 0.0);
@@ -121,7 +122,22 @@ pub fn bandwidths(segments: &[(u64, f64)]) -> (u64, u64) {
         }
     }
     let (bytes, secs) = segments.iter().fold((0u64, 0f64), |(b, s), (bytes, d)| (b + bytes, s + d));
-    (peak, rate(bytes, secs))
+    let average = rate(bytes, secs);
+    // A title shorter than half a target duration has no such run: its average is its peak.
+    (peak.max(average), average)
+}
+
+/// The playlist with `EXT-X-TARGETDURATION` at least `secs`: ffmpeg writes the longest
+/// segment so far, which grows from 1 to 4 over the opening segments, and a growing
+/// playlist's target duration must not change (RFC 8216, 6.2.1).
+pub fn with_target_duration(text: &str, secs: u32) -> String {
+    text.lines()
+        .map(|line| match line.strip_prefix("#EXT-X-TARGETDURATION:").and_then(|n| n.trim().parse::<u32>().ok()) {
+            Some(found) if found < secs => format!("#EXT-X-TARGETDURATION:{secs}"),
+            _ => line.to_owned(),
+        })
+        .map(|line| line + "\n")
+        .collect()
 }
 
 /// Names within a group must differ: a second "English" becomes "English (2)".
@@ -277,6 +293,17 @@ mod tests {
         // Four 1 s segments, then 4 s ones: a run of them counts, not the first alone.
         let opening = [(300_000, 1.0), (100_000, 1.0), (100_000, 1.0), (100_000, 1.0), (1_000_000, 4.0)];
         assert_eq!(bandwidths(&opening).0, 2_000_000);
+        // 29.97 fps segments last 4.004 s: the target is still 4, so two opening segments
+        // (2.002 s) are a run; 0.3 s alone is no run, and the average stands in.
+        let ntsc = [(500_000, 1.001), (500_000, 1.001), (1_000_000, 4.004), (1_000_000, 4.004)];
+        assert_eq!(bandwidths(&ntsc).0, 3_996_003);
+        assert_eq!(bandwidths(&[(30_000, 0.3)]), (800_000, 800_000));
+        let growing = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.000000,\nseg_00000.m4s\n";
+        assert_eq!(with_target_duration(growing, 4), growing.replace("DURATION:1", "DURATION:4"));
+        assert_eq!(
+            with_target_duration(&growing.replace("DURATION:1", "DURATION:6"), 4),
+            growing.replace("DURATION:1", "DURATION:6")
+        );
         let text = master(
             &[Variant {
                 uri: "720p/index.m3u8".into(),

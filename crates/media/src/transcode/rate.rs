@@ -1,8 +1,9 @@
 //! How each rung spends its bits. By default capped CRF: x264's constant rate factor sets
 //! the picture quality every rung aims at, so a simple title (animation, a still camera)
 //! takes fewer bits than its rung's nominal rate and a hard one (motion, grain) takes what
-//! it needs up to the rung's cap (`-maxrate`, with a `-bufsize` of two seconds of it),
-//! which keeps every rung within what a player switching to it was promised. `crf = 0`
+//! it needs up to the rung's cap (`-maxrate`, with a `-bufsize` of two seconds of it: x264
+//! may spend up to a buffer more than the cap over a stretch, never a sustained rate
+//! above it). The master's BANDWIDTH is measured from the segments once ready. `crf = 0`
 //! encodes every rung at its nominal average rate under the same cap instead, for
 //! operators who want predictable sizes more than fewer bytes.
 

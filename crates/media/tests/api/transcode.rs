@@ -155,6 +155,14 @@ async fn a_long_title_opens_with_one_second_segments_and_its_peak_spans_a_target
     };
     let (peak, average) = (attribute("BANDWIDTH"), attribute("AVERAGE-BANDWIDTH"));
     assert!(peak >= average && average > 0, "{master}");
+    // The same figures from the stored segments' sizes and the playlist's durations.
+    let folder = master_path(&app, &asset).with_file_name("180p");
+    let stored: Vec<(u64, f64)> = playlist::segments(&text)
+        .1
+        .iter()
+        .map(|s| (folder.join(&s.uri).metadata().unwrap().len(), s.duration))
+        .collect();
+    assert_eq!(playlist::bandwidths(&stored), (peak, average));
     let rung = &asset.renditions[0];
     let seconds: f64 = per_rung[0].iter().sum();
     let from_bytes = rung.bytes as f64 * 8.0 / seconds;
