@@ -25,6 +25,8 @@ struct Stored {
     segments: HashSet<String>,
     /// (bytes, seconds) of each stored segment, for the measured bandwidths.
     sizes: Vec<(u64, f64)>,
+    /// Bytes of the init segment, once stored.
+    init_bytes: u64,
 }
 
 pub(crate) struct Publisher {
@@ -67,8 +69,7 @@ impl Publisher {
     /// Bytes stored of one rendition: its init segment and every media segment.
     fn stored_bytes(&self, folder: &str) -> Option<u64> {
         let stored = self.stored.get(folder)?;
-        let init = stored.init.as_ref().and_then(|init| std::fs::metadata(self.out_dir.join(folder).join(init)).ok());
-        Some(init.map_or(0, |m| m.len()) + stored.sizes.iter().map(|(bytes, _)| bytes).sum::<u64>())
+        Some(stored.init_bytes + stored.sizes.iter().map(|(bytes, _)| bytes).sum::<u64>())
     }
 
     /// The rungs with what each took in storage, for the asset.
@@ -114,6 +115,7 @@ impl Publisher {
             let stored = self.stored.entry(folder.clone()).or_default();
             let key = |name: &str| format!("{}{folder}/{name}", self.prefix);
             if let (None, Some(init)) = (&stored.init, init) {
+                stored.init_bytes = tokio::fs::metadata(dir.join(&init)).await?.len();
                 store.put_file(&key(&init), &dir.join(&init)).await?;
                 stored.init = Some(init);
             }
