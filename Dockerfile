@@ -1,5 +1,6 @@
-# Multi-stage: hls.js from npm, ottr built with the pinned toolchain, and a slim runtime
-# with ffmpeg. One image runs every service (`ottr serve <service>`) or all (`ottr up`).
+# Multi-stage: hls.js and tus-js-client from npm, ottr built with the pinned toolchain, and
+# a slim runtime with ffmpeg. One image runs every service (`ottr serve <service>`) or all
+# (`ottr up`).
 FROM node:20-bookworm-slim AS web
 WORKDIR /src
 COPY package.json package-lock.json ./
@@ -19,11 +20,13 @@ RUN apt-get update \
 COPY --from=build /src/target/release/ottr /usr/local/bin/ottr
 COPY web /srv/ottr/web
 COPY --from=web /src/node_modules/hls.js/dist/hls.min.js /srv/ottr/vendor/hls.min.js
+COPY --from=web /src/node_modules/tus-js-client/dist/tus.min.js /srv/ottr/vendor/tus.min.js
 WORKDIR /srv/ottr
 USER ottr
 ENV OTTR__TELEMETRY__FORMAT=json \
     OTTR__EDGE__WEB_DIR=/srv/ottr/web \
     OTTR__EDGE__HLS_JS=/srv/ottr/vendor/hls.min.js \
+    OTTR__EDGE__TUS_JS=/srv/ottr/vendor/tus.min.js \
     OTTR__MEDIA__WORK_DIR=/srv/ottr/work
 ENTRYPOINT ["ottr"]
 CMD ["up"]

@@ -56,8 +56,8 @@ ensure_postgres_login() {
   psql "$PGURL_ADMIN" -qtAc 'SELECT 1' >/dev/null
 }
 
-# The web app's npm packages (hls.js; playwright-core for the browser test), installed
-# again only when package-lock.json changed.
+# The web app's npm packages (hls.js, tus-js-client; playwright-core for the browser
+# test), installed again only when package-lock.json changed.
 npm_packages() {
   command -v npm >/dev/null || apt_install nodejs npm
   if [ ! -e "$ROOT/node_modules/.package-lock.json" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then

@@ -304,35 +304,66 @@ async function showTracks(asset) {
   });
 }
 
-// tus 1.0 by hand: create, then PATCH 8 MiB at a time, resuming from the server's offset.
-async function upload(file, onProgress) {
-  const created = await fetch('/api/v1/uploads', { method: 'POST', headers: {
-    authorization: `Bearer ${state.token}`, 'tus-resumable': '1.0.0', 'upload-length': String(file.size),
-    'upload-metadata': `filename ${btoa(unescape(encodeURIComponent(file.name)))}` } });
-  if (!created.ok) throw new Error((await created.json().catch(() => ({}))).message || 'upload refused');
-  const location = created.headers.get('location');
-  let offset = 0, asset = '', job = '';
-  while (offset < file.size) {
-    const chunk = file.slice(offset, offset + 8 * 1024 * 1024);
-    const answer = await new Promise((resolve, reject) => {
-      const xhr = new XMLHttpRequest();
-      xhr.open('PATCH', location);
-      xhr.setRequestHeader('authorization', `Bearer ${state.token}`);
-      xhr.setRequestHeader('tus-resumable', '1.0.0');
-      xhr.setRequestHeader('upload-offset', String(offset));
-      xhr.setRequestHeader('content-type', 'application/offset+octet-stream');
-      xhr.upload.onprogress = e => onProgress(Math.round((offset + e.loaded) / file.size * 100));
-      xhr.onload = () => resolve(xhr);
-      xhr.onerror = () => reject(new Error('the connection dropped'));
-      xhr.send(chunk);
+// tus 1.0 with tus-js-client (served by the edge at /vendor/tus.min.js): create, then PATCH
+// 8 MiB at a time. The client remembers each unfinished upload's URL in localStorage by the
+// file's name, size and date, so the same file picked again after a reload resumes from the
+// server's offset. The last PATCH's answer names the asset and its transcode job.
+const SIGNED_OUT = Object.assign(new Error('the session has ended: sign in again'), { status: 401 });
+
+function upload(file, onProgress) {
+  return new Promise((resolve, reject) => {
+    let asset = '', job = '', renewal = null;
+    const task = new tus.Upload(file, {
+      endpoint: new URL('/api/v1/uploads', window.location.href).href,
+      chunkSize: 8 * 1024 * 1024,
+      metadata: { filename: file.name },
+      retryDelays: [0, 1000, 3000, 5000],
+      removeFingerprintOnSuccess: true,
+      // Every request, retries included, goes with the current access token, once the
+      // renewal this upload asked for is done.
+      onBeforeRequest: async req => {
+        if (renewal && !(await renewal)) throw SIGNED_OUT;
+        req.setHeader('authorization', `Bearer ${state.token}`);
+      },
+      onAfterResponse: (req, res) => {
+        asset = res.getHeader('ottr-asset-id') || asset;
+        job = res.getHeader('ottr-job-id') || job;
+      },
+      // tus-js-client's own rule (retry unless a client error other than 409 and 423), and
+      // an expired access token renewed as api() does it, one exchange shared with other
+      // requests; a token renewed meanwhile is simply used. Retries stay within retryDelays.
+      onShouldRetry: error => {
+        if (error.causingError === SIGNED_OUT) return false;
+        const status = error.originalResponse?.getStatus() ?? 0;
+        if (status !== 401) return (status < 400 || status === 409 || status === 423) && navigator.onLine !== false;
+        if (error.originalRequest.getHeader('authorization') !== `Bearer ${state.token}`) return true;
+        if (!state.refresh) return false;
+        renewal = renewSession().catch(() => false);
+        return true;
+      },
+      onProgress: (sent, total) => onProgress(Math.round(sent / total * 100)),
+      onSuccess: () => {
+        if (!asset || !job) { reject(new Error('the upload finished but its asset was not named: upload the file again')); return; }
+        onProgress(100);
+        resolve({ asset, job });
+      },
+      onError: error => reject(refusal(error)),
     });
-    if (answer.status !== 204) throw new Error(`upload stopped (${answer.status})`);
-    offset = Number(answer.getResponseHeader('upload-offset'));
-    asset = answer.getResponseHeader('ottr-asset-id') || asset;
-    job = answer.getResponseHeader('ottr-job-id') || job;
-  }
-  onProgress(100);
-  return { asset, job };
+    task.findPreviousUploads().then(previous => {
+      if (previous.length) task.resumeFromPreviousUpload(previous[0]);
+      task.start();
+    }, reject);
+  });
+}
+
+// What the edge said when it refused an upload ({ code, message }), else what went wrong.
+function refusal(error) {
+  if (error.causingError === SIGNED_OUT) return SIGNED_OUT;
+  const answer = error.originalResponse;
+  if (!answer) return new Error(error.originalRequest ? 'the connection dropped' : error.message);
+  let said = null;
+  try { said = JSON.parse(answer.getBody() || 'null'); } catch { said = null; }
+  return new Error(said?.message || `upload stopped (${answer.getStatus()})`);
 }
 
 // The transcode, live: Server-Sent Events relayed by the edge from media's WatchJob.

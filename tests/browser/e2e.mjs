@@ -1,9 +1,10 @@
 // The web app in a real headless Chromium (Debian's), driven by playwright-core: an
-// editor signs in, creates a title, uploads a clip with the progress bar, waits for the
-// live transcode to reach "ready", sees the clip's audio and subtitle tracks in the
-// studio, publishes, plays it (time advances, at least two renditions offered), switches
-// to the second audio language, turns subtitles on and sees a cue, and after a reload
-// playback resumes where it stopped with the audio language it chose.
+// editor signs in, creates a title, uploads a clip with the progress bar (tus-js-client,
+// which resumes after a cut connection), waits for the live transcode to reach "ready",
+// sees the clip's audio and subtitle tracks in the studio, publishes, plays it (time
+// advances, at least two renditions offered), switches to the second audio language, turns
+// subtitles on and sees a cue, and after a reload playback resumes where it stopped with
+// the audio language it chose.
 // Usage: node tests/browser/e2e.mjs <edge url> <editor email> <password> <clip path>
 import { chromium } from 'playwright-core';
 
@@ -29,9 +30,20 @@ try {
   await page.getByTestId('new-title').fill('Browser Test Pattern');
   await page.getByTestId('new-slug').fill('browser-test-pattern');
   await page.getByTestId('file').setInputFiles(clip);
+  // The studio uploads with tus-js-client: the first PATCH is cut before it reaches the
+  // edge, and the client asks the server's offset (HEAD) and goes on from there.
+  if (await page.evaluate(() => typeof window.tus?.Upload) !== 'function') throw new Error('tus-js-client is not loaded');
+  const calls = [];
+  await page.route('**/api/v1/uploads/*', route => {
+    const method = route.request().method();
+    calls.push(method);
+    return method === 'PATCH' && calls.filter(m => m === 'PATCH').length === 1 ? route.abort('connectionreset') : route.fallback();
+  });
   await page.getByTestId('create-upload').click();
   await page.waitForFunction(() => document.querySelector('[data-testid=upload-progress]')?.value === 100, null, { timeout: 60_000 });
-  step('uploaded');
+  await page.unroute('**/api/v1/uploads/*');
+  if (!/^PATCH HEAD PATCH( PATCH)*$/.test(calls.join(' '))) throw new Error(`expected a cut PATCH, then HEAD and PATCH, got ${calls.join(' ')}`);
+  step('uploaded with tus-js-client, resumed after a cut connection');
   await page.waitForFunction(() => document.querySelector('[data-testid=job-phase]')?.textContent === 'ready', null, { timeout: 180_000 });
   step('transcoded, as the live progress showed');
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=audio-tracks] li').length === 2, null, { timeout: 30_000 });

@@ -47,6 +47,8 @@ pub struct EdgeSettings {
     pub web_dir: std::path::PathBuf,
     /// hls.js, as npm installed it.
     pub hls_js: std::path::PathBuf,
+    /// tus-js-client's browser bundle (the studio's uploads), as npm installed it.
+    pub tus_js: std::path::PathBuf,
     /// How long requests still running at a stop (uploads, progress streams) get to
     /// finish before the server returns anyway.
     pub drain_limit_secs: u64,
@@ -74,6 +76,7 @@ impl Default for EdgeSettings {
             upload_quota_bytes: 100 * 1024 * 1024 * 1024,
             web_dir: "web".into(),
             hls_js: "node_modules/hls.js/dist/hls.min.js".into(),
+            tus_js: "node_modules/tus-js-client/dist/tus.min.js".into(),
             // The same bound the gRPC servers have (`ottr_runtime::grpc::DRAIN_LIMIT`).
             drain_limit_secs: ottr_runtime::grpc::DRAIN_LIMIT.as_secs(),
         }

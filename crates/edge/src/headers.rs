@@ -9,9 +9,9 @@ use axum::{
 };
 use tower_http::set_header::SetResponseHeaderLayer;
 
-/// No inline scripts or styles: the web app loads `app.js`, `style.css` and hls.js from
-/// here. hls.js feeds `<video>` through Media Source Extensions (`blob:` media) and may run
-/// its transmuxer in a `blob:` worker.
+/// No inline scripts or styles: the web app loads `app.js`, `style.css`, hls.js and
+/// tus-js-client from here. hls.js feeds `<video>` through Media Source Extensions
+/// (`blob:` media) and may run its transmuxer in a `blob:` worker.
 pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
      img-src 'self' data: blob:; media-src 'self' blob:; worker-src 'self' blob:; connect-src 'self'; \
      object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";

@@ -144,6 +144,7 @@ impl Application {
         };
         let router = router
             .route_service("/vendor/hls.min.js", ServeFile::new(&settings.hls_js))
+            .route_service("/vendor/tus.min.js", ServeFile::new(&settings.tus_js))
             .fallback(move |request: Request| fallback(web.clone(), request))
             .route_layer(axum::middleware::from_fn_with_state(metrics, metrics::record))
             .layer(cors(&settings.cors_origins))

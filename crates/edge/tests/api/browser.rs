@@ -19,6 +19,7 @@ async fn an_editor_uploads_publishes_and_plays_in_chromium_switching_audio_and_s
     let (status, log) = node("tests/browser/e2e.mjs", args).await;
     let _ = std::fs::remove_file(&clip);
     assert!(status.success(), "{log}");
+    assert!(log.contains("uploaded with tus-js-client, resumed after a cut connection"), "{log}");
     assert!(log.contains("resumed from"), "{log}");
     assert!(log.contains("subtitle cue shown: Hello from ottr"), "{log}");
     assert!(log.contains("audio choice remembered"), "{log}");

@@ -113,6 +113,7 @@ pub async fn spawn_stack_adjusted(
     let repository = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     edge_settings.web_dir = repository.join("web");
     edge_settings.hls_js = repository.join("node_modules/hls.js/dist/hls.min.js");
+    edge_settings.tus_js = repository.join("node_modules/tus-js-client/dist/tus.min.js");
     edit(&mut edge_settings);
     let edge_deps = ottr_edge::Dependencies { store, verifier: verifier() };
     let edge = ottr_edge::Application::build(&edge_settings, edge_deps).await.unwrap();
