@@ -18,6 +18,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_client(true)
         // Upload chunks as `Bytes`: a file read from disk goes out, and arrives, without a copy.
         .bytes(".ottr.media.v1.UploadRequest.chunk")
+        .bytes(".ottr.media.v1.AppendUploadRequest.chunk")
         .compile_fds(fds)?;
     Ok(())
 }

@@ -32,17 +32,9 @@ pub struct EdgeSettings {
     pub cors_origins: Vec<String>,
     /// Bytes of immutable HLS objects (segments, init segments, images) kept in memory.
     pub hls_cache_bytes: usize,
-    /// Where resumable uploads are assembled before they go to media. A client resumes
-    /// against the same edge (sticky sessions when there are several).
-    pub upload_dir: std::path::PathBuf,
-    /// Refused up front, before a byte is received.
+    /// Refused up front, before a byte is received (media has its own limit, and the
+    /// expiry and quota of unfinished uploads: `OTTR__MEDIA__UPLOADS__*`).
     pub max_upload_bytes: u64,
-    /// An unfinished upload is deleted this long after creation (tus `Upload-Expires`).
-    pub upload_expiry_secs: u64,
-    /// How often expired uploads are swept from `upload_dir`.
-    pub upload_sweep_secs: u64,
-    /// Bytes one user's unfinished uploads may declare, all together.
-    pub upload_quota_bytes: u64,
     /// The web app's files (`web/` of the repository).
     pub web_dir: std::path::PathBuf,
     /// hls.js, as npm installed it.
@@ -69,11 +61,7 @@ impl Default for EdgeSettings {
             storage: None,
             cors_origins: vec!["*".into()],
             hls_cache_bytes: 256 * 1024 * 1024,
-            upload_dir: std::env::temp_dir().join("ottr-edge-uploads"),
             max_upload_bytes: 50 * 1024 * 1024 * 1024,
-            upload_expiry_secs: 24 * 3600,
-            upload_sweep_secs: 600,
-            upload_quota_bytes: 100 * 1024 * 1024 * 1024,
             web_dir: "web".into(),
             hls_js: "node_modules/hls.js/dist/hls.min.js".into(),
             tus_js: "node_modules/tus-js-client/dist/tus.min.js".into(),

@@ -20,5 +20,4 @@ mod upstream;
 pub use config::EdgeSettings;
 pub use error::EdgeError;
 /// Deletes expired uploads from an upload folder (the edge runs it periodically).
-pub use rest::uploads::sweep as sweep_uploads;
 pub use startup::{Application, Dependencies, StartupError};

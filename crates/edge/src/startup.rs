@@ -92,20 +92,13 @@ impl Application {
             reads: tokio::sync::Semaphore::new(settings.playback.max_concurrent_reads.max(1)),
         });
         let stopping = CancellationToken::new();
-        let uploads = rest::uploads::Uploads::new(
-            settings.upload_dir.clone(),
-            settings.max_upload_bytes,
-            settings.upload_expiry_secs,
-            settings.upload_quota_bytes,
-        );
-        uploads.sweep_periodically(Duration::from_secs(settings.upload_sweep_secs));
         let api = Api {
             upstream: upstream.clone(),
             delivery: delivery.clone(),
             public_url,
             playback_ttl_secs: settings.playback.effective_ttl_secs(),
             streams: StreamSlots::new(settings.limits.progress_streams_per_user),
-            uploads,
+            max_upload_bytes: settings.max_upload_bytes,
             verifier,
             stopping: stopping.clone(),
         };

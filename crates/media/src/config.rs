@@ -21,6 +21,8 @@ pub struct MediaSettings {
     /// Where sources are staged and ffmpeg writes before upload; cleaned on every path.
     pub work_dir: PathBuf,
     pub limits: LimitSettings,
+    /// `OTTR__MEDIA__UPLOADS__*`: resumable and direct uploads.
+    pub uploads: UploadSettings,
     pub worker: WorkerSettings,
     pub audio: AudioSettings,
     /// `OTTR__MEDIA__VIDEO__PRESET`, `…__CRF`: how every rung is encoded.
@@ -34,6 +36,7 @@ impl Default for MediaSettings {
             storage: StorageSettings::default(),
             work_dir: std::env::temp_dir().join("ottr-media"),
             limits: LimitSettings::default(),
+            uploads: UploadSettings::default(),
             worker: WorkerSettings::default(),
             audio: AudioSettings::default(),
             video: Encoder::default(),
@@ -65,6 +68,43 @@ impl Default for LimitSettings {
 impl LimitSettings {
     pub fn probe_limits(&self) -> Limits {
         Limits { max_duration_secs: self.max_duration_secs, max_pixels: self.max_pixels, max_streams: self.max_streams }
+    }
+}
+
+/// How resumable uploads are kept: their bytes go to the store in parts of `part_mib`,
+/// `parts_in_flight` at a time, so a writer holds at most about `part_mib` ×
+/// (`parts_in_flight` + 1) in memory.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(default)]
+pub struct UploadSettings {
+    pub part_mib: u64,
+    pub parts_in_flight: usize,
+    /// An unfinished upload is gone this long after creation (tus `Upload-Expires`).
+    pub expiry_secs: u64,
+    /// How often expired uploads are aborted and forgotten.
+    pub sweep_secs: u64,
+    /// Bytes one user's unfinished uploads may declare, all together.
+    pub quota_bytes: u64,
+    /// How long a direct upload URL works unless its creator asks for less, and the most
+    /// it may be asked for.
+    pub direct_expiry_secs: u64,
+    pub direct_max_expiry_secs: u64,
+    /// How long the presigned URL ffprobe reads a stored source through lives.
+    pub probe_url_secs: u64,
+}
+
+impl Default for UploadSettings {
+    fn default() -> Self {
+        Self {
+            part_mib: 8,
+            parts_in_flight: 3,
+            expiry_secs: 24 * 3600,
+            sweep_secs: 600,
+            quota_bytes: 100 * 1024 * 1024 * 1024,
+            direct_expiry_secs: 3600,
+            direct_max_expiry_secs: 7 * 24 * 3600,
+            probe_url_secs: 600,
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use crate::{
     store::{
         assets::{AssetRow, AssetState},
         jobs::{Claim, JobState},
+        uploads::{UploadRow, UploadState},
     },
     transcode::{
         ladder::Rung,
@@ -28,6 +29,22 @@ impl From<&SourceInfo> for pb::SourceInfo {
             video_codec: info.video_codec.clone(),
             audio_codec: info.audio_codec.clone().unwrap_or_default(),
             size_bytes: info.size_bytes,
+        }
+    }
+}
+
+impl From<&UploadRow> for pb::UploadSession {
+    fn from(row: &UploadRow) -> Self {
+        let complete = row.state == UploadState::Complete;
+        pb::UploadSession {
+            id: row.id.to_string(),
+            length: row.length.unwrap_or(row.received).max(0) as u64,
+            offset: row.received.max(0) as u64,
+            filename: row.filename.clone(),
+            expires_at: row.expires_at.unix_timestamp(),
+            asset_id: if complete { row.asset_id.to_string() } else { String::new() },
+            job_id: row.job_id.filter(|_| complete).map(|id| id.to_string()).unwrap_or_default(),
+            key: String::new(),
         }
     }
 }

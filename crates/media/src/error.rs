@@ -25,6 +25,20 @@ pub enum MediaError {
     Incomplete { received: u64, declared: u64 },
     #[error("no such {0}")]
     NotFound(&'static str),
+    #[error("another request is writing this upload")]
+    UploadBusy,
+    #[error("the upload continues at offset {offset}")]
+    OffsetMismatch { offset: u64 },
+    #[error("more bytes than the upload's declared length")]
+    LongerThanDeclared,
+    #[error("the bytes received do not match their checksum")]
+    ChecksumMismatch,
+    #[error("unfinished uploads may declare at most {quota} bytes together; finish or cancel some")]
+    QuotaExceeded { quota: u64 },
+    #[error("the upload expired")]
+    UploadExpired,
+    #[error("this direct upload URL is unknown, expired or already used")]
+    DirectUploadInvalid,
     #[error("the job is {0}; that cannot be done now")]
     JobState(JobState),
     #[error("the subtitle file is not accepted: {0}")]
@@ -76,6 +90,13 @@ impl ServiceError for MediaError {
             MediaError::TooLarge(_) => ErrorCode::UploadTooLarge,
             MediaError::Incomplete { .. } => ErrorCode::UploadIncomplete,
             MediaError::NotFound(_) => ErrorCode::NotFound,
+            MediaError::UploadBusy => ErrorCode::UploadBusy,
+            MediaError::OffsetMismatch { .. } => ErrorCode::UploadOffsetMismatch,
+            MediaError::LongerThanDeclared => ErrorCode::UploadTooLarge,
+            MediaError::ChecksumMismatch => ErrorCode::ChecksumMismatch,
+            MediaError::QuotaExceeded { .. } => ErrorCode::UploadQuotaExceeded,
+            MediaError::UploadExpired => ErrorCode::UploadExpired,
+            MediaError::DirectUploadInvalid => ErrorCode::DirectUploadInvalid,
             MediaError::JobState(_) => ErrorCode::JobStateConflict,
             MediaError::Subtitles(_) => ErrorCode::InvalidSubtitles,
             MediaError::NotReady => ErrorCode::AssetNotReady,
@@ -95,6 +116,13 @@ impl ServiceError for MediaError {
                 | MediaError::TooLarge(_)
                 | MediaError::Incomplete { .. }
                 | MediaError::NotFound(_)
+                | MediaError::UploadBusy
+                | MediaError::OffsetMismatch { .. }
+                | MediaError::LongerThanDeclared
+                | MediaError::ChecksumMismatch
+                | MediaError::QuotaExceeded { .. }
+                | MediaError::UploadExpired
+                | MediaError::DirectUploadInvalid
                 | MediaError::JobState(_)
                 | MediaError::Subtitles(_)
                 | MediaError::NotReady

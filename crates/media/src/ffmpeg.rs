@@ -46,6 +46,25 @@ pub fn source_guards(max_pixels: u64) -> Vec<String> {
     args
 }
 
+/// The protocols a stored source may be read through: `file` for the local store; for a
+/// presigned URL, only its own scheme's (HTTP over TCP, or HTTPS over TLS over TCP). The
+/// format allow-list admits no demuxer that opens other URLs (no HLS, no concat), so the
+/// one URL given is the only one read.
+pub fn protocols_for(source: &ottr_storage::ReadLocation) -> &'static str {
+    match source {
+        ottr_storage::ReadLocation::Path(_) => PROTOCOL_WHITELIST,
+        ottr_storage::ReadLocation::Url(url) if url.starts_with("https://") => "https,tls,tcp",
+        ottr_storage::ReadLocation::Url(_) => "http,tcp",
+    }
+}
+
+/// [`source_guards`] for a source where the store keeps it.
+pub fn source_guards_for(source: &ottr_storage::ReadLocation, max_pixels: u64) -> Vec<String> {
+    let mut args = source_guards(max_pixels);
+    args[1] = protocols_for(source).to_owned();
+    args
+}
+
 /// A source as an input: the guards, then `-i` and its path.
 pub fn guarded_input(source: &std::path::Path, max_pixels: u64) -> Vec<String> {
     let mut args = source_guards(max_pixels);
@@ -82,6 +101,18 @@ mod tests {
         for container in ALLOWED_CONTAINERS {
             assert!(container.split(',').any(|name| demuxers.contains(&name)), "{container}");
         }
+    }
+
+    #[test]
+    fn a_stored_source_is_read_only_through_its_own_protocol() {
+        use ottr_storage::ReadLocation;
+        let file = source_guards_for(&ReadLocation::Path("/tmp/x.mp4".into()), 1);
+        assert_eq!(after(&file, "-protocol_whitelist"), "file");
+        let http = source_guards_for(&ReadLocation::Url("http://127.0.0.1:9000/b/k?X-Amz-Signature=1".into()), 1);
+        assert_eq!(after(&http, "-protocol_whitelist"), "http,tcp");
+        let https = source_guards_for(&ReadLocation::Url("https://s3.example/b/k".into()), 1);
+        assert_eq!(after(&https, "-protocol_whitelist"), "https,tls,tcp");
+        assert_eq!(after(&https, "-format_whitelist"), FORMAT_WHITELIST);
     }
 
     #[test]

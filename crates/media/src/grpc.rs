@@ -13,6 +13,7 @@ use crate::{
     pipeline::Context,
     store::{assets, jobs},
     subtitles::edit::{self, NewTrack},
+    uploads::{self, Access, Creator},
 };
 
 pub(crate) struct MediaApi {
@@ -20,13 +21,31 @@ pub(crate) struct MediaApi {
 }
 
 /// Editors and admins only.
-fn require_staff<T>(request: &Request<T>) -> Result<Option<Uuid>, MediaError> {
+fn require_staff<T>(request: &Request<T>) -> Result<Uuid, MediaError> {
     let caller = token::caller(request).ok_or(MediaError::Unauthenticated)?;
     if caller.has(Role::Editor) || caller.has(Role::Admin) {
-        Ok(Some(caller.user_id))
+        Ok(caller.user_id)
     } else {
         Err(MediaError::PermissionDenied)
     }
+}
+
+/// Who asks for an upload: the client of a direct upload by its key, else its owner, an
+/// editor or admin by token.
+fn upload_access<T>(request: &Request<T>, key: &str) -> Result<Access, MediaError> {
+    if key.is_empty() { Ok(Access::Owner(require_staff(request)?)) } else { Ok(Access::Key(key.to_owned())) }
+}
+
+/// tus's checksum of one request's bytes, as the edge passes it on.
+fn checksum(header: &pb::AppendHeader) -> Result<Option<uploads::Checksum>, MediaError> {
+    use aws_lc_rs::digest;
+    let algorithm = match header.checksum_algorithm.as_str() {
+        "" => return Ok(None),
+        "sha1" => &digest::SHA1_FOR_LEGACY_USE_ONLY,
+        "sha256" => &digest::SHA256,
+        _ => return Err(MediaError::Invalid { field: "checksum_algorithm", message: "sha1 or sha256".into() }),
+    };
+    Ok(Some((header.checksum.to_vec(), digest::Context::new(algorithm))))
 }
 
 fn parse_id(field: &'static str, raw: &str) -> Result<Uuid, MediaError> {
@@ -55,6 +74,84 @@ impl MediaService for MediaApi {
         let uploader = require_staff(&request)?;
         let id = intake::intake(&self.ctx, request.into_inner(), uploader).await?;
         self.asset(id).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn create_upload(
+        &self,
+        request: Request<pb::CreateUploadRequest>,
+    ) -> Result<Response<pb::UploadSession>, Status> {
+        let creator = match request.get_ref().direct_token.as_str() {
+            "" => Creator::Staff(require_staff(&request)?),
+            token => Creator::Direct(token.to_owned()),
+        };
+        let request = request.into_inner();
+        let length = Some(request.length);
+        let (row, key) = uploads::create(&self.ctx, creator, length, &request.filename).await?;
+        Ok(Response::new(pb::UploadSession { key: key.unwrap_or_default(), ..(&row).into() }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_upload(&self, request: Request<pb::UploadRef>) -> Result<Response<pb::UploadSession>, Status> {
+        let access = upload_access(&request, &request.get_ref().key)?;
+        let id = parse_id("id", &request.get_ref().id)?;
+        Ok(Response::new((&uploads::find(&self.ctx, &access, id).await?).into()))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn append_upload(
+        &self,
+        request: Request<Streaming<pb::AppendUploadRequest>>,
+    ) -> Result<Response<pb::UploadSession>, Status> {
+        use pb::append_upload_request::Part;
+        use tokio_stream::StreamExt;
+        let caller = token::caller(&request).cloned();
+        let mut stream = request.into_inner();
+        let header = match stream.next().await {
+            Some(Ok(pb::AppendUploadRequest { part: Some(Part::Header(header)) })) => header,
+            Some(Err(status)) => return Err(MediaError::UploadStream(status).into()),
+            _ => return Err(MediaError::Invalid { field: "header", message: "must come first".into() }.into()),
+        };
+        let access = if header.key.is_empty() {
+            let caller = caller.ok_or(MediaError::Unauthenticated)?;
+            if !(caller.has(Role::Editor) || caller.has(Role::Admin)) {
+                return Err(MediaError::PermissionDenied.into());
+            }
+            Access::Owner(caller.user_id)
+        } else {
+            Access::Key(header.key.clone())
+        };
+        let id = parse_id("upload_id", &header.upload_id)?;
+        let chunks = stream.map(|message| match message {
+            Ok(pb::AppendUploadRequest { part: Some(Part::Chunk(chunk)) }) => Ok(chunk),
+            Ok(_) => Err(MediaError::Invalid { field: "chunk", message: "only chunks may follow the header".into() }),
+            Err(status) => Err(MediaError::UploadStream(status)),
+        });
+        let row = uploads::append(&self.ctx, &access, id, header.offset, checksum(&header)?, chunks).await?;
+        Ok(Response::new((&row).into()))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn delete_upload(&self, request: Request<pb::UploadRef>) -> Result<Response<pb::UploadSession>, Status> {
+        let access = upload_access(&request, &request.get_ref().key)?;
+        let id = parse_id("id", &request.get_ref().id)?;
+        Ok(Response::new((&uploads::delete(&self.ctx, &access, id).await?).into()))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn create_direct_upload(
+        &self,
+        request: Request<pb::CreateDirectUploadRequest>,
+    ) -> Result<Response<pb::DirectUpload>, Status> {
+        let owner = require_staff(&request)?;
+        let request = request.into_inner();
+        let grant =
+            uploads::direct::grant(&self.ctx, owner, request.max_bytes, u64::from(request.expires_in_secs)).await?;
+        Ok(Response::new(pb::DirectUpload {
+            token: grant.token,
+            max_bytes: grant.max_bytes,
+            expires_at: grant.expires_at.unix_timestamp(),
+        }))
     }
 
     #[tracing::instrument(skip_all)]

@@ -17,6 +17,7 @@ pub mod startup;
 pub mod store;
 pub mod subtitles;
 pub mod transcode;
+pub mod uploads;
 pub mod worker;
 
 pub use config::MediaSettings;

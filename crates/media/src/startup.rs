@@ -15,7 +15,7 @@ use ottr_runtime::{
 
 use ottr_storage::ObjectStore;
 
-use crate::{MediaError, MediaSettings, events::Events, grpc::MediaApi, pipeline::Context, worker};
+use crate::{MediaError, MediaSettings, events::Events, grpc::MediaApi, pipeline::Context, uploads, worker};
 
 #[derive(Clone)]
 pub struct Dependencies {
@@ -86,6 +86,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), tonic::transport::Error> {
         let (stop_tx, stop_rx) = watch::channel(false);
+        let sweeper = uploads::sweep::spawn(self.ctx.clone(), stop_rx.clone());
         let mut workers =
             if self.ctx.settings.worker.enabled { Some(worker::spawn(self.ctx.clone(), stop_rx)) } else { None };
         let served = self
@@ -98,6 +99,7 @@ impl Application {
         if let Some(workers) = workers.as_mut() {
             while workers.join_next().await.is_some() {}
         }
+        let _ = sweeper.await;
         served
     }
 }

@@ -103,6 +103,10 @@ codes! {
     StreamLimitReached => "stream_limit_reached", ResourceExhausted, 429;
     // Bytes declared by a user's unfinished uploads, all together, are bounded.
     UploadQuotaExceeded => "upload_quota_exceeded", ResourceExhausted, 409;
+    // An unfinished upload past its Upload-Expires (tus expiration: 410 Gone), and a
+    // direct upload URL that is unknown, expired or already used.
+    UploadExpired => "upload_expired", NotFound, 410;
+    DirectUploadInvalid => "direct_upload_invalid", PermissionDenied, 403;
 }
 
 impl ErrorCode {

@@ -7,12 +7,14 @@
 
 pub mod keys;
 mod local;
+pub mod multipart;
 mod s3;
 mod settings;
 
 use std::path::Path;
 
 pub use local::LocalStore;
+pub use multipart::{Part, PendingUpload, ReadLocation};
 pub use s3::S3Store;
 pub use settings::{S3Settings, StorageSettings};
 
@@ -122,6 +124,55 @@ impl ObjectStore {
     pub async fn delete(&self, key: &str) -> Result<(), StorageError> {
         keys::check(key)?;
         dispatch!(self, s => s.delete(key).await)
+    }
+
+    /// Starts a multipart upload of `key` (see [`multipart`]); returns its id.
+    pub async fn begin_upload(&self, key: &str) -> Result<String, StorageError> {
+        keys::check(key)?;
+        dispatch!(self, s => s.begin_upload(key).await)
+    }
+
+    /// Stores part `number`, which starts at byte `offset` of the object.
+    pub async fn put_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: i32,
+        offset: u64,
+        bytes: bytes::Bytes,
+    ) -> Result<Part, StorageError> {
+        keys::check(key)?;
+        match self {
+            ObjectStore::Local(store) => store.put_part(key, upload_id, number, offset, bytes).await,
+            ObjectStore::S3(store) => store.put_part(key, upload_id, number, bytes).await,
+        }
+    }
+
+    /// Puts the object in place from `parts`, in order; the upload is gone after.
+    pub async fn complete_upload(&self, key: &str, upload_id: &str, parts: &[Part]) -> Result<(), StorageError> {
+        keys::check(key)?;
+        dispatch!(self, s => s.complete_upload(key, upload_id, parts).await)
+    }
+
+    /// Drops an upload and every part of it; one already gone is not an error.
+    pub async fn abort_upload(&self, key: &str, upload_id: &str) -> Result<(), StorageError> {
+        keys::check(key)?;
+        dispatch!(self, s => s.abort_upload(key, upload_id).await)
+    }
+
+    /// Uploads under `prefix` never completed nor aborted (what a sweep looks for).
+    pub async fn pending_uploads(&self, prefix: &str) -> Result<Vec<PendingUpload>, StorageError> {
+        keys::check_prefix(prefix)?;
+        dispatch!(self, s => s.pending_uploads(prefix).await)
+    }
+
+    /// Where ffprobe can read `key`: its file, or a URL presigned for `ttl`.
+    pub async fn read_location(&self, key: &str, ttl: std::time::Duration) -> Result<ReadLocation, StorageError> {
+        keys::check(key)?;
+        match self {
+            ObjectStore::Local(store) => Ok(ReadLocation::Path(store.file_path(key))),
+            ObjectStore::S3(store) => Ok(ReadLocation::Url(store.presigned_get(key, ttl).await?)),
+        }
     }
 
     /// Deletes every object under `prefix`; returns how many.

@@ -5,7 +5,13 @@ use std::path::{Path, PathBuf};
 
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use crate::{ObjectMeta, StorageError, keys};
+use crate::{
+    ObjectMeta, StorageError, keys,
+    multipart::{Part, PendingUpload},
+};
+
+/// A staging file of a multipart upload: `.<upload id>.upload` beside the object.
+const UPLOAD_SUFFIX: &str = ".upload";
 
 #[derive(Clone, Debug)]
 pub struct LocalStore {
@@ -34,6 +40,84 @@ impl LocalStore {
         tokio::fs::create_dir_all(parent).await?;
         let staging = parent.join(format!(".{}.partial", uuid::Uuid::new_v4().simple()));
         Ok((staging, target))
+    }
+
+    /// Where the object of `key` is (or will be) on disk, for programs that read files.
+    pub fn file_path(&self, key: &str) -> PathBuf {
+        self.path(key)
+    }
+
+    /// The staging file of `upload_id`, which must be one this store made (hex only), so
+    /// an id read back from elsewhere cannot name another path.
+    fn upload_path(&self, key: &str, upload_id: &str) -> Result<PathBuf, StorageError> {
+        if upload_id.len() != 32 || !upload_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(StorageError::BadKey(upload_id.to_owned()));
+        }
+        let target = self.path(key);
+        let parent = target.parent().expect("object paths have a parent");
+        Ok(parent.join(format!(".{upload_id}{UPLOAD_SUFFIX}")))
+    }
+
+    pub async fn begin_upload(&self, key: &str) -> Result<String, StorageError> {
+        let upload_id = uuid::Uuid::new_v4().simple().to_string();
+        let path = self.upload_path(key, &upload_id)?;
+        tokio::fs::create_dir_all(path.parent().expect("staging files have a parent")).await?;
+        tokio::fs::File::create(&path).await?;
+        Ok(upload_id)
+    }
+
+    /// Writes the part at `offset` of the staging file: parts may come in any order and
+    /// again (a retried part overwrites itself).
+    pub async fn put_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: i32,
+        offset: u64,
+        bytes: bytes::Bytes,
+    ) -> Result<Part, StorageError> {
+        let path = self.upload_path(key, upload_id)?;
+        let size = bytes.len() as u64;
+        tokio::task::spawn_blocking(move || {
+            use std::os::unix::fs::FileExt;
+            let file = std::fs::OpenOptions::new().write(true).open(&path)?;
+            file.write_all_at(&bytes, offset)
+        })
+        .await
+        .map_err(|e| StorageError::Io(std::io::Error::other(e)))??;
+        Ok(Part { number, size, etag: String::new() })
+    }
+
+    /// Cuts the staging file to the parts' total (a longer write that was never
+    /// acknowledged goes) and renames it into place.
+    pub async fn complete_upload(&self, key: &str, upload_id: &str, parts: &[Part]) -> Result<(), StorageError> {
+        let path = self.upload_path(key, upload_id)?;
+        let total: u64 = parts.iter().map(|part| part.size).sum();
+        let file = tokio::fs::OpenOptions::new().write(true).open(&path).await.map_err(Self::not_found(key))?;
+        file.set_len(total).await?;
+        file.sync_all().await?;
+        tokio::fs::rename(&path, self.path(key)).await?;
+        Ok(())
+    }
+
+    pub async fn abort_upload(&self, key: &str, upload_id: &str) -> Result<(), StorageError> {
+        match tokio::fs::remove_file(self.upload_path(key, upload_id)?).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Staging files under `prefix`'s folder, as uploads never completed nor aborted.
+    pub async fn pending_uploads(&self, prefix: &str) -> Result<Vec<PendingUpload>, StorageError> {
+        let mut found = Vec::new();
+        for (path, name) in self.walk(prefix).await? {
+            let Some(upload_id) = name.strip_prefix('.').and_then(|n| n.strip_suffix(UPLOAD_SUFFIX)) else { continue };
+            // The staging file's own key: what aborting needs is its folder.
+            let Some(key) = self.key_of(&path) else { continue };
+            let started = tokio::fs::metadata(&path).await.ok().and_then(|m| m.modified().ok());
+            found.push(PendingUpload { key, upload_id: upload_id.to_owned(), started });
+        }
+        Ok(found)
     }
 
     pub async fn put_file(&self, key: &str, path: &Path) -> Result<(), StorageError> {
@@ -91,6 +175,26 @@ impl LocalStore {
     }
 
     pub async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
+        let mut found = Vec::new();
+        for (path, name) in self.walk(prefix).await? {
+            if name.starts_with('.') {
+                continue; // staging files
+            }
+            if let Some(key) = self.key_of(&path).filter(|key| key.starts_with(prefix)) {
+                found.push(key);
+            }
+        }
+        Ok(found)
+    }
+
+    /// The key of a file under the root.
+    fn key_of(&self, path: &Path) -> Option<String> {
+        let relative = path.strip_prefix(&self.root).ok()?;
+        Some(relative.to_string_lossy().replace(std::path::MAIN_SEPARATOR, "/"))
+    }
+
+    /// Every file (staging files too) below the folder `prefix` names, with its name.
+    async fn walk(&self, prefix: &str) -> Result<Vec<(PathBuf, String)>, StorageError> {
         // The prefix names a folder, or a folder and the start of a file name.
         let folder = match prefix.rsplit_once('/') {
             Some((folder, _)) => self.path(folder),
@@ -105,18 +209,10 @@ impl LocalStore {
                 Err(e) => return Err(e.into()),
             };
             while let Some(entry) = entries.next_entry().await? {
-                let path = entry.path();
-                let name = entry.file_name().to_string_lossy().into_owned();
-                if name.starts_with('.') {
-                    continue; // staging files
-                }
                 if entry.file_type().await?.is_dir() {
-                    stack.push(path);
-                } else if let Ok(relative) = path.strip_prefix(&self.root) {
-                    let key = relative.to_string_lossy().replace(std::path::MAIN_SEPARATOR, "/");
-                    if key.starts_with(prefix) {
-                        found.push(key);
-                    }
+                    stack.push(entry.path());
+                } else {
+                    found.push((entry.path(), entry.file_name().to_string_lossy().into_owned()));
                 }
             }
         }

@@ -8,13 +8,17 @@ use std::path::Path;
 use aws_sdk_s3::{
     Client,
     config::{BehaviorVersion, Credentials, Region, retry::RetryConfig},
+    presigning::PresigningConfig,
     primitives::{ByteStream, Length},
     types::{CompletedMultipartUpload, CompletedPart},
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::{ObjectMeta, StorageError, keys};
+use crate::{
+    ObjectMeta, StorageError, keys,
+    multipart::{Part, PendingUpload},
+};
 
 /// Files larger than this go up in parts of this size.
 const PART_SIZE: usize = 16 * 1024 * 1024;
@@ -24,8 +28,8 @@ const PARTS_IN_FLIGHT: usize = 4;
 
 /// The outcome of one part's upload task.
 fn joined(
-    done: Option<Result<Result<CompletedPart, StorageError>, tokio::task::JoinError>>,
-) -> Result<CompletedPart, StorageError> {
+    done: Option<Result<Result<Part, StorageError>, tokio::task::JoinError>>,
+) -> Result<Part, StorageError> {
     match done {
         Some(Ok(part)) => part,
         Some(Err(error)) => Err(StorageError::S3(format!("part upload task: {error}"))),
@@ -142,21 +146,11 @@ impl S3Store {
 
     /// Streams from disk: memory does not grow with the file's size.
     async fn put_multipart(&self, key: &str, path: &Path) -> Result<(), StorageError> {
-        let upload = self
-            .client
-            .create_multipart_upload()
-            .bucket(&self.bucket)
-            .key(key)
-            .content_type(keys::content_type(key))
-            .send()
-            .await
-            .map_err(s3_error)?;
-        let upload_id = upload.upload_id().unwrap_or_default().to_owned();
+        let upload_id = self.begin_upload(key).await?;
         let result = self.upload_parts(key, path, &upload_id).await;
         if result.is_err() {
             // Parts of an abandoned upload cost storage until aborted.
-            let _ =
-                self.client.abort_multipart_upload().bucket(&self.bucket).key(key).upload_id(&upload_id).send().await;
+            let _ = self.abort_upload(key, &upload_id).await;
         }
         result
     }
@@ -172,30 +166,74 @@ impl S3Store {
             }
             // Each part streams from its range of the file: nothing is held in memory, and
             // the SDK checksums it as it goes instead of hashing a buffer first.
+            let length = (size - offset).min(PART_SIZE as u64);
             let body = ByteStream::read_from()
                 .path(path)
                 .offset(offset)
-                .length(Length::Exact((size - offset).min(PART_SIZE as u64)))
+                .length(Length::Exact(length))
                 .build()
                 .await
                 .map_err(s3_error)?;
-            let request = self
-                .client
-                .upload_part()
-                .bucket(&self.bucket)
-                .key(key)
-                .upload_id(upload_id)
-                .part_number(number)
-                .body(body);
+            let request = self.part_request(key, upload_id, number, body);
             in_flight.spawn(async move {
                 let part = request.send().await.map_err(s3_error)?;
-                Ok(CompletedPart::builder().part_number(number).set_e_tag(part.e_tag().map(str::to_owned)).build())
+                Ok(Part { number, size: length, etag: part.e_tag().unwrap_or_default().to_owned() })
             });
         }
         while let Some(done) = in_flight.join_next().await {
             parts.push(joined(Some(done))?);
         }
-        parts.sort_by_key(|part| part.part_number());
+        parts.sort_by_key(|part| part.number);
+        self.complete_upload(key, upload_id, &parts).await
+    }
+
+    fn part_request(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: i32,
+        body: ByteStream,
+    ) -> aws_sdk_s3::operation::upload_part::builders::UploadPartFluentBuilder {
+        self.client.upload_part().bucket(&self.bucket).key(key).upload_id(upload_id).part_number(number).body(body)
+    }
+
+    /// Starts a multipart upload of `key`; returns its upload id.
+    pub async fn begin_upload(&self, key: &str) -> Result<String, StorageError> {
+        let upload = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(keys::content_type(key))
+            .send()
+            .await
+            .map_err(s3_error)?;
+        upload.upload_id().map(str::to_owned).ok_or_else(|| StorageError::S3("no upload id in the answer".into()))
+    }
+
+    /// Sends one part from memory (a resumable upload's buffered bytes).
+    pub async fn put_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: i32,
+        bytes: bytes::Bytes,
+    ) -> Result<Part, StorageError> {
+        let size = bytes.len() as u64;
+        let answer = self
+            .part_request(key, upload_id, number, ByteStream::from(bytes))
+            .content_length(size as i64)
+            .send()
+            .await
+            .map_err(s3_error)?;
+        Ok(Part { number, size, etag: answer.e_tag().unwrap_or_default().to_owned() })
+    }
+
+    pub async fn complete_upload(&self, key: &str, upload_id: &str, parts: &[Part]) -> Result<(), StorageError> {
+        let parts = parts
+            .iter()
+            .map(|part| CompletedPart::builder().part_number(part.number).e_tag(&part.etag).build())
+            .collect();
         self.client
             .complete_multipart_upload()
             .bucket(&self.bucket)
@@ -206,6 +244,54 @@ impl S3Store {
             .await
             .map_err(s3_error)?;
         Ok(())
+    }
+
+    pub async fn abort_upload(&self, key: &str, upload_id: &str) -> Result<(), StorageError> {
+        match self.client.abort_multipart_upload().bucket(&self.bucket).key(key).upload_id(upload_id).send().await {
+            Ok(_) => Ok(()),
+            // Already gone (completed, aborted, or expired by a bucket lifecycle rule).
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_upload()) => Ok(()),
+            Err(error) => Err(s3_error(error)),
+        }
+    }
+
+    /// Multipart uploads under `prefix` that were neither completed nor aborted.
+    pub async fn pending_uploads(&self, prefix: &str) -> Result<Vec<PendingUpload>, StorageError> {
+        let mut found = Vec::new();
+        let (mut key_marker, mut id_marker) = (None::<String>, None::<String>);
+        loop {
+            let page = self
+                .client
+                .list_multipart_uploads()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_key_marker(key_marker.take())
+                .set_upload_id_marker(id_marker.take())
+                .send()
+                .await
+                .map_err(s3_error)?;
+            for upload in page.uploads() {
+                if let (Some(key), Some(upload_id)) = (upload.key(), upload.upload_id()) {
+                    let started = upload.initiated().and_then(|at| std::time::SystemTime::try_from(*at).ok());
+                    found.push(PendingUpload { key: key.to_owned(), upload_id: upload_id.to_owned(), started });
+                }
+            }
+            if !page.is_truncated().unwrap_or(false) {
+                return Ok(found);
+            }
+            key_marker = page.next_key_marker().map(str::to_owned);
+            id_marker = page.next_upload_id_marker().map(str::to_owned);
+            if key_marker.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    /// A GET URL for `key` that works for `ttl` without credentials.
+    pub async fn presigned_get(&self, key: &str, ttl: std::time::Duration) -> Result<String, StorageError> {
+        let config = PresigningConfig::expires_in(ttl).map_err(s3_error)?;
+        let request = self.client.get_object().bucket(&self.bucket).key(key).presigned(config).await.map_err(s3_error)?;
+        Ok(request.uri().to_owned())
     }
 
     async fn get(&self, key: &str, range: Option<String>) -> Result<ByteStream, StorageError> {

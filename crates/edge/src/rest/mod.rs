@@ -34,7 +34,8 @@ pub(crate) struct Api {
     /// Absolute base for the URLs the API hands out.
     pub public_url: String,
     pub playback_ttl_secs: i64,
-    pub uploads: Arc<uploads::Uploads>,
+    /// Advertised to tus clients and refused at creation; media enforces its own limit.
+    pub max_upload_bytes: u64,
     /// Verifies callers' access tokens where the edge itself needs to know who calls.
     pub verifier: Arc<TokenVerifier>,
     /// Cancelled when the edge starts to stop: long-lived answers (SSE) end then.

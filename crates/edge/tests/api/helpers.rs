@@ -31,6 +31,11 @@ pub struct Stack {
     pub editor: String,
     pub catalog: CatalogServiceClient<tonic::transport::Channel>,
     pub media: MediaServiceClient<tonic::transport::Channel>,
+    /// Media's store and database, for looking at what an upload left behind.
+    pub media_ctx: ottr_media::pipeline::Context,
+    /// What a second edge in front of the same services is built from.
+    edge_settings: EdgeSettings,
+    tokens: TokenSettings,
     scratch: PathBuf,
     _stop: Vec<tokio::sync::oneshot::Sender<()>>,
     /// Asks the edge alone to stop; its task says when it has.
@@ -98,6 +103,7 @@ pub async fn spawn_stack_adjusted(
     let store = ottr_storage::ObjectStore::open_read_only(&media_settings.storage).await.unwrap();
     let media_deps = ottr_media::Dependencies { pool: pool.clone(), redis, redis_settings, verifier: verifier() };
     let media = ottr_media::Application::build(media_settings, media_deps).await.unwrap();
+    let media_ctx = media.context();
     let media_url = format!("http://127.0.0.1:{}", media.port());
     tokio::spawn(media.run_until_stopped(stopper(&mut stops)));
 
@@ -109,13 +115,12 @@ pub async fn spawn_stack_adjusted(
         ..Default::default()
     };
     edge_settings.playback.secret = SECRET.to_owned().into();
-    edge_settings.upload_dir = scratch.join("uploads");
     let repository = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     edge_settings.web_dir = repository.join("web");
     edge_settings.hls_js = repository.join("node_modules/hls.js/dist/hls.min.js");
     edge_settings.tus_js = repository.join("node_modules/tus-js-client/dist/tus.min.js");
     edit(&mut edge_settings);
-    let edge_deps = ottr_edge::Dependencies { store, verifier: verifier() };
+    let edge_deps = ottr_edge::Dependencies { store: store.clone(), verifier: verifier() };
     let edge = ottr_edge::Application::build(&edge_settings, edge_deps).await.unwrap();
     let edge_url = format!("http://127.0.0.1:{}", edge.port());
     let metrics_port = edge.metrics_port();
@@ -134,6 +139,9 @@ pub async fn spawn_stack_adjusted(
         editor,
         catalog: CatalogServiceClient::connect(catalog_url).await.unwrap(),
         media: MediaServiceClient::connect(media_url).await.unwrap(),
+        media_ctx,
+        edge_settings,
+        tokens,
         scratch,
         _stop: stops,
         stop_edge: Some(stop_edge),
@@ -166,6 +174,35 @@ pub async fn json_of(request: reqwest::RequestBuilder) -> serde_json::Value {
 impl Stack {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.edge)
+    }
+
+    /// A second edge process's worth of edge in front of the same services (its own
+    /// listener and state, as another instance behind a load balancer); returns its URL.
+    /// It runs until the test ends.
+    pub async fn another_edge(&self) -> String {
+        let store = ottr_storage::ObjectStore::open_read_only(&self.media_ctx.settings.storage).await.unwrap();
+        let verifier = Arc::new(TokenVerifier::from_settings(&self.tokens).unwrap());
+        let deps = ottr_edge::Dependencies { store, verifier };
+        let edge = ottr_edge::Application::build(&self.edge_settings, deps).await.unwrap();
+        let url = format!("http://127.0.0.1:{}", edge.port());
+        tokio::spawn(edge.run_until_stopped(std::future::pending()));
+        url
+    }
+
+    /// Every file under media's object store folder, staging files included.
+    pub fn stored_files(&self) -> Vec<String> {
+        fn walk(dir: &std::path::Path, found: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                if entry.path().is_dir() {
+                    walk(&entry.path(), found);
+                } else {
+                    found.push(entry.path().display().to_string());
+                }
+            }
+        }
+        let mut found = Vec::new();
+        walk(&self.media_ctx.settings.storage.local_root, &mut found);
+        found
     }
 
     /// A request to the edge's `path` carrying `token` as its bearer.
@@ -298,6 +335,16 @@ impl Stack {
             .expect("ffmpeg is installed by scripts/setup.sh");
         assert!(status.success(), "ffmpeg makes the clip");
         std::fs::read(out).unwrap()
+    }
+
+    /// A lossless 720p clip of about 14 MB: large enough to span several store parts and
+    /// several tus PATCHes.
+    pub fn large_clip(&self) -> Vec<u8> {
+        Clip::testsrc("1280x720", 25, 8)
+            .yuv420p()
+            .args(["-qp", "0"])
+            .bytes(&self.scratch, "upload-large.mp4")
+            .expect("ffmpeg makes the clip")
     }
 
     fn generate(&self, seconds: u32, size: &str, audio: bool) -> Vec<u8> {

@@ -163,7 +163,7 @@ async fn a_small_file_goes_up_in_one_multipart_request(pool: PgPool) {
 
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
 async fn tus_refusals_keep_their_statuses_and_headers_and_carry_a_code(pool: PgPool) {
-    let stack = spawn_stack(pool).await;
+    let stack = spawn_stack(pool.clone()).await;
     let created = create(&stack, &stack.editor, 10).await;
     let location = created.headers()["location"].to_str().unwrap().to_owned();
     let refusal = |response: reqwest::Response| async move {
@@ -202,18 +202,12 @@ async fn tus_refusals_keep_their_statuses_and_headers_and_carry_a_code(pool: PgP
         .send()
         .await
         .unwrap();
-    assert_eq!(refusal(forged).await, (401, "token_invalid".into(), None), "checked at the edge, as auth would");
+    assert_eq!(refusal(forged).await, (401, "token_invalid".into(), None), "checked by media, as by every service");
 
     // A PATCH still arriving holds the upload; a second writer is told it is busy.
     let (more, slow) = stack.patch_in_flight(&location, 7, b"abc".to_vec()).await;
-    for _ in 0..500 {
-        if offset(&stack, &location).await == 3 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    assert_eq!(offset(&stack, &location).await, 3, "the first bytes of the slow PATCH landed");
-    let busy = refusal(patch(&stack, &location, 3, b"def", None).await).await;
+    wait_for_writer(&pool).await;
+    let busy = refusal(patch(&stack, &location, 0, b"def", None).await).await;
     assert_eq!(busy, (409, "upload_busy".into(), None));
     more.send(Ok(b"defg".to_vec())).await.unwrap();
     drop(more);
@@ -222,53 +216,198 @@ async fn tus_refusals_keep_their_statuses_and_headers_and_carry_a_code(pool: PgP
     assert_eq!(done.headers()["upload-offset"], "7");
 }
 
-/// Files left in the edge's upload folder.
-fn upload_files(dir: &std::path::Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .map_or_else(|_| Vec::new(), |d| d.map(|e| e.unwrap().file_name().into_string().unwrap()).collect())
+/// Waits until some upload's writer holds its write lock (a PATCH is inside media).
+async fn wait_for_writer(pool: &PgPool) {
+    for _ in 0..500 {
+        let held: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        if held > 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("no PATCH took its upload's write lock");
+}
+
+/// The source files and multipart staging files under media's store: what an upload
+/// leaves there.
+fn sources(stack: &Stack) -> Vec<String> {
+    stack.stored_files().into_iter().filter(|path| path.contains("/sources/")).collect()
+}
+
+async fn upload_rows(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM media.uploads").fetch_one(pool).await.unwrap()
 }
 
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
-async fn an_upload_media_refuses_leaves_no_file_behind(pool: PgPool) {
-    let dir = std::env::temp_dir().join(format!("ottr-refused-{}", uuid::Uuid::new_v4().simple()));
-    let stack = crate::helpers::spawn_stack_with(pool, |edge| edge.upload_dir = dir.clone()).await;
+async fn an_upload_media_refuses_leaves_nothing_behind(pool: PgPool) {
+    let stack = spawn_stack(pool.clone()).await;
     let noise: Vec<u8> = (0..3 * 1024 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     let created = create(&stack, &stack.editor, noise.len() as u64).await;
     assert_eq!(created.status(), 201);
     assert!(created.headers().contains_key("upload-expires"));
     let location = created.headers()["location"].to_str().unwrap().to_owned();
-    let refused = patch(&stack, &location, 0, &noise, None).await;
+    let half = noise.len() / 2;
+    assert_eq!(patch(&stack, &location, 0, &noise[..half], None).await.status(), 204);
+    assert_eq!(sources(&stack).len(), 1, "the multipart staging file: {:?}", sources(&stack));
+    let refused = patch(&stack, &location, half as u64, &noise[half..], None).await;
     assert_eq!(refused.status(), 422, "random bytes are not media");
-    assert_eq!(upload_files(&dir), Vec::<String>::new());
-    let _ = std::fs::remove_dir_all(dir);
+    assert_eq!(sources(&stack), Vec::<String>::new());
+    assert_eq!(upload_rows(&pool).await, 0);
 }
 
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
-async fn an_unfinished_upload_expires_and_the_sweep_deletes_it(pool: PgPool) {
-    let dir = std::env::temp_dir().join(format!("ottr-expiry-{}", uuid::Uuid::new_v4().simple()));
-    let stack = crate::helpers::spawn_stack_with(pool, |edge| {
-        edge.upload_dir = dir.clone();
-        edge.upload_expiry_secs = 1;
-    })
-    .await;
-    let created = create(&stack, &stack.editor, 1000).await;
+async fn an_unfinished_upload_expires_and_the_sweep_aborts_its_parts(pool: PgPool) {
+    let stack = spawn_stack(pool.clone()).await;
+    let large = stack.large_clip();
+    let created = create(&stack, &stack.editor, large.len() as u64).await;
     let location = created.headers()["location"].to_str().unwrap().to_owned();
-    assert_eq!(patch(&stack, &location, 0, &[0; 10], None).await.status(), 204);
-    assert_eq!(upload_files(&dir).len(), 2, "spool and info file");
-    let later = time::OffsetDateTime::now_utc().unix_timestamp() + 2;
-    assert_eq!(ottr_edge::sweep_uploads(&dir, later).await, 1);
-    assert_eq!(upload_files(&dir), Vec::<String>::new());
+    let chunk = 9 * 1024 * 1024; // a whole part, and bytes after it
+    assert_eq!(patch(&stack, &location, 0, &large[..chunk], None).await.status(), 204);
+    assert_eq!(offset(&stack, &location).await, chunk as u64);
+    assert_eq!(sources(&stack).len(), 1, "one staging file holds the parts");
+
+    // The expiry passes (moved, not waited for).
+    sqlx::query("UPDATE media.uploads SET expires_at = now() - interval '1 second'").execute(&pool).await.unwrap();
+    let head = stack.http.head(&location).bearer_auth(&stack.editor).header("Tus-Resumable", "1.0.0").send().await;
+    assert_eq!(head.unwrap().status(), 410, "tus expiration: gone");
+    let late = patch(&stack, &location, chunk as u64, &large[chunk..], None).await;
+    assert_eq!(late.status(), 410);
+    assert_eq!(late.json::<serde_json::Value>().await.unwrap()["code"], "upload_expired");
+
+    let swept = ottr_media::uploads::sweep::sweep(&stack.media_ctx).await.unwrap();
+    assert_eq!(swept.uploads, 1);
+    assert_eq!(sources(&stack), Vec::<String>::new(), "no orphaned parts");
+    assert!(stack.media_ctx.store.pending_uploads("sources/").await.unwrap().is_empty());
+    assert_eq!(upload_rows(&pool).await, 0);
     let head = stack.http.head(&location).bearer_auth(&stack.editor).header("Tus-Resumable", "1.0.0").send().await;
     assert_eq!(head.unwrap().status(), 404);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
 async fn unfinished_uploads_of_one_user_stay_within_the_quota(pool: PgPool) {
-    let stack = crate::helpers::spawn_stack_with(pool, |edge| edge.upload_quota_bytes = 1000).await;
+    let stack = crate::helpers::spawn_stack_adjusted(pool, |_| {}, |media| media.uploads.quota_bytes = 1000).await;
     assert_eq!(create(&stack, &stack.editor, 600).await.status(), 201);
     let refused = create(&stack, &stack.editor, 600).await;
     assert_eq!(refused.status(), 409);
     assert_eq!(refused.json::<serde_json::Value>().await.unwrap()["code"], "upload_quota_exceeded");
     assert_eq!(create(&stack, &stack.editor, 400).await.status(), 201, "what is left of the quota");
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn tus_js_client_resumes_through_a_second_edge_and_the_source_is_stored_whole(pool: PgPool) {
+    let stack = spawn_stack(pool.clone()).await;
+    let second = stack.another_edge().await;
+    let large = stack.large_clip();
+    let path = std::env::temp_dir().join(format!("ottr-tus-{}.mp4", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&path, &large).unwrap();
+    // 3 MiB chunks: the first PATCH ends short of a part (its bytes wait in the row), the
+    // next ones complete parts.
+    let chunk = (3 * 1024 * 1024).to_string();
+    let (status, out) = crate::helpers::node(
+        "tests/uploads/tus_resume.mjs",
+        [&stack.edge, &second, &stack.editor, path.to_str().unwrap(), &chunk],
+    )
+    .await;
+    let _ = std::fs::remove_file(&path);
+    assert!(status.success(), "{out}");
+    let result: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(result["interruptedAt"], 3 * 1024 * 1024, "{out}");
+    assert!(result["uploadUrl"].as_str().unwrap().starts_with(&second), "{out}");
+    let asset = result["assetId"].as_str().unwrap();
+    let key = format!("sources/{asset}/source.mp4");
+    assert_eq!(stack.media_ctx.store.get_bytes(&key).await.unwrap(), large, "the stored source is the file, byte for byte");
+    assert_eq!(sources(&stack).len(), 1, "the source and nothing else: {:?}", sources(&stack));
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn two_patches_at_once_through_two_edges_one_wins_and_nothing_is_corrupted(pool: PgPool) {
+    let stack = spawn_stack(pool.clone()).await;
+    let second = stack.another_edge().await;
+    let large = stack.large_clip();
+    let created = create(&stack, &stack.editor, large.len() as u64).await;
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    let elsewhere = location.replace(&stack.edge, &second);
+
+    let half = large.len() / 2;
+    let (more, slow) = stack.patch_in_flight(&location, half as u64, large[..1024].to_vec()).await;
+    wait_for_writer(&pool).await;
+    let rival = patch(&stack, &elsewhere, 0, &large[..half], None).await;
+    assert_eq!(rival.status(), 409);
+    assert_eq!(rival.json::<serde_json::Value>().await.unwrap()["code"], "upload_busy");
+    more.send(Ok(large[1024..half].to_vec())).await.unwrap();
+    drop(more);
+    assert_eq!(slow.await.unwrap().unwrap().status(), 204);
+
+    let last = patch(&stack, &elsewhere, half as u64, &large[half..], None).await;
+    assert_eq!(last.status(), 204, "the second edge carries on");
+    let asset = last.headers()["ottr-asset-id"].to_str().unwrap();
+    let stored = stack.media_ctx.store.get_bytes(&format!("sources/{asset}/source.mp4")).await.unwrap();
+    assert!(stored == large, "the stored source is the file, byte for byte");
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn a_direct_upload_url_works_once_without_a_token_within_its_cap(pool: PgPool) {
+    let stack = spawn_stack(pool.clone()).await;
+    let clip = stack.clip(2);
+    let grant = stack
+        .authed(reqwest::Method::POST, "/api/v1/uploads/direct", &stack.editor)
+        .json(&serde_json::json!({"max_bytes": clip.len(), "expires_in_secs": 600}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(grant.status(), 200);
+    let grant: serde_json::Value = grant.json().await.unwrap();
+    let url = grant["upload_url"].as_str().unwrap().to_owned();
+    assert_eq!(grant["max_bytes"], clip.len());
+    let viewer = stack.viewer().await;
+    let refused = stack.authed(reqwest::Method::POST, "/api/v1/uploads/direct", &viewer).send().await.unwrap();
+    assert_eq!(refused.status(), 403, "only editors hand out upload URLs");
+
+    let create_at = |length: usize| {
+        stack
+            .http
+            .post(&url)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Length", length.to_string())
+            .header("Upload-Metadata", format!("filename {}", STANDARD.encode("partner.mp4")))
+            .send()
+    };
+    let too_big = create_at(clip.len() + 1).await.unwrap();
+    assert_eq!(too_big.status(), 413, "the cap holds before a byte");
+    let created = create_at(clip.len()).await.unwrap();
+    assert_eq!(created.status(), 201, "the refused size did not use the URL up");
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.contains("?key="), "{location}");
+    let again = create_at(clip.len()).await.unwrap();
+    assert_eq!(again.status(), 403);
+    assert_eq!(again.json::<serde_json::Value>().await.unwrap()["code"], "direct_upload_invalid");
+
+    let without_key = location.split('?').next().unwrap().to_owned();
+    let anonymous = stack.http.head(&without_key).header("Tus-Resumable", "1.0.0").send().await.unwrap();
+    assert_eq!(anonymous.status(), 401, "the upload's URL without its key is nobody's");
+    let wrong_key = stack.http.head(format!("{without_key}?key=guess")).send().await.unwrap();
+    assert_eq!(wrong_key.status(), 404);
+    let done = stack
+        .http
+        .patch(&location)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Content-Type", "application/offset+octet-stream")
+        .header("Upload-Offset", "0")
+        .body(clip.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 204);
+    let asset = done.headers()["ottr-asset-id"].to_str().unwrap().to_owned();
+    // The asset is the editor's, like any other upload of theirs.
+    let mut media = stack.media.clone();
+    let found = media
+        .get_asset(crate::helpers::bearer(ottr_proto::media::v1::GetAssetRequest { id: asset.clone() }, &stack.editor))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(found.filename, "partner.mp4");
 }

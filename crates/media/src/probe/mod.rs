@@ -6,6 +6,8 @@ mod parse;
 
 use std::{path::Path, time::Duration};
 
+use ottr_storage::ReadLocation;
+
 pub use parse::{AudioStream, DynamicRange, Limits, Rejection, Scan, SourceInfo, SubtitleStream, parse};
 
 use crate::{
@@ -27,20 +29,27 @@ pub enum ProbeError {
     NotRun(#[source] ProcessError),
 }
 
-/// Probes `path` and judges it. ffprobe giving up on the file (an exit code, or spinning
-/// past the limit on it) is a [`Rejection`]; failing to start it or to read its output is not.
+/// Probes the local file `path` and judges it (see [`probe_input`]).
 pub async fn probe(path: &Path, limits: Limits) -> Result<SourceInfo, ProbeError> {
+    probe_input(&ReadLocation::Path(path.to_owned()), limits).await
+}
+
+/// Probes a source where the store keeps it (a local file, or a presigned URL that only
+/// the URL's own protocols may read) and judges it. ffprobe giving up on the file (an exit
+/// code, or spinning past the limit on it) is a [`Rejection`]; failing to start it or to
+/// read its output is not.
+pub async fn probe_input(source: &ReadLocation, limits: Limits) -> Result<SourceInfo, ProbeError> {
     let mut args = ffmpeg::probe_base_args();
-    args.extend(ffmpeg::source_guards(limits.max_pixels));
+    args.extend(ffmpeg::source_guards_for(source, limits.max_pixels));
     args.extend(["-print_format", "json", "-show_format", "-show_streams", "-i"].map(String::from));
-    args.push(path.to_string_lossy().into_owned());
+    args.push(source.as_input());
     match process::run("ffprobe", &args, PROBE_LIMIT).await {
         Ok(json) => Ok(parse(&json, limits)?),
         Err(ProcessError::Failed { stderr_tail, .. }) if stderr_tail.contains("whitelist") => {
             Err(Rejection::UnsupportedContainer(stderr_tail).into())
         }
         Err(error @ ProcessError::Failed { .. }) => Err(Rejection::Unreadable(error.stderr_tail().to_owned()).into()),
-        // A local file ffprobe cannot finish within a minute is the file's doing.
+        // A source ffprobe cannot finish within a minute is the file's doing.
         Err(error @ ProcessError::TimedOut { .. }) => Err(Rejection::Unreadable(error.to_string()).into()),
         Err(error @ (ProcessError::Spawn { .. } | ProcessError::Io { .. })) => Err(ProbeError::NotRun(error)),
     }

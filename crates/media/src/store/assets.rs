@@ -50,6 +50,14 @@ pub struct NewAsset<'a> {
 /// without a job, nor a job without its asset. Returns the job's id.
 pub async fn create(pool: &PgPool, asset: &NewAsset<'_>, max_attempts: i32) -> Result<Uuid, MediaError> {
     let mut tx = pool.begin().await?;
+    let job_id = insert(&mut tx, asset, max_attempts).await?;
+    tx.commit().await?;
+    Ok(job_id)
+}
+
+/// The asset and its job, in the caller's transaction (with whatever else must go with
+/// them). Returns the job's id.
+pub async fn insert(tx: &mut PgConnection, asset: &NewAsset<'_>, max_attempts: i32) -> Result<Uuid, MediaError> {
     sqlx::query("INSERT INTO media.assets (id, filename, source_key, source, created_by) VALUES ($1, $2, $3, $4, $5)")
         .bind(asset.id)
         .bind(asset.filename)
@@ -65,7 +73,6 @@ pub async fn create(pool: &PgPool, asset: &NewAsset<'_>, max_attempts: i32) -> R
         .bind(max_attempts)
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
     Ok(job_id)
 }
 

@@ -1,8 +1,9 @@
-//! media's tables: the durable job queue ([`jobs`]) and the assets it works on
-//! ([`assets`]). States are enums stored as the text values the migrations check.
+//! media's tables: the durable job queue ([`jobs`]), the assets it works on
+//! ([`assets`]) and resumable uploads ([`uploads`]). States are enums stored as the text values the migrations check.
 
 pub mod assets;
 pub mod jobs;
+pub mod uploads;
 
 /// A state enum read and written as its text value, so the columns and their CHECK
 /// constraints stay as they are.

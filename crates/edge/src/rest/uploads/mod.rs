@@ -1,15 +1,16 @@
 //! Uploads under `/api/v1/uploads`: resumable (tus 1.0: core, creation, termination,
-//! checksum) and plain multipart. Bytes go to a spool file as they arrive, never held whole
-//! in memory, through one chunk loop ([`spool`]); a finished file is streamed to media's
-//! Upload RPC ([`hand_off`]), which stores, probes and queues it, and the answer names the
-//! asset and job whose progress `/api/v1/jobs/{id}/events` streams. The caller's token is
-//! verified here, locally, like every service does ([`caller`]).
+//! checksum, expiration), plain multipart, and direct uploads (a one-time URL an editor
+//! hands to a browser or a partner's server). The edge keeps nothing of an upload: tus
+//! requests become media's upload RPCs ([`tus`]), each PATCH body streamed on as it
+//! arrives ([`relay`]), and media writes the bytes straight into the object store as the
+//! parts of a multipart upload, with the upload's state in PostgreSQL. So any edge answers
+//! for any upload, and a restarted edge loses none. Callers' tokens are checked by media,
+//! like every service does; a direct upload's client presents the key its creation
+//! answered (`?key=` on the upload's URL) instead.
 
-mod caller;
-mod hand_off;
+mod direct;
 mod multipart;
-mod spool;
-mod store;
+mod relay;
 mod tus;
 
 use axum::{
@@ -23,29 +24,47 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub(crate) use store::Uploads;
-pub use store::sweep;
+use ottr_proto::media::v1::UploadSession;
 
 use super::Api;
 
 /// The tus protocol version spoken here.
 const TUS_VERSION: &str = "1.0.0";
 
-/// What is known of an upload, beside its bytes.
+/// What is known of an upload (`GET /api/v1/uploads/{id}`, and the multipart answer).
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
 pub(crate) struct Info {
     pub id: String,
     pub length: u64,
+    /// Bytes stored so far.
+    pub offset: u64,
     pub filename: String,
-    /// The account that created it; nobody else may touch it.
-    pub owner: String,
-    /// Set when the upload is complete and handed to media.
+    /// Set when the upload is complete: the source is stored, probed and queued.
     pub asset_id: String,
     pub job_id: String,
-    /// Unix seconds after which the upload is gone, finished or not (0: never, files
-    /// written before expiry existed).
-    #[serde(default)]
+    /// Unix seconds after which an unfinished upload is gone.
     pub expires_at: i64,
+}
+
+impl From<UploadSession> for Info {
+    fn from(session: UploadSession) -> Self {
+        Self {
+            id: session.id,
+            length: session.length,
+            offset: session.offset,
+            filename: session.filename,
+            asset_id: session.asset_id,
+            job_id: session.job_id,
+            expires_at: session.expires_at,
+        }
+    }
+}
+
+/// `?key=`: a direct upload's client names itself with the key its creation answered.
+#[derive(Default, Deserialize)]
+pub(crate) struct Key {
+    #[serde(default)]
+    pub key: String,
 }
 
 /// tus wants `Tus-Resumable` on every answer, refusals included; one layer adds it, so no
@@ -56,16 +75,22 @@ async fn tus_resumable(request: Request, next: Next) -> Response {
     response
 }
 
+/// Direct upload grants are small JSON bodies.
+const GRANT_BODY_BYTES: usize = 4 * 1024;
+
 pub(crate) fn router() -> Router<Api> {
     let tus = Router::new()
         .route("/api/v1/uploads", post(tus::create).options(tus::options))
+        .route("/api/v1/uploads/direct/{token}", post(direct::create).options(tus::options))
         .route(
             "/api/v1/uploads/{id}",
             get(tus::status).head(tus::head).patch(tus::patch).delete(tus::delete).options(tus::options),
         )
         .layer(middleware::from_fn(tus_resumable));
-    // The handler enforces `max_upload_bytes` itself while it spools to disk.
+    let grants =
+        Router::new().route("/api/v1/uploads/direct", post(direct::grant).layer(DefaultBodyLimit::max(GRANT_BODY_BYTES)));
+    // Media enforces the upload limit itself while it stores.
     let multipart =
         Router::new().route("/api/v1/uploads/file", post(multipart::multipart).layer(DefaultBodyLimit::disable()));
-    tus.merge(multipart)
+    tus.merge(grants).merge(multipart)
 }

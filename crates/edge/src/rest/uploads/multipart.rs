@@ -1,20 +1,18 @@
-//! Plain multipart upload for small files: the `file` part is spooled to disk as it
-//! arrives (never held whole in memory) and handed to media in one go.
+//! Plain multipart upload for small files and scripts: the `file` part is streamed to
+//! media's Upload RPC as it arrives (its length is not known up front; media stores it as
+//! it comes, within the upload limit), and the answer names the asset and its job.
 
 use axum::{
     Json,
     extract::{Multipart, State},
     http::HeaderMap,
 };
-use tonic::codegen::tokio_stream::StreamExt;
+use tonic::codegen::tokio_stream;
 
-use super::{
-    Info,
-    caller::Uploader,
-    hand_off::{finished, hand_off},
-    spool::{Limit, spool},
-};
-use crate::{EdgeError, rest::Api};
+use ottr_proto::media::v1::{UploadHeader, UploadRequest, upload_request::Part};
+
+use super::Info;
+use crate::{EdgeError, rest::Api, upstream::forward};
 
 fn unreadable(error: axum::extract::multipart::MultipartError) -> EdgeError {
     EdgeError::InvalidArgument(error.body_text())
@@ -22,7 +20,6 @@ fn unreadable(error: axum::extract::multipart::MultipartError) -> EdgeError {
 
 pub(super) async fn multipart(
     State(api): State<Api>,
-    uploader: Uploader,
     headers: HeaderMap,
     mut form: Multipart,
 ) -> Result<Json<Info>, EdgeError> {
@@ -33,26 +30,41 @@ pub(super) async fn multipart(
             None => return Err(EdgeError::InvalidArgument("a `file` part is required".into())),
         }
     };
-    let mut info = Info {
-        id: uuid::Uuid::new_v4().to_string(),
-        length: 0,
-        filename: field.file_name().unwrap_or("upload").to_owned(),
-        owner: uploader.owner(),
-        asset_id: String::new(),
-        job_id: String::new(),
-        expires_at: 0,
-    };
-    let mut file = api.uploads.spool_file(&info.id).await?;
-    let limit = Limit { bytes: api.uploads.max_bytes, exceeded: |limit| EdgeError::UploadTooLarge { limit } };
-    let spooled = spool(&mut file, field.map(|chunk| chunk.map_err(unreadable)), 0, limit, None).await;
-    drop(file);
-    let result = match spooled {
-        Ok(length) => {
-            info.length = length;
-            hand_off(&api, &headers, &info).await.map(|asset| finished(&mut info, asset))
+    let filename = field.file_name().unwrap_or("upload").to_owned();
+    // 0: the length is not known; the stream's end is the upload's end. So a part that
+    // breaks off must not just end the stream: the call is dropped instead, which resets
+    // it, and media discards what it stored.
+    let header = UploadRequest { part: Some(Part::Header(UploadHeader { filename: filename.clone(), size_bytes: 0 })) };
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let feed = async move {
+        let mut field = field;
+        let _ = tx.send(header).await;
+        while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
+            if tx.send(UploadRequest { part: Some(Part::Chunk(chunk)) }).await.is_err() {
+                break; // media answered already
+            }
         }
-        Err(error) => Err(error),
+        Ok::<(), EdgeError>(())
     };
-    api.uploads.remove(&info.id, true).await;
-    result.map(|()| Json(info))
+    let mut media = api.upstream.media.clone();
+    let call = media.upload(forward(&headers, tokio_stream::wrappers::ReceiverStream::new(rx)));
+    tokio::pin!(feed, call);
+    let asset = tokio::select! {
+        answer = &mut call => answer?,
+        fed = &mut feed => {
+            fed?;
+            call.await?
+        }
+    }
+    .into_inner();
+    let length = asset.source.as_ref().map_or(0, |source| source.size_bytes);
+    Ok(Json(Info {
+        id: asset.id.clone(),
+        length,
+        offset: length,
+        filename,
+        asset_id: asset.id,
+        job_id: asset.job_id,
+        expires_at: 0,
+    }))
 }

@@ -1,39 +1,46 @@
-//! tus 1.0 handlers: OPTIONS (what the server supports), POST (creation, `Upload-Length`
-//! checked against the limit before any byte), HEAD (where to resume), PATCH (append at
-//! `Upload-Offset`; the last one hands the file to media), DELETE (termination), and GET
-//! (the upload's state as JSON, for the web app). Refusals are `EdgeError`s, which keep
-//! tus's statuses (409, 415, 460) and headers.
+//! tus 1.0 handlers, each a translation to media's upload RPCs: OPTIONS (what the server
+//! supports), POST (creation: `Upload-Length` checked against the limit and the quota
+//! before any byte), HEAD (where to resume), PATCH (append at `Upload-Offset`; the body
+//! streams on to media as it arrives, and the last one answers with the asset and job),
+//! DELETE (termination), and GET (the upload's state as JSON, for the web app). Refusals
+//! are `EdgeError`s, which keep tus's statuses (409, 410, 415, 460) and headers.
 
 use axum::{
     Json,
     body::Body,
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header},
     response::{AppendHeaders, IntoResponse, Response},
 };
-use tonic::codegen::tokio_stream::StreamExt;
+use tonic::codegen::tokio_stream::{self, StreamExt};
 
-use super::{
-    Info,
-    caller::Uploader,
-    hand_off::{finished, hand_off},
-    spool::{Limit, spool},
+use ottr_proto::media::v1::{
+    AppendHeader, AppendUploadRequest, CreateUploadRequest, UploadRef, UploadSession, append_upload_request::Part,
 };
+use ottr_runtime::ErrorCode;
+
+use super::{Info, Key, relay};
 use crate::{
     EdgeError,
     rest::Api,
     tus::{expected_checksum, filename, header_u64},
+    upstream::forward,
 };
 
 const EXTENSIONS: &str = "creation,termination,checksum,expiration";
 const EXPIRES: HeaderName = HeaderName::from_static("upload-expires");
+const OFFSET: HeaderName = HeaderName::from_static("upload-offset");
 
 /// `Upload-Expires` as the tus expiration extension writes it (an RFC 9110 date).
-fn expires(info: &Info) -> (HeaderName, String) {
-    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(info.expires_at.max(0) as u64);
+fn expires(session: &UploadSession) -> (HeaderName, String) {
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(session.expires_at.max(0) as u64);
     (EXPIRES, httpdate::fmt_http_date(at))
 }
-const OFFSET: HeaderName = HeaderName::from_static("upload-offset");
+
+/// Upload ids are media's UUIDs: anything else names no upload.
+fn upload_id(id: &str) -> Result<(), EdgeError> {
+    uuid::Uuid::parse_str(id).map(|_| ()).map_err(|_| EdgeError::NotFound("no such upload"))
+}
 
 /// What the server supports.
 pub(super) async fn options(State(api): State<Api>) -> impl IntoResponse {
@@ -42,119 +49,121 @@ pub(super) async fn options(State(api): State<Api>) -> impl IntoResponse {
         [
             (HeaderName::from_static("tus-version"), HeaderValue::from_static(super::TUS_VERSION)),
             (HeaderName::from_static("tus-extension"), HeaderValue::from_static(EXTENSIONS)),
-            (HeaderName::from_static("tus-max-size"), HeaderValue::from(api.uploads.max_bytes)),
+            (HeaderName::from_static("tus-max-size"), HeaderValue::from(api.max_upload_bytes)),
             (HeaderName::from_static("tus-checksum-algorithm"), HeaderValue::from_static("sha1,sha256")),
         ],
     )
 }
 
-/// Creation: `Upload-Length` is required and checked against the limit before any byte.
-pub(super) async fn create(
-    State(api): State<Api>,
-    uploader: Uploader,
-    headers: HeaderMap,
+/// Creation with the caller's token.
+pub(super) async fn create(State(api): State<Api>, headers: HeaderMap) -> Result<Response, EdgeError> {
+    create_upload(&api, &headers, String::new()).await
+}
+
+/// Creation, with the caller's token or (`direct_token`) a direct upload's. The upload's
+/// URL carries the key a direct upload's client presents from then on.
+pub(super) async fn create_upload(
+    api: &Api,
+    headers: &HeaderMap,
+    direct_token: String,
 ) -> Result<Response, EdgeError> {
-    let length = header_u64(&headers, "upload-length")
+    let length = header_u64(headers, "upload-length")
         .ok_or_else(|| EdgeError::InvalidArgument("Upload-Length is required".into()))?;
-    if length > api.uploads.max_bytes {
-        return Err(EdgeError::UploadTooLarge { limit: api.uploads.max_bytes });
+    if length > api.max_upload_bytes {
+        return Err(EdgeError::UploadTooLarge { limit: api.max_upload_bytes });
     }
-    let id = uuid::Uuid::new_v4().to_string();
-    let info = Info {
-        id: id.clone(),
-        length,
-        filename: filename(&headers),
-        owner: uploader.owner(),
-        asset_id: String::new(),
-        job_id: String::new(),
-        expires_at: api.uploads.expires_at(),
-    };
-    api.uploads.create(&info).await?;
-    let location = format!("{}/api/v1/uploads/{id}", api.public_url);
-    let answer = [(header::LOCATION, location), expires(&info)];
+    let request = CreateUploadRequest { length, filename: filename(headers), direct_token };
+    let session = api.upstream.media.clone().create_upload(forward(headers, request)).await?.into_inner();
+    let mut location = format!("{}/api/v1/uploads/{}", api.public_url, session.id);
+    if !session.key.is_empty() {
+        location.push_str(&format!("?key={}", session.key));
+    }
+    let answer = [(header::LOCATION, location), expires(&session)];
     Ok((StatusCode::CREATED, answer, [(OFFSET, HeaderValue::from(0u64))]).into_response())
+}
+
+async fn session(api: &Api, headers: &HeaderMap, id: String, key: String) -> Result<UploadSession, EdgeError> {
+    upload_id(&id)?;
+    Ok(api.upstream.media.clone().get_upload(forward(headers, UploadRef { id, key })).await?.into_inner())
 }
 
 /// Where to resume from.
 pub(super) async fn head(
     State(api): State<Api>,
-    uploader: Uploader,
+    headers: HeaderMap,
     Path(id): Path<String>,
-) -> Result<impl IntoResponse, EdgeError> {
-    let info = api.uploads.owned(&uploader.owner(), &id).await?;
-    let offset = api.uploads.offset(&info).await?;
-    Ok([
-        (OFFSET, HeaderValue::from(offset)),
-        (HeaderName::from_static("upload-length"), HeaderValue::from(info.length)),
-        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-    ])
+    Query(Key { key }): Query<Key>,
+) -> Result<Response, EdgeError> {
+    let session = session(&api, &headers, id, key).await?;
+    let mut answer = vec![
+        (OFFSET, session.offset.to_string()),
+        (HeaderName::from_static("upload-length"), session.length.to_string()),
+        (header::CACHE_CONTROL, "no-store".to_owned()),
+    ];
+    if session.asset_id.is_empty() {
+        answer.push(expires(&session));
+    }
+    Ok((StatusCode::OK, AppendHeaders(answer)).into_response())
 }
 
 /// The upload's state, for the web app.
 pub(super) async fn status(
     State(api): State<Api>,
-    uploader: Uploader,
+    headers: HeaderMap,
     Path(id): Path<String>,
+    Query(Key { key }): Query<Key>,
 ) -> Result<Json<Info>, EdgeError> {
-    Ok(Json(api.uploads.owned(&uploader.owner(), &id).await?))
+    Ok(Json(session(&api, &headers, id, key).await?.into()))
 }
 
 /// Termination.
 pub(super) async fn delete(
     State(api): State<Api>,
-    uploader: Uploader,
+    headers: HeaderMap,
     Path(id): Path<String>,
+    Query(Key { key }): Query<Key>,
 ) -> Result<StatusCode, EdgeError> {
-    api.uploads.owned(&uploader.owner(), &id).await?;
-    api.uploads.remove(&id, false).await;
+    upload_id(&id)?;
+    api.upstream.media.clone().delete_upload(forward(&headers, UploadRef { id, key })).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Appends at `Upload-Offset`; the last PATCH hands the file to media.
+/// Appends at `Upload-Offset`, streaming the body on to media; the last PATCH answers
+/// with the asset and job.
 pub(super) async fn patch(
     State(api): State<Api>,
-    uploader: Uploader,
     headers: HeaderMap,
     Path(id): Path<String>,
+    Query(Key { key }): Query<Key>,
     body: Body,
 ) -> Result<Response, EdgeError> {
-    let mut info = api.uploads.owned(&uploader.owner(), &id).await?;
     if headers.get(header::CONTENT_TYPE).is_none_or(|v| v != "application/offset+octet-stream") {
         return Err(EdgeError::UnsupportedMediaType);
     }
-    let _writing = api.uploads.lock(&id)?;
-    let offset = api.uploads.offset(&info).await?;
-    if header_u64(&headers, "upload-offset") != Some(offset) || !info.asset_id.is_empty() {
-        return Err(EdgeError::UploadOffsetMismatch { offset });
-    }
-    let checksum = expected_checksum(&headers)?;
-    let mut file = api.uploads.append(&id).await?;
-    let chunks = body.into_data_stream().map(|chunk| chunk.map_err(EdgeError::BodyUnreadable));
-    let limit = Limit { bytes: info.length, exceeded: |_| EdgeError::UploadLongerThanDeclared };
-    let received = spool(&mut file, chunks, offset, limit, checksum).await?;
-    drop(file);
-    if received == info.length {
-        let asset = match hand_off(&api, &headers, &info).await {
-            Ok(asset) => asset,
-            Err(error) => {
-                // Refused (media's 422) or failed: nothing resumes a complete upload, so
-                // neither its bytes nor its info stay behind.
-                api.uploads.remove(&id, false).await;
-                return Err(error);
-            }
-        };
-        finished(&mut info, asset);
-        api.uploads.save(&info).await?;
-        // Media has its copy now; the spool file is no longer needed.
-        api.uploads.remove(&id, true).await;
-    }
-    let mut answer = vec![(OFFSET, received.to_string())];
-    if info.asset_id.is_empty() {
-        answer.push(expires(&info));
-    }
-    if !info.asset_id.is_empty() {
-        answer.push((HeaderName::from_static("ottr-asset-id"), info.asset_id));
-        answer.push((HeaderName::from_static("ottr-job-id"), info.job_id));
+    upload_id(&id)?;
+    let offset = header_u64(&headers, "upload-offset")
+        .ok_or_else(|| EdgeError::InvalidArgument("Upload-Offset is required".into()))?;
+    let (checksum_algorithm, checksum) = expected_checksum(&headers)?.unwrap_or_default();
+    let header =
+        AppendHeader { upload_id: id.clone(), key: key.clone(), offset, checksum_algorithm, checksum: checksum.into() };
+    let first = AppendUploadRequest { part: Some(Part::Header(header)) };
+    let chunks = relay::messages(body).map(|chunk| AppendUploadRequest { part: Some(Part::Chunk(chunk)) });
+    let messages = tokio_stream::iter([first]).chain(chunks);
+    let session = match api.upstream.media.clone().append_upload(forward(&headers, messages)).await {
+        Ok(answer) => answer.into_inner(),
+        Err(status) if ErrorCode::of(&status) == Some(ErrorCode::UploadOffsetMismatch) => {
+            // tus says where the upload stands on a conflict.
+            let offset = session(&api, &headers, id, key).await?.offset;
+            return Err(EdgeError::UploadOffsetMismatch { offset });
+        }
+        Err(status) => return Err(status.into()),
+    };
+    let mut answer = vec![(OFFSET, session.offset.to_string())];
+    if session.asset_id.is_empty() {
+        answer.push(expires(&session));
+    } else {
+        answer.push((HeaderName::from_static("ottr-asset-id"), session.asset_id));
+        answer.push((HeaderName::from_static("ottr-job-id"), session.job_id));
     }
     Ok((StatusCode::NO_CONTENT, AppendHeaders(answer)).into_response())
 }

@@ -1,0 +1,40 @@
+//! A request body passed on to media as it arrives: small body chunks are gathered into
+//! messages of about 1 MiB (large ones go as they are), so framing costs little, with a
+//! few messages of read-ahead. A body that breaks off simply ends: what arrived is kept,
+//! as tus allows, and the client resumes from the offset it is told.
+
+use axum::body::{Body, Bytes};
+use bytes::BytesMut;
+use tokio_stream::{Stream, StreamExt, wrappers::ReceiverStream};
+
+/// About this much per message: well under gRPC's 4 MiB limit.
+const MESSAGE_BYTES: usize = 1024 * 1024;
+
+/// Messages read ahead of media.
+const READ_AHEAD: usize = 4;
+
+pub(super) fn messages(body: Body) -> impl Stream<Item = Bytes> {
+    let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD);
+    tokio::spawn(async move {
+        let mut chunks = body.into_data_stream();
+        let mut gathered = BytesMut::new();
+        while let Some(Ok(chunk)) = chunks.next().await {
+            let message = if gathered.is_empty() && chunk.len() >= MESSAGE_BYTES / 4 {
+                chunk
+            } else {
+                gathered.extend_from_slice(&chunk);
+                if gathered.len() < MESSAGE_BYTES {
+                    continue;
+                }
+                gathered.split().freeze()
+            };
+            if tx.send(message).await.is_err() {
+                return; // media stopped reading: the answer says why
+            }
+        }
+        if !gathered.is_empty() {
+            let _ = tx.send(gathered.freeze()).await;
+        }
+    });
+    ReceiverStream::new(rx)
+}
