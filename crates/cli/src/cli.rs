@@ -37,6 +37,44 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Upload a video to an edge (resumable: run it again after Ctrl-C or a lost
+    /// connection), then follow its transcode until it is ready.
+    Upload(Box<UploadArgs>),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct UploadArgs {
+    /// The video file.
+    pub file: PathBuf,
+    /// Create a draft movie title with this name and attach the upload's asset to it.
+    #[arg(long, value_name = "NAME")]
+    pub title: Option<String>,
+    /// The edge's URL.
+    #[arg(long, env = "OTTR_EDGE_URL", default_value = "http://127.0.0.1:8080", value_name = "URL")]
+    pub edge: String,
+    /// Sign in as this editor (or admin); the password comes from --password-stdin or
+    /// the OTTR_PASSWORD environment variable.
+    #[arg(long, value_name = "EMAIL")]
+    pub email: Option<String>,
+    /// Read the password from the first line of standard input.
+    #[arg(long, requires = "email")]
+    pub password_stdin: bool,
+    /// An access token to use instead of signing in (it is not renewed, so a long upload
+    /// may outlive it).
+    #[arg(long, env = "OTTR_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// MiB sent per request.
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub chunk_mib: u64,
+    /// Stop once the upload is complete instead of following the transcode.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Bytes per request, overriding --chunk-mib (for tests).
+    #[arg(long, hide = true)]
+    pub chunk_bytes: Option<u64>,
+    /// Stop after this many requests, as Ctrl-C would (for tests).
+    #[arg(long, hide = true)]
+    pub stop_after_chunks: Option<u64>,
 }
 
 #[derive(Debug, clap::Args)]

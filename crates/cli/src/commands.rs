@@ -17,9 +17,14 @@ use crate::{
     first_run,
     ready::{Listeners, ReadyFile},
     settings::Settings,
+    upload,
 };
 
 pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
+    // A client of an edge anywhere: neither this machine's settings nor its logs apply.
+    if let Command::Upload(args) = cli.command {
+        return upload::run(*args).await;
+    }
     let settings: Settings = config::load(cli.config.as_deref()).context("reading settings")?;
     telemetry::init(&settings.telemetry);
     match cli.command {
@@ -52,6 +57,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User { command: UserCommand::Create { email, roles, password_stdin } } => {
             create_user(&settings, &email, roles.into_iter().map(Role::from).collect(), password_stdin).await
         }
+        Command::Upload(_) => unreachable!("handled before the settings are read"),
     }
 }
 

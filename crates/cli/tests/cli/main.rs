@@ -10,3 +10,4 @@ mod helpers;
 mod ready;
 mod secret;
 mod up;
+mod upload;
