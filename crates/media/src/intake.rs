@@ -38,7 +38,13 @@ pub(crate) async fn intake(
     let access = Access::Owner(uploader);
     let outcome = match uploads::append(ctx, &access, row.id, 0, None, chunks).await {
         Ok(done) if done.state == UploadState::Complete => return Ok(done.asset_id),
-        Ok(short) => Err(MediaError::Incomplete { received: short.received.max(0) as u64, declared: header.size_bytes }),
+        Ok(short) => {
+            Err(MediaError::Incomplete { received: short.received.max(0) as u64, declared: header.size_bytes })
+        }
+        // This RPC's contract: a stream that does not match its header is incomplete.
+        Err(MediaError::LongerThanDeclared) => {
+            Err(MediaError::Incomplete { received: header.size_bytes + 1, declared: header.size_bytes })
+        }
         Err(error) => Err(error),
     };
     // Nothing resumes a stream: what it stored goes (a refused source went already).

@@ -29,6 +29,9 @@ pub enum StorageError {
     Io(#[from] std::io::Error),
     #[error("S3: {0}")]
     S3(String),
+    /// The server does not offer the call (s3s-fs has no ListMultipartUploads).
+    #[error("the storage server does not implement {0}")]
+    Unsupported(&'static str),
     #[error("unknown storage backend {0:?} (local or s3)")]
     UnknownBackend(String),
 }

@@ -27,9 +27,7 @@ const PART_SIZE: usize = 16 * 1024 * 1024;
 const PARTS_IN_FLIGHT: usize = 4;
 
 /// The outcome of one part's upload task.
-fn joined(
-    done: Option<Result<Result<Part, StorageError>, tokio::task::JoinError>>,
-) -> Result<Part, StorageError> {
+fn joined(done: Option<Result<Result<Part, StorageError>, tokio::task::JoinError>>) -> Result<Part, StorageError> {
     match done {
         Some(Ok(part)) => part,
         Some(Err(error)) => Err(StorageError::S3(format!("part upload task: {error}"))),
@@ -269,7 +267,14 @@ impl S3Store {
                 .set_upload_id_marker(id_marker.take())
                 .send()
                 .await
-                .map_err(s3_error)?;
+                .map_err(|error| {
+                    let code = error.as_service_error().and_then(|e| e.meta().code()).unwrap_or_default();
+                    if code == "NotImplemented" {
+                        StorageError::Unsupported("ListMultipartUploads")
+                    } else {
+                        s3_error(error)
+                    }
+                })?;
             for upload in page.uploads() {
                 if let (Some(key), Some(upload_id)) = (upload.key(), upload.upload_id()) {
                     let started = upload.initiated().and_then(|at| std::time::SystemTime::try_from(*at).ok());
@@ -290,7 +295,8 @@ impl S3Store {
     /// A GET URL for `key` that works for `ttl` without credentials.
     pub async fn presigned_get(&self, key: &str, ttl: std::time::Duration) -> Result<String, StorageError> {
         let config = PresigningConfig::expires_in(ttl).map_err(s3_error)?;
-        let request = self.client.get_object().bucket(&self.bucket).key(key).presigned(config).await.map_err(s3_error)?;
+        let request =
+            self.client.get_object().bucket(&self.bucket).key(key).presigned(config).await.map_err(s3_error)?;
         Ok(request.uri().to_owned())
     }
 

@@ -109,6 +109,16 @@ impl Process {
             .context("no VmHWM in /proc status")?;
         Ok(kib / 1024.0)
     }
+
+    /// Bytes the process has caused to be written to storage so far (`write_bytes` of
+    /// `/proc/PID/io`: what reached the block layer, page cache write-back included).
+    pub fn written_bytes(&self) -> anyhow::Result<u64> {
+        let io = std::fs::read_to_string(format!("/proc/{}/io", self.child.id()))?;
+        io.lines()
+            .find_map(|l| l.strip_prefix("write_bytes:"))
+            .and_then(|r| r.trim().parse().ok())
+            .context("no write_bytes in /proc io")
+    }
 }
 
 impl Drop for Process {

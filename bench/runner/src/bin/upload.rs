@@ -1,9 +1,11 @@
-//! Upload: a 2 GiB resumable (tus) upload through ottr's edge, which lands in S3 by way of
-//! media (stored, probed, queued), against a raw S3 PUT of the same file to the same
-//! server (s3s-fs) from the AWS SDK and against media's S3 store alone, in the same run. ottr's services run as processes of
-//! their own so each one's peak memory (VmHWM) can be read. The three take turns for
-//! `--runs N` rounds (3); figures are medians with each ratio's range. Writes
-//! `bench/results/upload.json` and `upload.svg`.
+//! Upload: a 2 GiB resumable (tus) upload through ottr's edge, whose PATCH bodies media
+//! writes straight into S3 as multipart parts (then probes the stored object and queues
+//! it), against a raw S3 PUT of the same file to the same server (s3s-fs) from the AWS SDK
+//! and against media's S3 store alone, in the same run. ottr's services run as processes
+//! of their own so each one's peak memory (VmHWM) and the bytes each wrote to local disk
+//! (`/proc/PID/io` write_bytes) can be read. The three take turns for `--runs N` rounds
+//! (3); figures are medians with each ratio's range. Writes `bench/results/upload.json`
+//! and `upload.svg`.
 
 use std::{
     path::Path,
@@ -201,7 +203,6 @@ async fn run(
     let mut env: Vec<(String, String)> = [
         ("OTTR__DATABASE__URL", database.settings.url().to_owned()),
         ("OTTR__REDIS__KEY_PREFIX", format!("{}:", database.name)),
-        ("OTTR__EDGE__UPLOAD_DIR", work.join("edge-uploads").display().to_string()),
         ("OTTR__EDGE__PLAYBACK__SECRET", "bench-upload-playback-secret-of-32-bytes".into()),
         ("OTTR__MEDIA__WORK_DIR", work.join("media-work").display().to_string()),
         ("OTTR__MEDIA__WORKER__ENABLED", "false".into()), // the upload is measured, not the transcode
@@ -253,6 +254,7 @@ async fn run(
     let runs = rounds::runs();
     s3_client(&endpoint).create_bucket().bucket("raw").send().await.context("creating the raw bucket")?;
     let (mut raw_s, mut store_s, mut ottr_s, mut last_patch_s) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut disk_per_byte = Vec::new();
     for round in 1..=runs {
         settle()?;
         eprintln!("round {round}/{runs}: raw S3 PUT of {:.0} MiB to s3s-fs", bytes as f64 / MIB);
@@ -267,7 +269,11 @@ async fn run(
         ensure!(std::fs::metadata(s3_dir.join("raw/multipart.mp4"))?.len() == bytes, "the store put a different size");
         settle()?;
         eprintln!("round {round}/{runs}: tus upload of the same file through ottr's edge ({chunk_mib} MiB PATCHes)");
+        let written_before = edge.written_bytes()? + media.written_bytes()?;
         let tus = tus_upload(&http, &edge_url, &token, source, chunk_mib * 1024 * 1024).await?;
+        settle()?; // write-back of anything the two left in the page cache counts
+        let written = edge.written_bytes()? + media.written_bytes()? - written_before;
+        disk_per_byte.push(written as f64 / bytes as f64);
         let stored = s3_dir.join(format!("ottr/sources/{}/source.mp4", tus.asset));
         ensure!(std::fs::metadata(&stored)?.len() == bytes, "ottr stored a different size at {}", stored.display());
         // Each round's copy goes, so the disk holds one at a time.
@@ -287,8 +293,10 @@ async fn run(
     let (ottr_seconds, raw_seconds, store_seconds) =
         (Spread::of(&ottr_s).median, Spread::of(&raw_s).median, Spread::of(&store_s).median);
     let last_patch = Spread::of(&last_patch_s).median;
+    let disk = Spread::of(&disk_per_byte);
     eprintln!("median of {runs} rounds (min–max)");
-    eprintln!("last PATCH (its bytes, then the hand-off to media): {last_patch:.1} s of {ottr_seconds:.1} s");
+    eprintln!("last PATCH (its bytes, completing the object, probing it): {last_patch:.1} s of {ottr_seconds:.1} s");
+    eprintln!("bytes edge + media wrote to local disk per uploaded byte: {:.4} (max {:.4})", disk.median, disk.max);
     eprintln!(
         "ottr {:.0} MiB/s, raw PUT {:.0} MiB/s, store alone {:.0} MiB/s: ottr/raw PUT = {over_raw}, \
          ottr/store alone = {over_store}; peak RSS edge {edge_rss:.0} MiB, media {media_rss:.0} MiB",
@@ -327,9 +335,11 @@ async fn run(
         "order": "raw PUT, store alone, tus through ottr, round after round; figures are medians over the rounds",
         "rounds_seconds": { "ottr": ottr_s, "raw_put": raw_s, "store_alone": store_s },
         "peak_rss_mib": edge_rss + media_rss,
+        "local_disk_bytes_per_uploaded_byte": disk.median,
+        "local_disk_bytes_per_uploaded_byte_max": disk.max,
         "edge_peak_rss_mib": edge_rss,
         "media_peak_rss_mib": media_rss,
-        "notes": "ottr's time runs from the tus creation request to the answer of the last PATCH, by which media has stored the source in S3 (multipart), probed it and queued its job; peak_rss_mib is edge + media (VmHWM).",
+        "notes": "ottr's time runs from the tus creation request to the answer of the last PATCH, by which media has completed the source's multipart upload in S3, probed the stored object and queued its job; peak_rss_mib is edge + media (VmHWM); local_disk_bytes_per_uploaded_byte is edge + media /proc/PID/io write_bytes over the tus upload, after a sync.",
         "machine": machine(),
         "versions": {
             "ottr": env!("CARGO_PKG_VERSION"),

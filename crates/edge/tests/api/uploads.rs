@@ -318,7 +318,11 @@ async fn tus_js_client_resumes_through_a_second_edge_and_the_source_is_stored_wh
     assert!(result["uploadUrl"].as_str().unwrap().starts_with(&second), "{out}");
     let asset = result["assetId"].as_str().unwrap();
     let key = format!("sources/{asset}/source.mp4");
-    assert_eq!(stack.media_ctx.store.get_bytes(&key).await.unwrap(), large, "the stored source is the file, byte for byte");
+    assert_eq!(
+        stack.media_ctx.store.get_bytes(&key).await.unwrap(),
+        large,
+        "the stored source is the file, byte for byte"
+    );
     assert_eq!(sources(&stack).len(), 1, "the source and nothing else: {:?}", sources(&stack));
 }
 

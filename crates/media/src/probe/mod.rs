@@ -43,14 +43,17 @@ pub async fn probe_input(source: &ReadLocation, limits: Limits) -> Result<Source
     args.extend(ffmpeg::source_guards_for(source, limits.max_pixels));
     args.extend(["-print_format", "json", "-show_format", "-show_streams", "-i"].map(String::from));
     args.push(source.as_input());
+    // What ffprobe says goes to the uploader: it names the input, which is ours (a path on
+    // this machine, or a presigned URL), so the input is named for what it is instead.
+    let told = |text: &str| text.replace(&source.as_input(), "the source");
     match process::run("ffprobe", &args, PROBE_LIMIT).await {
         Ok(json) => Ok(parse(&json, limits)?),
         Err(ProcessError::Failed { stderr_tail, .. }) if stderr_tail.contains("whitelist") => {
-            Err(Rejection::UnsupportedContainer(stderr_tail).into())
+            Err(Rejection::UnsupportedContainer(told(&stderr_tail)).into())
         }
-        Err(error @ ProcessError::Failed { .. }) => Err(Rejection::Unreadable(error.stderr_tail().to_owned()).into()),
+        Err(error @ ProcessError::Failed { .. }) => Err(Rejection::Unreadable(told(error.stderr_tail())).into()),
         // A source ffprobe cannot finish within a minute is the file's doing.
-        Err(error @ ProcessError::TimedOut { .. }) => Err(Rejection::Unreadable(error.to_string()).into()),
+        Err(error @ ProcessError::TimedOut { .. }) => Err(Rejection::Unreadable(told(&error.to_string())).into()),
         Err(error @ (ProcessError::Spawn { .. } | ProcessError::Io { .. })) => Err(ProbeError::NotRun(error)),
     }
 }

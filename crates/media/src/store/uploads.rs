@@ -110,10 +110,7 @@ pub async fn insert(tx: &mut PgConnection, upload: &NewUpload<'_>) -> Result<(),
 }
 
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<UploadRow>, MediaError> {
-    Ok(sqlx::query_as(select_rows!("WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?)
+    Ok(sqlx::query_as(select_rows!("WHERE id = $1")).bind(id).fetch_optional(pool).await?)
 }
 
 /// Records what a writer stored: the parts so far, and the bytes after them.
@@ -166,9 +163,9 @@ pub async fn delete(pool: &PgPool, id: Uuid) -> Result<(), MediaError> {
 /// Uploads past their expiry, oldest first (at most `limit`).
 pub async fn expired(pool: &PgPool, limit: i64) -> Result<Vec<UploadRow>, MediaError> {
     Ok(sqlx::query_as(select_rows!("WHERE expires_at <= now() ORDER BY expires_at LIMIT $1"))
-    .bind(limit)
-    .fetch_all(pool)
-    .await?)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?)
 }
 
 /// Whether a row holds this store upload id (the sweep leaves those to their rows).

@@ -173,7 +173,8 @@ impl Writer {
         self.next_number += 1;
         self.next_offset += bytes.len() as u64;
         let (store, key, upload_id) = (self.store.clone(), self.key.clone(), self.multipart_id.clone());
-        self.in_flight.push_back(tokio::spawn(async move { store.put_part(&key, &upload_id, number, offset, bytes).await }));
+        self.in_flight
+            .push_back(tokio::spawn(async move { store.put_part(&key, &upload_id, number, offset, bytes).await }));
         Ok(())
     }
 

@@ -12,3 +12,4 @@ mod queue;
 mod storage;
 mod tracks;
 mod transcode;
+mod uploads;

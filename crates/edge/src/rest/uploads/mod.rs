@@ -87,8 +87,8 @@ pub(crate) fn router() -> Router<Api> {
             get(tus::status).head(tus::head).patch(tus::patch).delete(tus::delete).options(tus::options),
         )
         .layer(middleware::from_fn(tus_resumable));
-    let grants =
-        Router::new().route("/api/v1/uploads/direct", post(direct::grant).layer(DefaultBodyLimit::max(GRANT_BODY_BYTES)));
+    let grants = Router::new()
+        .route("/api/v1/uploads/direct", post(direct::grant).layer(DefaultBodyLimit::max(GRANT_BODY_BYTES)));
     // Media enforces the upload limit itself while it stores.
     let multipart =
         Router::new().route("/api/v1/uploads/file", post(multipart::multipart).layer(DefaultBodyLimit::disable()));

@@ -62,11 +62,7 @@ pub(super) async fn create(State(api): State<Api>, headers: HeaderMap) -> Result
 
 /// Creation, with the caller's token or (`direct_token`) a direct upload's. The upload's
 /// URL carries the key a direct upload's client presents from then on.
-pub(super) async fn create_upload(
-    api: &Api,
-    headers: &HeaderMap,
-    direct_token: String,
-) -> Result<Response, EdgeError> {
+pub(super) async fn create_upload(api: &Api, headers: &HeaderMap, direct_token: String) -> Result<Response, EdgeError> {
     let length = header_u64(headers, "upload-length")
         .ok_or_else(|| EdgeError::InvalidArgument("Upload-Length is required".into()))?;
     if length > api.max_upload_bytes {
@@ -144,8 +140,7 @@ pub(super) async fn patch(
     let offset = header_u64(&headers, "upload-offset")
         .ok_or_else(|| EdgeError::InvalidArgument("Upload-Offset is required".into()))?;
     let (checksum_algorithm, checksum) = expected_checksum(&headers)?.unwrap_or_default();
-    let header =
-        AppendHeader { upload_id: id.clone(), key: key.clone(), offset, checksum_algorithm, checksum: checksum.into() };
+    let header = AppendHeader { upload_id: id.clone(), key: key.clone(), offset, checksum_algorithm, checksum };
     let first = AppendUploadRequest { part: Some(Part::Header(header)) };
     let chunks = relay::messages(body).map(|chunk| AppendUploadRequest { part: Some(Part::Chunk(chunk)) });
     let messages = tokio_stream::iter([first]).chain(chunks);

@@ -1,0 +1,148 @@
+//! Resumable uploads through the upload RPCs into a real S3 server (s3s-fs, checking
+//! signatures): bytes become multipart parts as they arrive, the upload resumes from the
+//! stored offset, ffprobe reads the stored object through a presigned URL under the same
+//! guards as ever, and the sweep leaves no multipart upload behind.
+
+use std::io::Read;
+
+use ottr_proto::media::v1 as pb;
+use ottr_storage::S3Settings;
+use ottr_testkit::s3::S3Server;
+use sqlx::PgPool;
+
+use crate::helpers::{Scratch, TestApp, bearer, clip, code, spawn_app_with};
+
+const ACCESS: &str = "ottr-test-access";
+const SECRET: &str = "ottr-test-secret-key";
+const MIB: usize = 1024 * 1024;
+
+/// Media on an S3 store served by `server`.
+async fn app_on_s3(pool: PgPool, server: &S3Server) -> TestApp {
+    let endpoint = server.endpoint.clone();
+    spawn_app_with(pool, move |settings| {
+        settings.storage.backend = "s3".into();
+        settings.storage.s3 = S3Settings {
+            endpoint,
+            bucket: "ottr-uploads".into(),
+            access_key: ACCESS.into(),
+            secret_key: SECRET.to_owned().into(),
+            max_attempts: 2,
+            ..Default::default()
+        };
+        settings.worker.enabled = false; // the upload is under test, not the transcode
+    })
+    .await
+}
+
+async fn create(app: &TestApp, length: usize, filename: &str) -> pb::UploadSession {
+    let request =
+        pb::CreateUploadRequest { length: length as u64, filename: filename.into(), direct_token: String::new() };
+    app.client.clone().create_upload(bearer(request, &app.editor)).await.unwrap().into_inner()
+}
+
+/// Appends `bytes` at `offset` in 256 KiB messages.
+async fn append(app: &TestApp, id: &str, offset: usize, bytes: &[u8]) -> Result<pb::UploadSession, tonic::Status> {
+    let header = pb::AppendHeader { upload_id: id.into(), offset: offset as u64, ..Default::default() };
+    let mut messages = vec![pb::AppendUploadRequest { part: Some(pb::append_upload_request::Part::Header(header)) }];
+    messages.extend(bytes.chunks(256 * 1024).map(|chunk| pb::AppendUploadRequest {
+        part: Some(pb::append_upload_request::Part::Chunk(chunk.to_vec().into())),
+    }));
+    let request = bearer(tonic::codegen::tokio_stream::iter(messages), &app.editor);
+    app.client.clone().append_upload(request).await.map(tonic::Response::into_inner)
+}
+
+/// Multipart uploads the S3 server holds open, read from its folder: s3s-fs does not
+/// implement ListMultipartUploads (the store's `pending_uploads`, which the sweep uses
+/// on servers that do), so its own files tell: `.upload-<id>.json` per open upload and
+/// `.upload_id-<id>.part-<n>` per part.
+fn open_multipart(root: &std::path::Path) -> (usize, usize) {
+    let names: Vec<String> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let uploads = names.iter().filter(|n| n.starts_with(".upload-") && n.ends_with(".json")).count();
+    let parts = names.iter().filter(|n| n.starts_with(".upload_id-")).count();
+    (uploads, parts)
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn an_upload_into_s3_goes_up_in_parts_resumes_and_is_stored_byte_for_byte(pool: PgPool) {
+    let scratch = Scratch::new();
+    let server = S3Server::start(&scratch.0, ACCESS, SECRET).await.unwrap();
+    let app = app_on_s3(pool.clone(), &server).await;
+    let source = clip(&scratch.0, "big.mp4", "testsrc2=size=1280x720:rate=25:duration=8", false, &["-qp", "0"]);
+    let bytes = std::fs::read(source).unwrap();
+    assert!(bytes.len() > 12 * MIB, "large enough for two parts: {}", bytes.len());
+
+    let upload = create(&app, bytes.len(), "big.mp4").await;
+    assert_eq!(open_multipart(&scratch.0), (1, 0), "creation begins a multipart upload");
+    // 3 MiB: short of a part; the bytes wait in the row, and the offset says so.
+    let first = append(&app, &upload.id, 0, &bytes[..3 * MIB]).await.unwrap();
+    assert_eq!(first.offset, 3 * MIB as u64);
+    let wrong = append(&app, &upload.id, MIB, &bytes[MIB..2 * MIB]).await.unwrap_err();
+    assert_eq!(code(&wrong), "upload_offset_mismatch");
+    // 9 MiB more: one 8 MiB part goes up, the last 4 MiB wait (under S3's 5 MiB minimum).
+    let second = append(&app, &upload.id, 3 * MIB, &bytes[3 * MIB..12 * MIB]).await.unwrap();
+    assert_eq!(second.offset, 12 * MIB as u64);
+    let parts: serde_json::Value =
+        sqlx::query_scalar("SELECT parts FROM media.uploads").fetch_one(&pool).await.unwrap();
+    assert_eq!(parts.as_array().unwrap().len(), 1, "{parts}");
+    assert_eq!(parts[0]["size"], 8 * MIB);
+    assert_eq!(open_multipart(&scratch.0), (1, 1), "one part is on the server");
+
+    let done = append(&app, &upload.id, 12 * MIB, &bytes[12 * MIB..]).await.unwrap();
+    assert_eq!(done.offset, bytes.len() as u64);
+    assert!(!done.asset_id.is_empty() && !done.job_id.is_empty(), "probed and queued");
+    let stored = app.ctx.store.get_bytes(&format!("sources/{}/source.mp4", done.asset_id)).await.unwrap();
+    assert!(stored == bytes, "the stored source is the upload, byte for byte");
+    assert_eq!(open_multipart(&scratch.0), (0, 0), "completed: no upload or part left");
+    let asset = app.asset(&done.asset_id).await;
+    assert_eq!(asset.source.unwrap().size_bytes, bytes.len() as u64);
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn the_sweep_aborts_expired_uploads_and_leaves_no_multipart_upload(pool: PgPool) {
+    let scratch = Scratch::new();
+    let server = S3Server::start(&scratch.0, ACCESS, SECRET).await.unwrap();
+    let app = app_on_s3(pool.clone(), &server).await;
+    let noise: Vec<u8> = (0..12 * MIB as u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+    let abandoned = create(&app, 100 * MIB, "abandoned.mp4").await;
+    append(&app, &abandoned.id, 0, &noise).await.unwrap();
+    let fresh = create(&app, 100 * MIB, "fresh.mp4").await;
+    assert_eq!(open_multipart(&scratch.0), (2, 1), "the abandoned upload has a part on the server");
+
+    sqlx::query("UPDATE media.uploads SET expires_at = now() - interval '1 minute' WHERE id = $1")
+        .bind(uuid::Uuid::parse_str(&abandoned.id).unwrap())
+        .execute(&pool)
+        .await
+        .unwrap();
+    let late = append(&app, &abandoned.id, 12 * MIB, b"more").await.unwrap_err();
+    assert_eq!(code(&late), "upload_expired");
+    let swept = ottr_media::uploads::sweep::sweep(&app.ctx).await.unwrap();
+    assert_eq!(swept.uploads, 1);
+    assert_eq!(open_multipart(&scratch.0), (1, 0), "only the fresh upload is open; no orphaned part");
+    let rows: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM media.uploads").fetch_all(&pool).await.unwrap();
+    assert_eq!(rows, vec![uuid::Uuid::parse_str(&fresh.id).unwrap()]);
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn a_playlist_uploaded_into_s3_is_probed_through_its_url_and_reaches_no_other_server(pool: PgPool) {
+    let scratch = Scratch::new();
+    let server = S3Server::start(&scratch.0, ACCESS, SECRET).await.unwrap();
+    let app = app_on_s3(pool.clone(), &server).await;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let playlist =
+        format!("#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\nhttp://127.0.0.1:{port}/steal.ts\n#EXT-X-ENDLIST\n");
+    let upload = create(&app, playlist.len(), "remote.mp4").await;
+    let refused = append(&app, &upload.id, 0, playlist.as_bytes()).await.unwrap_err();
+    assert_eq!(code(&refused), "unsupported_container", "{}", refused.message());
+    assert!(!refused.message().contains("X-Amz-"), "no presigned URL is told: {}", refused.message());
+    let mut byte = [0u8; 1];
+    assert!(listener.accept().map(|(mut s, _)| s.read(&mut byte)).is_err(), "ffprobe made a network request");
+    assert!(app.stored("sources/").await.is_empty(), "the refused source was removed");
+    assert_eq!(open_multipart(&scratch.0), (0, 0));
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM media.uploads").fetch_one(&pool).await.unwrap();
+    assert_eq!(rows, 0, "nothing resumes a refused upload");
+}
