@@ -53,22 +53,9 @@ fn workers(count: usize) -> mpsc::Sender<Job> {
     jobs
 }
 
-/// Serves allocations of 4 MiB and more straight from mmap and returns them on free. A
-/// fixed threshold also turns off glibc's dynamic raising of it (mallopt(3)).
-fn return_large_blocks_to_the_os() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        static ONCE: std::sync::Once = std::sync::Once::new();
-        // SAFETY: mallopt takes plain integers and changes only glibc's allocation policy.
-        ONCE.call_once(|| unsafe {
-            libc::mallopt(libc::M_MMAP_THRESHOLD, 4 << 20);
-        });
-    }
-}
-
 impl Hasher {
     pub fn new(settings: &HashingSettings) -> Self {
-        return_large_blocks_to_the_os();
+        ottr_runtime::memory::return_large_blocks_to_the_os();
         let bound = settings.max_concurrent.max(1);
         Self {
             permits: Arc::new(Semaphore::new(bound)),

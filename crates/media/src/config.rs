@@ -91,6 +91,12 @@ pub struct UploadSettings {
     pub direct_max_expiry_secs: u64,
     /// How long the presigned URL ffprobe reads a stored source through lives.
     pub probe_url_secs: u64,
+    /// Upload requests writing at once per media process; more get `server_busy`. Each
+    /// holds a PostgreSQL connection of its own (outside the pool) for its lock.
+    pub max_writers: usize,
+    /// A request whose client sends nothing for this long is given up (what was stored
+    /// stays), so a stalled connection does not hold its upload.
+    pub idle_secs: u64,
 }
 
 impl Default for UploadSettings {
@@ -104,6 +110,8 @@ impl Default for UploadSettings {
             direct_expiry_secs: 3600,
             direct_max_expiry_secs: 7 * 24 * 3600,
             probe_url_secs: 600,
+            max_writers: 32,
+            idle_secs: 60,
         }
     }
 }

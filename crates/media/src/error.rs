@@ -27,6 +27,12 @@ pub enum MediaError {
     NotFound(&'static str),
     #[error("another request is writing this upload")]
     UploadBusy,
+    #[error("too many uploads are being written now; try again shortly")]
+    WritersBusy,
+    #[error("the upload's client sent nothing for too long")]
+    UploadIdle,
+    #[error("the stored source could not be read: {0}")]
+    SourceUnreachable(String),
     #[error("the upload continues at offset {offset}")]
     OffsetMismatch { offset: u64 },
     #[error("more bytes than the upload's declared length")]
@@ -76,6 +82,7 @@ impl From<ProbeError> for MediaError {
         match error {
             ProbeError::Rejected(rejection) => MediaError::Rejected(rejection),
             ProbeError::NotRun(error) => MediaError::Ffprobe(error),
+            ProbeError::Unreachable(message) => MediaError::SourceUnreachable(message),
         }
     }
 }
@@ -91,6 +98,9 @@ impl ServiceError for MediaError {
             MediaError::Incomplete { .. } => ErrorCode::UploadIncomplete,
             MediaError::NotFound(_) => ErrorCode::NotFound,
             MediaError::UploadBusy => ErrorCode::UploadBusy,
+            MediaError::WritersBusy => ErrorCode::ServerBusy,
+            MediaError::UploadIdle => ErrorCode::RequestTimeout,
+            MediaError::SourceUnreachable(_) => ErrorCode::Unavailable,
             MediaError::OffsetMismatch { .. } => ErrorCode::UploadOffsetMismatch,
             MediaError::LongerThanDeclared => ErrorCode::UploadTooLarge,
             MediaError::ChecksumMismatch => ErrorCode::ChecksumMismatch,
@@ -117,6 +127,8 @@ impl ServiceError for MediaError {
                 | MediaError::Incomplete { .. }
                 | MediaError::NotFound(_)
                 | MediaError::UploadBusy
+                | MediaError::WritersBusy
+                | MediaError::UploadIdle
                 | MediaError::OffsetMismatch { .. }
                 | MediaError::LongerThanDeclared
                 | MediaError::ChecksumMismatch

@@ -64,9 +64,12 @@ impl Application {
             source,
         })?;
         clean_work_dir(&settings.work_dir).await.map_err(MediaError::WorkDir)?;
+        // Upload parts are 8 MiB buffers, freed as each part is stored.
+        ottr_runtime::memory::return_large_blocks_to_the_os();
         let store = object_store(&settings).await?;
         let events = Events::start(deps.pool.clone(), deps.redis, &deps.redis_settings)?;
-        let ctx = Context { pool: deps.pool, store, events, settings: Arc::new(settings) };
+        let upload_writers = Arc::new(tokio::sync::Semaphore::new(settings.uploads.max_writers.max(1)));
+        let ctx = Context { pool: deps.pool, store, events, settings: Arc::new(settings), upload_writers };
         let server = GrpcServer::new().add(MediaServiceServer::new(MediaApi { ctx: ctx.clone() })).await;
         Ok(Self { listener, server, verifier: deps.verifier, ctx })
     }

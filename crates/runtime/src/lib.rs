@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod error_code;
 pub mod grpc;
+pub mod memory;
 pub mod redis;
 pub mod request_id;
 pub mod service_error;

@@ -55,6 +55,7 @@ pub(crate) struct Api {
         library::remove_from_watchlist, library::record_progress, library::history, library::continue_watching,
         playback::playback, jobs::events,
         assets::get_asset, assets::add_subtitle, assets::replace_subtitle, assets::remove_subtitle,
+        uploads::direct::grant,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth)

@@ -74,8 +74,15 @@ async fn an_interrupted_upload_resumes_bad_chunks_change_nothing_and_progress_st
     assert_eq!(last.status(), 204);
     assert_eq!(last.headers()["upload-offset"], clip.len().to_string().as_str());
     let job = last.headers()["ottr-job-id"].to_str().unwrap().to_owned();
-    assert!(!last.headers()["ottr-asset-id"].is_empty());
+    let asset = last.headers()["ottr-asset-id"].to_str().unwrap().to_owned();
+    assert!(!asset.is_empty());
     assert_eq!(offset(&stack, &location).await, clip.len() as u64);
+    // The answer to the last PATCH was lost: HEAD and the same PATCH again name the asset.
+    let head = stack.http.head(&location).bearer_auth(&stack.editor).send().await.unwrap();
+    assert_eq!(head.headers()["ottr-asset-id"], asset.as_str());
+    let again = patch(&stack, &location, clip.len() as u64, &[], None).await;
+    assert_eq!(again.status(), 204);
+    assert_eq!(again.headers()["ottr-asset-id"], asset.as_str());
 
     // The browser's view of the transcode: Server-Sent Events, token in the query.
     let events = stack

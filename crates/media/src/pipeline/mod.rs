@@ -22,6 +22,9 @@ pub struct Context {
     pub store: ObjectStore,
     pub events: Events,
     pub settings: Arc<MediaSettings>,
+    /// Upload requests writing at once in this process (`uploads.max_writers`); each
+    /// holds a PostgreSQL connection of its own for its lock.
+    pub upload_writers: Arc<tokio::sync::Semaphore>,
 }
 
 /// The work folder of one attempt, removed on every path (drop included).

@@ -80,6 +80,8 @@ impl From<ProbeError> for Stop {
         match error {
             ProbeError::Rejected(rejection) => Stop::Rejected(rejection),
             ProbeError::NotRun(error) => Stop::Retry(Fault::Process(error)),
+            // The worker probes a local copy; were it a URL, an unreachable store may pass.
+            ProbeError::Unreachable(message) => Stop::Retry(Fault::Media(MediaError::SourceUnreachable(message))),
         }
     }
 }

@@ -27,6 +27,36 @@ pub enum ProbeError {
     /// ffprobe could not be run at all (missing, or its pipes failed): ours, not the file's.
     #[error("ffprobe could not be run")]
     NotRun(#[source] ProcessError),
+    /// The store could not be reached through its URL (refused, timed out, an HTTP error):
+    /// the store's doing, to be tried again, not the file's.
+    #[error("the stored source could not be read: {0}")]
+    Unreachable(String),
+}
+
+/// What ffmpeg prints when an HTTP source could not be fetched, as opposed to read.
+const NETWORK_FAILURES: &[&str] = &[
+    "Connection refused",
+    "Connection timed out",
+    "Connection reset",
+    "Server returned",
+    "Failed to resolve",
+    "Network is unreachable",
+    "Input/output error",
+];
+
+/// `text` with every URL in it replaced: they are ours (the store's address, a presigned
+/// query), not the uploader's business.
+fn without_urls(text: &str) -> String {
+    text.split_inclusive(char::is_whitespace)
+        .map(|word| {
+            let bare = word.trim_end();
+            if ["http://", "https://", "tcp://", "tls://"].iter().any(|scheme| bare.contains(scheme)) {
+                format!("the source{}", &word[bare.len()..])
+            } else {
+                word.to_owned()
+            }
+        })
+        .collect()
 }
 
 /// Probes the local file `path` and judges it (see [`probe_input`]).
@@ -45,9 +75,16 @@ pub async fn probe_input(source: &ReadLocation, limits: Limits) -> Result<Source
     args.push(source.as_input());
     // What ffprobe says goes to the uploader: it names the input, which is ours (a path on
     // this machine, or a presigned URL), so the input is named for what it is instead.
-    let told = |text: &str| text.replace(&source.as_input(), "the source");
+    let told = |text: &str| without_urls(&text.replace(&source.as_input(), "the source"));
+    let by_url = matches!(source, ReadLocation::Url(_));
     match process::run("ffprobe", &args, PROBE_LIMIT).await {
         Ok(json) => Ok(parse(&json, limits)?),
+        Err(ProcessError::Failed { stderr_tail, .. })
+            if by_url && NETWORK_FAILURES.iter().any(|failure| stderr_tail.contains(failure)) =>
+        {
+            Err(ProbeError::Unreachable(told(&stderr_tail)))
+        }
+        Err(error @ ProcessError::TimedOut { .. }) if by_url => Err(ProbeError::Unreachable(told(&error.to_string()))),
         Err(ProcessError::Failed { stderr_tail, .. }) if stderr_tail.contains("whitelist") => {
             Err(Rejection::UnsupportedContainer(told(&stderr_tail)).into())
         }
@@ -61,6 +98,14 @@ pub async fn probe_input(source: &ReadLocation, limits: Limits) -> Result<Source
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_in_what_ffprobe_says_are_not_passed_on() {
+        let said = "Connection to tcp://minio.internal:9000 failed\nhttp://h/b/k?X-Amz-Signature=ab: Invalid data";
+        let told = without_urls(said);
+        assert!(!told.contains("minio.internal") && !told.contains("X-Amz"), "{told}");
+        assert!(told.contains("Invalid data"), "{told}");
+    }
 
     #[tokio::test]
     async fn a_file_ffprobe_cannot_read_is_rejected_as_unreadable() {

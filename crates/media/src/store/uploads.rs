@@ -5,7 +5,7 @@
 //! connection.
 
 use ottr_storage::Part;
-use sqlx::{PgConnection, PgPool, Postgres, Transaction, types::Json};
+use sqlx::{PgConnection, PgPool, types::Json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -160,9 +160,23 @@ pub async fn delete(pool: &PgPool, id: Uuid) -> Result<(), MediaError> {
     Ok(())
 }
 
+/// Uploads whose finish did not happen (stored, untouched for `stalled_secs`): the sweep
+/// finishes them, for clients that never ask again (at most `limit`).
+pub async fn stalled(pool: &PgPool, stalled_secs: i64, limit: i64) -> Result<Vec<Uuid>, MediaError> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM media.uploads
+         WHERE state = 'stored' AND updated_at < now() - make_interval(secs => $1) AND expires_at > now()
+         ORDER BY updated_at LIMIT $2",
+    )
+    .bind(stalled_secs as f64)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
 /// Uploads past their expiry, oldest first (at most `limit`).
-pub async fn expired(pool: &PgPool, limit: i64) -> Result<Vec<UploadRow>, MediaError> {
-    Ok(sqlx::query_as(select_rows!("WHERE expires_at <= now() ORDER BY expires_at LIMIT $1"))
+pub async fn expired(pool: &PgPool, limit: i64) -> Result<Vec<Uuid>, MediaError> {
+    Ok(sqlx::query_scalar("SELECT id FROM media.uploads WHERE expires_at <= now() ORDER BY expires_at LIMIT $1")
         .bind(limit)
         .fetch_all(pool)
         .await?)
@@ -176,16 +190,31 @@ pub async fn multipart_known(pool: &PgPool, multipart_id: &str) -> Result<bool, 
         .await?)
 }
 
-/// The right to write one upload, held until dropped (its transaction rolls back, which
-/// releases the lock; nothing is written through it).
-pub struct WriteLock(#[allow(dead_code)] Transaction<'static, Postgres>);
+/// The right to write one upload: a session advisory lock on a connection of its own,
+/// outside the pool, so writers holding locks for the length of a PATCH never starve the
+/// service's queries. [`WriteLock::release`] lets go at once; dropped, the connection's
+/// socket closes and PostgreSQL lets go when it notices, as it does when a writer's
+/// process dies.
+pub struct WriteLock(Option<PgConnection>);
 
 impl WriteLock {
     /// The lock, or `None` when another writer holds it now.
     pub async fn try_take(pool: &PgPool, id: Uuid) -> Result<Option<Self>, MediaError> {
-        let mut tx = pool.begin().await?;
+        use sqlx::Connection;
+        let mut connection = PgConnection::connect_with(&pool.connect_options()).await?;
         let taken: bool =
-            sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)").bind(lock_key(id)).fetch_one(&mut *tx).await?;
-        Ok(taken.then_some(Self(tx)))
+            sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(lock_key(id)).fetch_one(&mut connection).await?;
+        if !taken {
+            let _ = connection.close().await;
+            return Ok(None);
+        }
+        Ok(Some(Self(Some(connection))))
+    }
+
+    pub async fn release(mut self) {
+        use sqlx::Connection;
+        if let Some(connection) = self.0.take() {
+            let _ = connection.close().await;
+        }
     }
 }

@@ -1,7 +1,9 @@
 //! The end of an upload: the object is in the store; ffprobe reads it where it lies (the
 //! local file, or a short-lived presigned URL under the same guards as any source), and
 //! the asset, its job and the upload's completion are written in one transaction. A
-//! source ffprobe refuses takes its object and its row with it: nothing resumes it.
+//! source ffprobe refuses takes its object and its row with it: nothing resumes it. A store
+//! that could not be reached leaves the upload stored, to be finished again (by the
+//! client's next PATCH, or by the sweep).
 
 use std::time::Duration;
 

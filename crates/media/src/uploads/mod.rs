@@ -91,10 +91,16 @@ pub(crate) async fn create(
 /// Termination: the parts are dropped and the row forgotten. A finished upload's asset
 /// stays; only the record of its upload goes.
 pub(crate) async fn delete(ctx: &Context, access: &Access, id: Uuid) -> Result<UploadRow, MediaError> {
-    let Some(_lock) = WriteLock::try_take(&ctx.pool, id).await? else { return Err(MediaError::UploadBusy) };
-    let row = find(ctx, access, id).await?;
-    discard(ctx, &row).await?;
-    Ok(row)
+    find(ctx, access, id).await?;
+    let Some(lock) = WriteLock::try_take(&ctx.pool, id).await? else { return Err(MediaError::UploadBusy) };
+    let found = find(ctx, access, id).await;
+    let done = match &found {
+        Ok(row) => discard(ctx, row).await,
+        Err(_) => Ok(()),
+    };
+    lock.release().await;
+    done?;
+    found
 }
 
 /// Removes what an unfinished upload holds in the store, then its row.

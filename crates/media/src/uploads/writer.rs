@@ -38,16 +38,35 @@ pub(crate) async fn append<S>(
 where
     S: Stream<Item = Result<Bytes, MediaError>>,
 {
+    // Who may write is settled before the lock is taken, so strangers cannot hold it.
+    find(ctx, access, id).await?;
+    let Ok(_slot) = ctx.upload_writers.clone().try_acquire_owned() else { return Err(MediaError::WritersBusy) };
     let Some(lock) = WriteLock::try_take(&ctx.pool, id).await? else { return Err(MediaError::UploadBusy) };
-    // Read under the lock: this is the state no other writer can change now.
+    // Read again under the lock: this is the state no other writer can change now.
     let row = find(ctx, access, id).await?;
     let received = row.received.max(0) as u64;
     if row.state != UploadState::Receiving || offset != received {
-        // Every byte arrived before but the finish did not happen: it is done again.
-        if row.state == UploadState::Stored && offset == received {
-            return finish::finish(ctx, row).await;
-        }
-        return Err(MediaError::OffsetMismatch { offset: received });
+        return match row.state {
+            // Every byte arrived before but the finish did not happen: it is done again.
+            UploadState::Stored if offset == received => {
+                let ctx = ctx.clone();
+                let task = tokio::spawn(async move {
+                    let done = finish::finish(&ctx, row).await;
+                    lock.release().await;
+                    done
+                });
+                task.await.map_err(MediaError::Task)?
+            }
+            // Done already (the answer to the last PATCH was lost): the same answer again.
+            UploadState::Complete if offset == received => {
+                lock.release().await;
+                Ok(row)
+            }
+            _ => {
+                lock.release().await;
+                Err(MediaError::OffsetMismatch { offset: received })
+            }
+        };
     }
     let mut writer = Writer::new(ctx, &row, lock);
     let limit = row.length.map_or(ctx.settings.limits.max_upload_bytes, |length| length.max(0) as u64);
@@ -56,6 +75,7 @@ where
         // What the store acknowledged stays (unless the checksum is still to be checked);
         // the client resumes after it.
         writer.drain(save_each).await;
+        writer.release().await;
         return Err(error);
     }
     let complete = match row.length {
@@ -64,17 +84,31 @@ where
         None => true,
     };
     if !complete {
-        writer.pause().await?;
+        let paused = writer.pause(limit).await;
+        writer.release().await;
+        paused?;
         return uploads::get(&ctx.pool, id).await?.ok_or(MediaError::NotFound("upload"));
     }
     if writer.received == 0 {
         writer.abort().await;
         return Err(crate::probe::Rejection::ZeroDuration.into());
     }
-    let (parts, _lock) = writer.complete().await?;
-    uploads::mark_stored(&ctx.pool, id, &parts).await?;
-    let row = uploads::get(&ctx.pool, id).await?.ok_or(MediaError::NotFound("upload"))?;
-    finish::finish(ctx, row).await
+    // The end of the upload runs to its end even if this request is cancelled now (a
+    // proxy's timeout, an edge restart): an object completed but never recorded would be
+    // lost to the client.
+    let ctx = ctx.clone();
+    tokio::spawn(async move {
+        let (parts, lock) = writer.complete().await?;
+        uploads::mark_stored(&ctx.pool, id, &parts).await?;
+        let row = uploads::get(&ctx.pool, id).await?.ok_or(MediaError::NotFound("upload"))?;
+        let finished = finish::finish(&ctx, row).await;
+        if let Some(lock) = lock {
+            lock.release().await;
+        }
+        finished
+    })
+    .await
+    .map_err(MediaError::Task)?
 }
 
 /// One request's writer: the parts the store acknowledged, the ones on their way, and the
@@ -97,6 +131,11 @@ struct Writer {
     next_offset: u64,
     /// All bytes of the upload so far: acknowledged, on their way and buffered.
     received: u64,
+    /// A part failed: nothing after it may be recorded, or the row would name a later
+    /// part in its place.
+    broken: bool,
+    /// How long the client may send nothing before the request is given up.
+    idle: std::time::Duration,
 }
 
 impl Writer {
@@ -120,6 +159,8 @@ impl Writer {
             next_number: parts.len() as i32 + 1,
             next_offset: stored,
             received: stored + row.tail.len() as u64,
+            broken: false,
+            idle: std::time::Duration::from_secs(settings.idle_secs.max(1)),
             parts,
             in_flight: Default::default(),
             buffer,
@@ -140,7 +181,9 @@ impl Writer {
         S: Stream<Item = Result<Bytes, MediaError>>,
     {
         tokio::pin!(chunks);
-        while let Some(chunk) = chunks.next().await {
+        loop {
+            let next = tokio::time::timeout(self.idle, chunks.next()).await;
+            let Some(chunk) = next.map_err(|_| MediaError::UploadIdle)? else { break };
             let chunk = chunk?;
             self.received += chunk.len() as u64;
             if self.received > limit {
@@ -169,6 +212,12 @@ impl Writer {
         while self.in_flight.len() >= self.max_in_flight {
             self.settle_one(save_each).await?;
         }
+        if self.next_number as u64 > multipart::MAX_PARTS {
+            return Err(MediaError::Invalid {
+                field: "upload",
+                message: format!("more than {} parts: send larger PATCHes", multipart::MAX_PARTS),
+            });
+        }
         let (number, offset) = (self.next_number, self.next_offset);
         self.next_number += 1;
         self.next_offset += bytes.len() as u64;
@@ -182,7 +231,18 @@ impl Writer {
     /// order, so the row always names a whole prefix of the upload).
     async fn settle_one(&mut self, save: bool) -> Result<(), MediaError> {
         let Some(task) = self.in_flight.pop_front() else { return Ok(()) };
-        let part = task.await.map_err(MediaError::Task)??;
+        let part = match task.await {
+            Ok(Ok(part)) if !self.broken => part,
+            Ok(Ok(_)) => return Ok(()), // after a failed part: not recorded
+            Ok(Err(error)) => {
+                self.broken = true;
+                return Err(error.into());
+            }
+            Err(error) => {
+                self.broken = true;
+                return Err(MediaError::Task(error));
+            }
+        };
         self.parts.push(part);
         if save {
             uploads::save_progress(&self.pool, self.id, &self.parts, &[]).await?;
@@ -199,18 +259,19 @@ impl Writer {
 
     /// After a failure: waits for every part on its way, recording (with `save`) those
     /// that arrived before the first one that did not.
-    async fn drain(&mut self, mut save: bool) {
+    async fn drain(&mut self, save: bool) {
         while !self.in_flight.is_empty() {
-            if self.settle_one(save).await.is_err() {
-                save = false;
-            }
+            let _ = self.settle_one(save).await;
         }
     }
 
     /// The request ended short of the upload's end: what is buffered becomes a part when
-    /// the store takes one that small, else it waits in the row for the next request.
-    async fn pause(&mut self) -> Result<(), MediaError> {
-        if self.buffer.len() as u64 >= multipart::MIN_PART_BYTES {
+    /// the store takes one that small and the parts left would still fit the store's
+    /// limit, else it waits in the row for the next request.
+    async fn pause(&mut self, length: u64) -> Result<(), MediaError> {
+        let remaining = length.saturating_sub(self.received).div_ceil(self.part_size as u64);
+        let fits = self.next_number as u64 + remaining < multipart::MAX_PARTS;
+        if self.buffer.len() as u64 >= multipart::MIN_PART_BYTES && fits {
             let part = self.buffer.split().freeze();
             self.send(part, false).await?;
         }
@@ -226,15 +287,32 @@ impl Writer {
             self.send(part, false).await?;
         }
         self.settle_all(false).await?;
-        self.store.complete_upload(&self.key, &self.multipart_id, &self.parts).await?;
+        if let Err(error) = self.store.complete_upload(&self.key, &self.multipart_id, &self.parts).await {
+            // A completion that went through but whose answer was lost leaves the object
+            // in place and the store's upload gone: the object of the right size is done.
+            let total: u64 = self.parts.iter().map(|part| part.size).sum();
+            let stored = self.store.head(&self.key).await.ok().flatten();
+            if stored.is_none_or(|meta| meta.size != total) {
+                return Err(error.into());
+            }
+        }
         Ok((std::mem::take(&mut self.parts), self.lock.take()))
+    }
+
+    /// Lets go of the lock now, once no part is on its way.
+    async fn release(mut self) {
+        self.drain(false).await;
+        if let Some(lock) = self.lock.take() {
+            lock.release().await;
+        }
     }
 
     /// An upload that ended with nothing in it: its store upload goes with its row.
     async fn abort(mut self) {
-        let _ = self.settle_all(false).await;
+        self.drain(false).await;
         let _ = self.store.abort_upload(&self.key, &self.multipart_id).await;
         let _ = uploads::delete(&self.pool, self.id).await;
+        self.release().await;
     }
 }
 

@@ -39,7 +39,7 @@ pub(crate) struct Grant {
 /// A one-time upload URL, for editors and admins.
 #[utoipa::path(post, path = "/api/v1/uploads/direct", request_body = GrantRequest,
     responses((status = 200, body = Grant)), security(("bearer" = [])))]
-pub(super) async fn grant(
+pub(crate) async fn grant(
     State(api): State<Api>,
     headers: HeaderMap,
     request: Option<Json<GrantRequest>>,

@@ -8,7 +8,7 @@
 //! like every service does; a direct upload's client presents the key its creation
 //! answered (`?key=` on the upload's URL) instead.
 
-mod direct;
+pub(crate) mod direct;
 mod multipart;
 mod relay;
 mod tus;

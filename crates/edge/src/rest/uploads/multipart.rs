@@ -32,16 +32,26 @@ pub(super) async fn multipart(
     };
     let filename = field.file_name().unwrap_or("upload").to_owned();
     // 0: the length is not known; the stream's end is the upload's end. So a part that
-    // breaks off must not just end the stream: the call is dropped instead, which resets
-    // it, and media discards what it stored.
+    // breaks off must not just end the stream: a second header goes instead, which media
+    // refuses (only chunks may follow the header), discarding what it stored.
     let header = UploadRequest { part: Some(Part::Header(UploadHeader { filename: filename.clone(), size_bytes: 0 })) };
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     let feed = async move {
         let mut field = field;
+        let poison = header.clone();
         let _ = tx.send(header).await;
-        while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
-            if tx.send(UploadRequest { part: Some(Part::Chunk(chunk)) }).await.is_err() {
-                break; // media answered already
+        loop {
+            match field.chunk().await {
+                Ok(Some(chunk)) => {
+                    if tx.send(UploadRequest { part: Some(Part::Chunk(chunk)) }).await.is_err() {
+                        break; // media answered already
+                    }
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    let _ = tx.send(poison).await;
+                    return Err(unreadable(error));
+                }
             }
         }
         Ok::<(), EdgeError>(())
@@ -51,10 +61,14 @@ pub(super) async fn multipart(
     tokio::pin!(feed, call);
     let asset = tokio::select! {
         answer = &mut call => answer?,
-        fed = &mut feed => {
-            fed?;
-            call.await?
-        }
+        fed = &mut feed => match fed {
+            Ok(()) => call.await?,
+            Err(error) => {
+                // Media's refusal of the poisoned stream, after it cleaned up.
+                let _ = call.await;
+                return Err(error);
+            }
+        },
     }
     .into_inner();
     let length = asset.source.as_ref().map_or(0, |source| source.size_bytes);

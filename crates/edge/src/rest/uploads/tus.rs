@@ -37,6 +37,17 @@ fn expires(session: &UploadSession) -> (HeaderName, String) {
     (EXPIRES, httpdate::fmt_http_date(at))
 }
 
+/// A finished upload names its asset and job (on HEAD too, for a client whose last answer
+/// was lost); an unfinished one says when it expires.
+fn finished_or_expires(answer: &mut Vec<(HeaderName, String)>, session: UploadSession) {
+    if session.asset_id.is_empty() {
+        answer.push(expires(&session));
+    } else {
+        answer.push((HeaderName::from_static("ottr-asset-id"), session.asset_id));
+        answer.push((HeaderName::from_static("ottr-job-id"), session.job_id));
+    }
+}
+
 /// Upload ids are media's UUIDs: anything else names no upload.
 fn upload_id(id: &str) -> Result<(), EdgeError> {
     uuid::Uuid::parse_str(id).map(|_| ()).map_err(|_| EdgeError::NotFound("no such upload"))
@@ -96,9 +107,7 @@ pub(super) async fn head(
         (HeaderName::from_static("upload-length"), session.length.to_string()),
         (header::CACHE_CONTROL, "no-store".to_owned()),
     ];
-    if session.asset_id.is_empty() {
-        answer.push(expires(&session));
-    }
+    finished_or_expires(&mut answer, session);
     Ok((StatusCode::OK, AppendHeaders(answer)).into_response())
 }
 
@@ -154,11 +163,6 @@ pub(super) async fn patch(
         Err(status) => return Err(status.into()),
     };
     let mut answer = vec![(OFFSET, session.offset.to_string())];
-    if session.asset_id.is_empty() {
-        answer.push(expires(&session));
-    } else {
-        answer.push((HeaderName::from_static("ottr-asset-id"), session.asset_id));
-        answer.push((HeaderName::from_static("ottr-job-id"), session.job_id));
-    }
+    finished_or_expires(&mut answer, session);
     Ok((StatusCode::NO_CONTENT, AppendHeaders(answer)).into_response())
 }
