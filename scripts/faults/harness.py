@@ -103,7 +103,6 @@ class Stack:
                 "OTTR__REDIS__KEY_PREFIX": f"{self.db}:",
                 "OTTR__MEDIA__STORAGE__LOCAL_ROOT": os.path.join(self.work, "objects"),
                 "OTTR__MEDIA__WORK_DIR": os.path.join(self.work, "media-work"),
-                "OTTR__EDGE__UPLOAD_DIR": os.path.join(self.work, "uploads"),
                 # The edge refuses to start without a real secret; any 32 random bytes do here.
                 "OTTR__EDGE__PLAYBACK__SECRET": uuid.uuid4().hex + uuid.uuid4().hex,
                 "RUST_LOG": os.environ.get("RUST_LOG", "warn"),

@@ -22,7 +22,12 @@ pub(crate) struct MediaApi {
 
 /// Editors and admins only.
 fn require_staff<T>(request: &Request<T>) -> Result<Uuid, MediaError> {
-    let caller = token::caller(request).ok_or(MediaError::Unauthenticated)?;
+    staff(token::caller(request))
+}
+
+/// The caller's id, if an editor or admin.
+fn staff(caller: Option<&token::Caller>) -> Result<Uuid, MediaError> {
+    let caller = caller.ok_or(MediaError::Unauthenticated)?;
     if caller.has(Role::Editor) || caller.has(Role::Admin) {
         Ok(caller.user_id)
     } else {
@@ -32,8 +37,8 @@ fn require_staff<T>(request: &Request<T>) -> Result<Uuid, MediaError> {
 
 /// Who asks for an upload: the client of a direct upload by its key, else its owner, an
 /// editor or admin by token.
-fn upload_access<T>(request: &Request<T>, key: &str) -> Result<Access, MediaError> {
-    if key.is_empty() { Ok(Access::Owner(require_staff(request)?)) } else { Ok(Access::Key(key.to_owned())) }
+fn upload_access(caller: Option<&token::Caller>, key: &str) -> Result<Access, MediaError> {
+    if key.is_empty() { Ok(Access::Owner(staff(caller)?)) } else { Ok(Access::Key(key.to_owned())) }
 }
 
 /// tus's checksum of one request's bytes, as the edge passes it on.
@@ -93,7 +98,7 @@ impl MediaService for MediaApi {
 
     #[tracing::instrument(skip_all)]
     async fn get_upload(&self, request: Request<pb::UploadRef>) -> Result<Response<pb::UploadSession>, Status> {
-        let access = upload_access(&request, &request.get_ref().key)?;
+        let access = upload_access(token::caller(&request), &request.get_ref().key)?;
         let id = parse_id("id", &request.get_ref().id)?;
         Ok(Response::new((&uploads::find(&self.ctx, &access, id).await?).into()))
     }
@@ -112,15 +117,7 @@ impl MediaService for MediaApi {
             Some(Err(status)) => return Err(MediaError::UploadStream(status).into()),
             _ => return Err(MediaError::Invalid { field: "header", message: "must come first".into() }.into()),
         };
-        let access = if header.key.is_empty() {
-            let caller = caller.ok_or(MediaError::Unauthenticated)?;
-            if !(caller.has(Role::Editor) || caller.has(Role::Admin)) {
-                return Err(MediaError::PermissionDenied.into());
-            }
-            Access::Owner(caller.user_id)
-        } else {
-            Access::Key(header.key.clone())
-        };
+        let access = upload_access(caller.as_ref(), &header.key)?;
         let id = parse_id("upload_id", &header.upload_id)?;
         let chunks = stream.map(|message| match message {
             Ok(pb::AppendUploadRequest { part: Some(Part::Chunk(chunk)) }) => Ok(chunk),
@@ -133,7 +130,7 @@ impl MediaService for MediaApi {
 
     #[tracing::instrument(skip_all)]
     async fn delete_upload(&self, request: Request<pb::UploadRef>) -> Result<Response<pb::UploadSession>, Status> {
-        let access = upload_access(&request, &request.get_ref().key)?;
+        let access = upload_access(token::caller(&request), &request.get_ref().key)?;
         let id = parse_id("id", &request.get_ref().id)?;
         Ok(Response::new((&uploads::delete(&self.ctx, &access, id).await?).into()))
     }
