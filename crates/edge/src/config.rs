@@ -35,11 +35,12 @@ pub struct EdgeSettings {
     /// Refused up front, before a byte is received (media has its own limit, and the
     /// expiry and quota of unfinished uploads: `OTTR__MEDIA__UPLOADS__*`).
     pub max_upload_bytes: u64,
-    /// The web app's files (`web/` of the repository).
+    /// The web app's files are inside the binary; for development, a folder to serve
+    /// them from instead (`web/` of the checkout). Empty: the embedded app.
     pub web_dir: std::path::PathBuf,
-    /// hls.js, as npm installed it.
+    /// hls.js and tus-js-client as npm installed them, instead of the embedded copies.
+    /// Empty: the embedded ones.
     pub hls_js: std::path::PathBuf,
-    /// tus-js-client's browser bundle (the studio's uploads), as npm installed it.
     pub tus_js: std::path::PathBuf,
     /// How long requests still running at a stop (uploads, progress streams) get to
     /// finish before the server returns anyway.
@@ -62,9 +63,9 @@ impl Default for EdgeSettings {
             cors_origins: vec!["*".into()],
             hls_cache_bytes: 256 * 1024 * 1024,
             max_upload_bytes: 50 * 1024 * 1024 * 1024,
-            web_dir: "web".into(),
-            hls_js: "node_modules/hls.js/dist/hls.min.js".into(),
-            tus_js: "node_modules/tus-js-client/dist/tus.min.js".into(),
+            web_dir: Default::default(),
+            hls_js: Default::default(),
+            tus_js: Default::default(),
             // The same bound the gRPC servers have (`ottr_runtime::grpc::DRAIN_LIMIT`).
             drain_limit_secs: ottr_runtime::grpc::DRAIN_LIMIT.as_secs(),
         }

@@ -16,6 +16,7 @@ mod rest;
 pub mod startup;
 pub mod tus;
 mod upstream;
+mod web;
 
 pub use config::EdgeSettings;
 pub use error::EdgeError;

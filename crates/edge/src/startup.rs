@@ -24,6 +24,7 @@ use crate::{
     metrics::{self, Metrics},
     rest::{self, Api},
     upstream::Upstream,
+    web,
 };
 
 /// Why the edge could not start. Never a client's fault, so not an `EdgeError`.
@@ -121,7 +122,7 @@ impl Application {
             .merge(hls_routes)
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(move || ready(upstream.clone())));
-        let web = ServeDir::new(&settings.web_dir);
+        let web = (!settings.web_dir.as_os_str().is_empty()).then(|| ServeDir::new(&settings.web_dir));
         let metrics = Metrics::default();
         let exposed = metrics.clone();
         let metrics_route = Router::new().route("/metrics", get(move || async move { exposed.render() }));
@@ -136,8 +137,8 @@ impl Application {
             None => (router.merge(metrics_route), None),
         };
         let router = router
-            .route_service("/vendor/hls.min.js", ServeFile::new(&settings.hls_js))
-            .route_service("/vendor/tus.min.js", ServeFile::new(&settings.tus_js))
+            .merge(vendor_route("/vendor/hls.min.js", &settings.hls_js, web::HLS_JS))
+            .merge(vendor_route("/vendor/tus.min.js", &settings.tus_js, web::TUS_JS))
             .fallback(move |request: Request| fallback(web.clone(), request))
             .route_layer(axum::middleware::from_fn_with_state(metrics, metrics::record))
             .layer(cors(&settings.cors_origins))
@@ -190,13 +191,30 @@ impl Application {
 }
 
 /// What no route answers: gRPC calls get UNIMPLEMENTED, everything else the web app's files.
-async fn fallback(web: ServeDir, request: Request) -> axum::response::Response {
+/// Anything unrouted: gRPC answers UNIMPLEMENTED; the rest is the web app, from the
+/// binary or, when `web_dir` is set, from that folder.
+async fn fallback(web: Option<ServeDir>, request: Request) -> axum::response::Response {
     if grpc_proxy::is_grpc(&request) {
         return grpc_proxy::unrouted(request).await;
     }
+    let Some(web) = web else { return web::app(request.uri(), request.headers()) };
     match web.oneshot(request).await {
         Ok(response) => response.into_response(),
         Err(never) => match never {},
+    }
+}
+
+/// An npm script the app loads: the file `path` names, else the embedded copy.
+fn vendor_route<S: Clone + Send + Sync + 'static>(
+    route: &str,
+    path: &std::path::Path,
+    embedded: &'static str,
+) -> Router<S> {
+    if path.as_os_str().is_empty() {
+        Router::new()
+            .route(route, get(move |headers: axum::http::HeaderMap| async move { web::vendor(embedded, &headers) }))
+    } else {
+        Router::new().route_service(route, ServeFile::new(path))
     }
 }
 

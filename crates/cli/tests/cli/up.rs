@@ -34,7 +34,8 @@ async fn ottr_up_serves_every_service_with_reflection_health_and_a_cli_made_admi
     assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
     assert!(String::from_utf8_lossy(&created.stdout).contains("root@example.org"));
 
-    let mut up = Running(ottr(&db).arg("up").stdout(Stdio::piped()).spawn().unwrap());
+    // Started outside the checkout: the web app comes from the binary, not the folder.
+    let mut up = Running(ottr(&db).arg("up").current_dir(std::env::temp_dir()).stdout(Stdio::piped()).spawn().unwrap());
     let mut lines = BufReader::new(up.0.stdout.take().unwrap()).lines();
     let mut ports = std::collections::HashMap::new();
     while ports.len() < 4 {
@@ -47,6 +48,14 @@ async fn ottr_up_serves_every_service_with_reflection_health_and_a_cli_made_admi
     let catalog_url = format!("http://127.0.0.1:{}", ports["catalog"]);
     let media_url = format!("http://127.0.0.1:{}", ports["media"]);
     let edge_url = format!("http://127.0.0.1:{}", ports["edge"]);
+    let page = reqwest::get(format!("{edge_url}/")).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("/vendor/hls.min.js"), "the web app's page");
+    for script in ["/vendor/hls.min.js", "/vendor/tus.min.js", "/app.js"] {
+        let answer = reqwest::get(format!("{edge_url}{script}")).await.unwrap();
+        assert_eq!(answer.status(), 200, "{script}");
+        assert!(answer.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"), "{script}");
+    }
 
     let channel = tonic::transport::Endpoint::from_shared(url.clone()).unwrap().connect().await.unwrap();
     let mut reflection = ServerReflectionClient::new(channel.clone());
