@@ -98,15 +98,19 @@ const pages = {
     document.getElementById('register').addEventListener('click', () => submit('/api/v1/auth/register'));
   },
 
+  // Browsing is public: a visitor who is not signed in lands here too, without the rows
+  // that belong to a profile.
   async home(_, paint) {
-    if (!state.token) { location.hash = '#/login'; return; }
-    const pid = await profile();
-    const [resume, page] = await Promise.all([api(`/api/v1/profiles/${pid}/continue-watching`), api('/api/v1/titles?page_size=48')]);
+    const signedIn = Boolean(state.token);
+    const resumeRow = signedIn ? api(`/api/v1/profiles/${await profile()}/continue-watching`) : null;
+    const [resume, page] = await Promise.all([resumeRow, api('/api/v1/titles?page_size=48')]);
+    const continueRow = resume ? `<h2>Continue watching</h2><div class="row" data-testid="continue-row">${resume.items.map(item =>
+        card(item.title, `<br><small>${Math.round(item.position_secs)} s${item.up_next ? ' · up next' : ''}</small>`)).join('') || '<span class="muted">Nothing started yet.</span>'}</div>`
+      : '<p class="muted" data-testid="visitor-hint"><a href="#/login">Sign in</a> to play, keep a list and resume where you stopped.</p>';
     paint(`
       <form id="search" class="search"><input name="q" placeholder="Search titles, people, stories" data-testid="search">
       <button>Search</button></form>
-      <h2>Continue watching</h2><div class="row" data-testid="continue-row">${resume.items.map(item =>
-        card(item.title, `<br><small>${Math.round(item.position_secs)} s${item.up_next ? ' · up next' : ''}</small>`)).join('') || '<span class="muted">Nothing started yet.</span>'}</div>
+      ${continueRow}
       <h2 id="list-heading">New</h2><div class="grid" id="titles">${page.titles.map(t => card(t)).join('')}</div>`);
     document.getElementById('search').addEventListener('submit', async event => {
       event.preventDefault();
@@ -120,8 +124,8 @@ const pages = {
 
   async title(id, paint) {
     const title = await api(`/api/v1/titles/${encodeURIComponent(id)}`);
-    const pid = await profile();
-    const list = await api(`/api/v1/profiles/${pid}/watchlist`);
+    const pid = state.token ? await profile() : null;
+    const list = pid ? await api(`/api/v1/profiles/${pid}/watchlist`) : { titles: [] };
     let listed = list.titles.some(t => t.id === title.id);
     let seasons = '';
     if (title.kind === 'series') {
@@ -132,9 +136,9 @@ const pages = {
     paint(`<h1 data-testid="title-name">${esc(title.title)}</h1>
       <p class="muted">${esc(title.release_year || '')} · ${esc(title.maturity_rating)} · ${esc(title.genres.join(', '))}</p>
       <p>${esc(title.synopsis)}</p>
-      ${title.asset_id ? `<a href="#/watch/${esc(title.id)}"><button data-testid="play">Play</button></a>` : ''}
-      <button class="secondary" id="watchlist" data-testid="watchlist">${listed ? 'On your list ✓' : '+ My list'}</button>${seasons}`);
-    document.getElementById('watchlist').addEventListener('click', async event => {
+      ${title.asset_id ? `<a href="${pid ? `#/watch/${esc(title.id)}` : '#/login'}"><button data-testid="play">${pid ? 'Play' : 'Sign in to play'}</button></a>` : ''}
+      ${pid ? `<button class="secondary" id="watchlist" data-testid="watchlist">${listed ? 'On your list ✓' : '+ My list'}</button>` : ''}${seasons}`);
+    document.getElementById('watchlist')?.addEventListener('click', async event => {
       await api(`/api/v1/profiles/${pid}/watchlist/${title.id}`, { method: listed ? 'DELETE' : 'PUT' });
       listed = !listed;
       event.target.textContent = listed ? 'On your list ✓' : '+ My list';
@@ -404,7 +408,9 @@ async function route() {
   renderNav();
   const [, page = '', arg] = location.hash.split('/');
   const handler = { '': pages.home, login: pages.login, title: pages.title, watch: pages.watch, studio: pages.studio }[page] || pages.home;
-  if (!state.token && handler !== pages.login) { location.hash = '#/login'; return; }
+  // Browsing and title pages are public; playing and the studio need a sign-in.
+  const open = [pages.login, pages.home, pages.title];
+  if (!state.token && !open.includes(handler)) { location.hash = '#/login'; return; }
   try { await handler(arg && decodeURIComponent(arg), paint); }
   catch (error) {
     if (error === STALE) return;

@@ -4,7 +4,7 @@
 // sees the clip's audio and subtitle tracks in the studio, publishes, plays it (time
 // advances, at least two renditions offered), switches to the second audio language, turns
 // subtitles on and sees a cue, and after a reload playback resumes where it stopped with
-// the audio language it chose.
+// the audio language it chose; a visitor who is not signed in lands on browse.
 // Usage: node tests/browser/e2e.mjs <edge url> <editor email> <password> <clip path>
 import { chromium } from 'playwright-core';
 
@@ -88,6 +88,18 @@ try {
   step(`resumed from ${resumed.toFixed(1)} s`);
   await page.waitForFunction(() => window.ottrPlayer.audioTracks.length === 2 && window.ottrPlayer.audioTrack === 1, null, { timeout: 30_000 });
   step('audio choice remembered for the profile');
+
+  // A visitor who is not signed in (a new browser context: nothing stored) lands on
+  // browse, finds the published title, and is asked to sign in to play it.
+  const visitor = await browser.newPage();
+  await visitor.goto(`${url}/`);
+  await visitor.getByTestId('visitor-hint').waitFor();
+  const names = await visitor.evaluate(() => [...document.querySelectorAll('[data-testid=title-card] strong')].map(s => s.textContent));
+  if (!names.includes('Browser Test Pattern')) throw new Error(`the visitor's browse page lists ${names}`);
+  await visitor.getByTestId('title-card').filter({ hasText: 'Browser Test Pattern' }).click();
+  const play = (await visitor.getByTestId('play').textContent()).trim();
+  if (play !== 'Sign in to play' || await visitor.getByTestId('watchlist').count() !== 0) throw new Error(`visitor's title page: ${play}`);
+  step('a visitor lands on browse and is asked to sign in to play');
 } catch (error) {
   failed = true;
   console.log(`browser: FAILED: ${error.message}`);

@@ -23,5 +23,6 @@ async fn an_editor_uploads_publishes_and_plays_in_chromium_switching_audio_and_s
     assert!(log.contains("resumed from"), "{log}");
     assert!(log.contains("subtitle cue shown: Hello from ottr"), "{log}");
     assert!(log.contains("audio choice remembered"), "{log}");
+    assert!(log.contains("a visitor lands on browse and is asked to sign in to play"), "{log}");
     println!("{log}");
 }
