@@ -173,28 +173,17 @@ async fn an_upload_stopped_midway_resumes_from_the_edges_offset_and_its_draft_ti
     assert!(platform.remembered().is_empty(), "a finished upload is forgotten");
     assert_eq!(platform.stored_source(&asset), std::fs::read(&clip).unwrap(), "media has the file, byte for byte");
 
-    let title: serde_json::Value = http
-        .get(format!("{}/api/v1/titles/{title_id}", platform.edge))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let title = get_json(&http, &token, &format!("{}/api/v1/titles/{title_id}", platform.edge)).await;
     assert_eq!(title["asset_id"], asset.as_str());
     assert_eq!((title["kind"].as_str(), title["visibility"].as_str()), (Some("movie"), Some("draft")));
     assert_eq!(title["title"], "Test Pattern: Night");
-    let asset_json: serde_json::Value = http
-        .get(format!("{}/api/v1/assets/{asset}", platform.edge))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let asset_json = get_json(&http, &token, &format!("{}/api/v1/assets/{asset}", platform.edge)).await;
     assert_eq!(asset_json["state"], "ready", "{asset_json}");
+}
+
+/// The JSON body of a signed-in GET.
+async fn get_json(http: &reqwest::Client, token: &str, url: &str) -> serde_json::Value {
+    http.get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap()
 }
 
 /// What the relay in front of the edge does to the traffic toward it.
