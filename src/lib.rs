@@ -33,3 +33,11 @@ pub mod media {
         tonic::include_proto!("ottr.media.v1");
     }
 }
+
+pub mod playback {
+    //! Signed playback for viewers' apps, answered by the edge.
+    pub mod v1 {
+        //! `ottr.playback.v1`.
+        tonic::include_proto!("ottr.playback.v1");
+    }
+}

@@ -81,6 +81,20 @@ function card(title, extra = '') {
     <strong>${esc(title.title)}</strong><br><small>${esc(title.release_year || '')} ${esc(title.kind)}</small>${extra}</a>`;
 }
 
+// "S2 E5" for an episode.
+const episodeLabel = e => `S${e.season_number} E${e.number}`;
+
+// A continue-watching item: a movie or an episode, started or up next, opening the player
+// where it stopped.
+function resumeCard(item) {
+  const e = item.episode;
+  const href = e ? `#/episode/${esc(e.id)}` : `#/watch/${esc(item.title.id)}`;
+  const what = e ? `${episodeLabel(e)} · ${esc(e.title)}` : '';
+  const where = item.up_next ? 'up next' : `${Math.round(item.position_secs / 60)} of ${Math.round(item.duration_secs / 60)} min`;
+  return `<a class="card" href="${href}" data-testid="resume-card">
+    <strong>${esc(item.title.title)}</strong><br><small>${what}${what ? ' · ' : ''}${where}</small></a>`;
+}
+
 const pages = {
   async login(_, paint) {
     paint(`<h1>Sign in</h1>
@@ -104,8 +118,7 @@ const pages = {
     const signedIn = Boolean(state.token);
     const resumeRow = signedIn ? api(`/api/v1/profiles/${await profile()}/continue-watching`) : null;
     const [resume, page] = await Promise.all([resumeRow, api('/api/v1/titles?page_size=48')]);
-    const continueRow = resume ? `<h2>Continue watching</h2><div class="row" data-testid="continue-row">${resume.items.map(item =>
-        card(item.title, `<br><small>${Math.round(item.position_secs)} s${item.up_next ? ' · up next' : ''}</small>`)).join('') || '<span class="muted">Nothing started yet.</span>'}</div>`
+    const continueRow = resume ? `<h2>Continue watching</h2><div class="row" data-testid="continue-row">${resume.items.map(resumeCard).join('') || '<span class="muted">Nothing started yet.</span>'}</div>`
       : '<p class="muted" data-testid="visitor-hint"><a href="#/login">Sign in</a> to play, keep a list and resume where you stopped.</p>';
     paint(`
       <form id="search" class="search"><input name="q" placeholder="Search titles, people, stories" data-testid="search">
@@ -130,8 +143,10 @@ const pages = {
     let seasons = '';
     if (title.kind === 'series') {
       const series = await api(`/api/v1/series/${title.id}`);
+      const playable = e => e.asset_id
+        ? ` <a href="${pid ? `#/episode/${esc(e.id)}` : '#/login'}" data-testid="play-episode">${pid ? 'Play' : 'Sign in to play'}</a>` : '';
       seasons = series.seasons.map(s => `<h3>Season ${s.number}</h3><ol>${s.episodes.map(e =>
-        `<li>${esc(e.title)} <span class="muted">${Math.round(e.runtime_secs / 60)} min</span></li>`).join('')}</ol>`).join('');
+        `<li value="${e.number}">${esc(e.title)} <span class="muted">${Math.round(e.runtime_secs / 60)} min</span>${playable(e)}</li>`).join('')}</ol>`).join('');
     }
     paint(`<h1 data-testid="title-name">${esc(title.title)}</h1>
       <p class="muted">${esc(title.release_year || '')} · ${esc(title.maturity_rating)} · ${esc(title.genres.join(', '))}</p>
@@ -145,53 +160,8 @@ const pages = {
     });
   },
 
-  async watch(id, paint) {
-    const pid = await profile();
-    const [title, playback, resume] = await Promise.all([
-      api(`/api/v1/titles/${encodeURIComponent(id)}`),
-      api(`/api/v1/titles/${encodeURIComponent(id)}/playback`),
-      api(`/api/v1/profiles/${pid}/continue-watching`),
-    ]);
-    const started = resume.items.find(item => item.title?.id === title.id && !item.up_next);
-    paint(`<h1>${esc(title.title)}</h1>
-      <video id="video" controls playsinline data-testid="video" poster="${esc(playback.poster_url)}"></video>
-      <div class="player-bar"><label>Quality <select id="quality" data-testid="quality"><option value="-1">Auto</option></select></label>
-      <label>Audio <select id="audio" data-testid="audio"></select></label>
-      <label>Subtitles <select id="subtitles" data-testid="subtitles"><option value="-1">Off</option></select></label>
-      <span class="muted" id="level" data-testid="level"></span></div>`);
-    const video = document.getElementById('video');
-    const quality = document.getElementById('quality');
-    const player = new Hls({ capLevelToPlayerSize: false });
-    window.ottrPlayer = player;
-    trackMenus(player, pid);
-    player.on(Hls.Events.MANIFEST_PARSED, (_, data) => {
-      quality.innerHTML = '<option value="-1">Auto</option>' + data.levels
-        .map((level, i) => `<option value="${i}">${level.height}p · ${Math.round(level.bitrate / 1000)} kb/s</option>`).join('');
-    });
-    player.on(Hls.Events.LEVEL_SWITCHED, (_, data) => {
-      const level = player.levels[data.level];
-      document.getElementById('level').textContent = level ? `playing ${level.height}p` : '';
-    });
-    quality.addEventListener('change', () => { player.currentLevel = Number(quality.value); });
-    player.loadSource(playback.url);
-    player.attachMedia(video);
-    video.addEventListener('loadedmetadata', () => {
-      if (started && started.position_secs > 0) video.currentTime = started.position_secs;
-      video.dataset.resumedFrom = String(started?.position_secs ?? 0);
-    }, { once: true });
-    // The position is reported every few seconds and on pause, so resume works anywhere.
-    const report = () => {
-      if (!video.duration || !isFinite(video.duration)) return;
-      api(`/api/v1/profiles/${pid}/progress`, { method: 'PUT', body: { title_id: title.id, position_secs: video.currentTime, duration_secs: video.duration } })
-        .then(() => { video.dataset.reported = String(video.currentTime); })
-        .catch(() => {});
-    };
-    const timer = setInterval(report, 5000);
-    video.addEventListener('pause', report);
-    window.addEventListener('hashchange', () => { clearInterval(timer); report(); player.destroy(); }, { once: true });
-    video.muted = true;
-    video.play().catch(() => {});
-  },
+  watch(id, paint) { return play('titles', id, paint); },
+  episode(id, paint) { return play('episodes', id, paint); },
 
   async studio(_, paint) {
     if (!isStaff()) { paint('<p>Only editors and admins use the studio.</p>'); return; }
@@ -229,6 +199,78 @@ const pages = {
     });
   },
 };
+
+// The player, for a movie (`titles`) or an episode (`episodes`): hls.js with quality,
+// audio and subtitle menus; resumes where the profile stopped; reports the position every
+// few seconds and on pause; at the end of an episode, offers the next one and plays it
+// after a short countdown unless the viewer stays.
+async function play(kind, id, paint) {
+  const pid = await profile();
+  const [playback, resume] = await Promise.all([
+    api(`/api/v1/${kind}/${encodeURIComponent(id)}/playback`),
+    api(`/api/v1/profiles/${pid}/continue-watching`),
+  ]);
+  const { title, episode, next_episode: next } = playback;
+  const started = resume.items.find(item => !item.up_next && (episode ? item.episode_id === episode.id : item.title?.id === title.id && !item.episode_id));
+  const heading = episode ? `${esc(title.title)} <small class="muted" data-testid="episode-label">${episodeLabel(episode)} · ${esc(episode.title)}</small>` : esc(title.title);
+  paint(`<h1 data-testid="playing">${heading}</h1>
+    <video id="video" controls playsinline data-testid="video" poster="${esc(playback.poster_url)}"></video>
+    <div class="player-bar"><label>Quality <select id="quality" data-testid="quality"><option value="-1">Auto</option></select></label>
+    <label hidden>Audio <select id="audio" data-testid="audio"></select></label>
+    <label hidden>Subtitles <select id="subtitles" data-testid="subtitles"><option value="-1">Off</option></select></label>
+    <span class="muted" id="level" data-testid="level"></span></div>
+    ${next ? `<section id="up-next" class="up-next" hidden data-testid="up-next">Up next: <strong>${episodeLabel(next)} · ${esc(next.title)}</strong>
+      <span id="countdown" class="muted"></span>
+      <a href="#/episode/${esc(next.id)}"><button data-testid="next-episode">Play next</button></a>
+      <button class="secondary" id="stay">Stay here</button></section>` : ''}`);
+  const video = document.getElementById('video');
+  const quality = document.getElementById('quality');
+  const player = new Hls({ capLevelToPlayerSize: false });
+  window.ottrPlayer = player;
+  trackMenus(player, pid);
+  player.on(Hls.Events.MANIFEST_PARSED, (_, data) => {
+    quality.innerHTML = '<option value="-1">Auto</option>' + data.levels
+      .map((level, i) => `<option value="${i}">${level.height}p · ${Math.round(level.bitrate / 1000)} kb/s</option>`).join('');
+  });
+  player.on(Hls.Events.LEVEL_SWITCHED, (_, data) => {
+    const level = player.levels[data.level];
+    document.getElementById('level').textContent = level ? `playing ${level.height}p` : '';
+  });
+  quality.addEventListener('change', () => { player.currentLevel = Number(quality.value); });
+  player.loadSource(playback.url);
+  player.attachMedia(video);
+  video.addEventListener('loadedmetadata', () => {
+    if (started && started.position_secs > 0) video.currentTime = started.position_secs;
+    video.dataset.resumedFrom = String(started?.position_secs ?? 0);
+  }, { once: true });
+  const report = () => {
+    if (!video.duration || !isFinite(video.duration)) return;
+    const item = episode ? { episode_id: episode.id } : { title_id: title.id };
+    api(`/api/v1/profiles/${pid}/progress`, { method: 'PUT', body: { ...item, position_secs: video.currentTime, duration_secs: video.duration } })
+      .then(() => { video.dataset.reported = String(video.currentTime); })
+      .catch(() => {});
+  };
+  const timer = setInterval(report, 5000);
+  let countdown = null;
+  video.addEventListener('pause', report);
+  video.addEventListener('ended', () => {
+    report();
+    const upNext = document.getElementById('up-next');
+    if (!upNext) return;
+    upNext.hidden = false;
+    let left = 10;
+    const tick = () => {
+      document.getElementById('countdown').textContent = `in ${left} s`;
+      if (left-- <= 0) { clearInterval(countdown); location.hash = `#/episode/${next.id}`; }
+    };
+    tick();
+    countdown = setInterval(tick, 1000);
+    document.getElementById('stay').addEventListener('click', () => { clearInterval(countdown); upNext.hidden = true; }, { once: true });
+  });
+  window.addEventListener('hashchange', () => { clearInterval(timer); clearInterval(countdown); report(); player.destroy(); }, { once: true });
+  video.muted = true;
+  video.play().catch(() => {});
+}
 
 // The audio and subtitle menus of the player. The viewer's choice is kept per profile (in
 // this browser) by language and name, and applied to every title that offers it; cues are
@@ -407,7 +449,7 @@ async function route() {
   const paint = html => { if (mine !== navigation) throw STALE; view.innerHTML = html; };
   renderNav();
   const [, page = '', arg] = location.hash.split('/');
-  const handler = { '': pages.home, login: pages.login, title: pages.title, watch: pages.watch, studio: pages.studio }[page] || pages.home;
+  const handler = { '': pages.home, login: pages.login, title: pages.title, watch: pages.watch, episode: pages.episode, studio: pages.studio }[page] || pages.home;
   // Browsing and title pages are public; playing and the studio need a sign-in.
   const open = [pages.login, pages.home, pages.title];
   if (!state.token && !open.includes(handler)) { location.hash = '#/login'; return; }

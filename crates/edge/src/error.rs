@@ -184,6 +184,18 @@ impl EdgeError {
     }
 }
 
+/// For the edge's own gRPC services: the same code, in `ottr-error-code`, and the same
+/// message a REST caller gets. An upstream refusal passes through as the service sent it.
+impl From<EdgeError> for tonic::Status {
+    fn from(error: EdgeError) -> Self {
+        let code = error.code();
+        match error {
+            EdgeError::Upstream(status) if !matches!(code, ErrorCode::Internal | ErrorCode::Unavailable) => status,
+            other => code.status(other.message(code)),
+        }
+    }
+}
+
 impl IntoResponse for EdgeError {
     fn into_response(self) -> Response {
         let (status, body) = self.to_body();

@@ -15,7 +15,10 @@ use axum::Router;
 use tonic::{body::Body, transport::Channel};
 use tower::{Layer, Service, ServiceExt};
 
+use ottr_proto::playback::v1::playback_service_server::PlaybackServiceServer;
 use ottr_runtime::ErrorCode;
+
+use crate::playback::PlaybackApi;
 
 /// Every RPC reachable from outside. Each service still checks the caller's token and roles.
 pub(crate) const PUBLIC: &[&str] = &[
@@ -37,6 +40,7 @@ pub(crate) const PUBLIC: &[&str] = &[
     "/ottr.catalog.v1.CatalogService/CreateEpisode",
     "/ottr.catalog.v1.CatalogService/UpdateEpisode",
     "/ottr.catalog.v1.CatalogService/GetSeries",
+    "/ottr.catalog.v1.CatalogService/GetEpisode",
     "/ottr.catalog.v1.LibraryService/CreateProfile",
     "/ottr.catalog.v1.LibraryService/ListProfiles",
     "/ottr.catalog.v1.LibraryService/AddToWatchlist",
@@ -57,7 +61,8 @@ pub(crate) const PUBLIC: &[&str] = &[
 
 /// Public, but only for staff through the relay: the answer names an asset's storage keys
 /// and state, drafts included. Viewers get playback through the catalog's title route,
-/// which checks that the title is theirs to see.
+/// which checks that the title is theirs to see (`ottr.playback.v1.PlaybackService`, the
+/// edge's own, for apps).
 const STAFF_ONLY: &[&str] = &["/ottr.media.v1.MediaService/GetPlayback"];
 
 /// Why a staff-only RPC is refused before it is relayed, if it is.
@@ -130,8 +135,12 @@ pub(crate) async fn unrouted(request: axum::extract::Request) -> axum::response:
 }
 
 /// Routes `/<package>.<Service>/<Method>` of each upstream, gRPC-web enabled, plus the
-/// edge's own health (a service is SERVING here while the edge relays it) and reflection.
-pub(crate) async fn router(upstreams: &[(&str, Channel)]) -> Result<Router, tonic_reflection::server::Error> {
+/// edge's own services: playback, health (a service is SERVING here while the edge relays
+/// it) and reflection.
+pub(crate) async fn router(
+    playback: PlaybackApi,
+    upstreams: &[(&str, Channel)],
+) -> Result<Router, tonic_reflection::server::Error> {
     let (health, health_service) = tonic_health::server::health_reporter();
     for (service, _) in upstreams {
         health.set_service_status(*service, tonic_health::ServingStatus::Serving).await;
@@ -142,6 +151,7 @@ pub(crate) async fn router(upstreams: &[(&str, Channel)]) -> Result<Router, toni
         .build_v1()?;
     let own = tonic::service::Routes::new(health_service)
         .add_service(reflection)
+        .add_service(PlaybackServiceServer::new(playback))
         .prepare()
         .into_axum_router()
         .layer(tonic_web::GrpcWebLayer::new());

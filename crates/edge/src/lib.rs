@@ -12,6 +12,7 @@ mod headers;
 pub mod hls;
 pub mod limits;
 mod metrics;
+mod playback;
 mod rest;
 pub mod startup;
 pub mod tus;
@@ -20,5 +21,4 @@ mod web;
 
 pub use config::EdgeSettings;
 pub use error::EdgeError;
-/// Deletes expired uploads from an upload folder (the edge runs it periodically).
 pub use startup::{Application, Dependencies, StartupError};

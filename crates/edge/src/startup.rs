@@ -22,6 +22,7 @@ use crate::{
     hls::{self, Delivery, HotCache, token::Signer},
     limits::StreamSlots,
     metrics::{self, Metrics},
+    playback::{PlaybackApi, Player},
     rest::{self, Api},
     upstream::Upstream,
     web,
@@ -93,11 +94,16 @@ impl Application {
             reads: tokio::sync::Semaphore::new(settings.playback.max_concurrent_reads.max(1)),
         });
         let stopping = CancellationToken::new();
-        let api = Api {
+        let player = Player {
             upstream: upstream.clone(),
             delivery: delivery.clone(),
+            public_url: public_url.clone(),
+            ttl_secs: settings.playback.effective_ttl_secs(),
+        };
+        let api = Api {
+            upstream: upstream.clone(),
+            player: player.clone(),
             public_url,
-            playback_ttl_secs: settings.playback.effective_ttl_secs(),
             streams: StreamSlots::new(settings.limits.progress_streams_per_user),
             max_upload_bytes: settings.max_upload_bytes,
             verifier,
@@ -108,12 +114,15 @@ impl Application {
             .route("/images/{token}/{*rest}", hls::route(Tree::Images))
             .with_state(delivery);
         let channels = &upstream.channels;
-        let grpc = grpc_proxy::router(&[
-            ("ottr.auth.v1.AuthService", channels.auth.clone()),
-            ("ottr.catalog.v1.CatalogService", channels.catalog.clone()),
-            ("ottr.catalog.v1.LibraryService", channels.catalog.clone()),
-            ("ottr.media.v1.MediaService", channels.media.clone()),
-        ])
+        let grpc = grpc_proxy::router(
+            PlaybackApi(player),
+            &[
+                ("ottr.auth.v1.AuthService", channels.auth.clone()),
+                ("ottr.catalog.v1.CatalogService", channels.catalog.clone()),
+                ("ottr.catalog.v1.LibraryService", channels.catalog.clone()),
+                ("ottr.media.v1.MediaService", channels.media.clone()),
+            ],
+        )
         .await
         .map_err(StartupError::Reflection)?;
         let router = Router::new()

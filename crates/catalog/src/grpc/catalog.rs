@@ -200,6 +200,28 @@ impl CatalogService for CatalogApi {
         self.0.cache.put(&key, &tree).await;
         Ok(Response::new(tree))
     }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_episode(
+        &self,
+        request: Request<pb::GetEpisodeRequest>,
+    ) -> Result<Response<pb::EpisodeInSeries>, Status> {
+        let scope = Scope::of(caller(&request).as_ref());
+        let id = parse_id("id", &request.into_inner().id)?;
+        let episode = series::get_episode(&self.0.pool, id).await?.ok_or(CatalogError::NotFound("episode"))?;
+        // The series' visibility covers its episodes: one of a draft is no more there than it.
+        let series =
+            self.0.visible_title(&episode.series_id.to_string(), scope).await.map_err(|error| match error {
+                CatalogError::NotFound(_) => CatalogError::NotFound("episode"),
+                other => other,
+            })?;
+        let next = series::next_episode(&self.0.pool, &episode).await?;
+        Ok(Response::new(pb::EpisodeInSeries {
+            series: Some(series),
+            episode: Some(episode.into()),
+            next: next.map(Into::into),
+        }))
+    }
 }
 
 #[cfg(test)]

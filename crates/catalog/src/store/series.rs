@@ -141,6 +141,24 @@ pub(crate) async fn get_episode(pool: &PgPool, id: Uuid) -> Result<Option<Episod
     Ok(sqlx::query_as(query).bind(id).fetch_optional(pool).await?)
 }
 
+/// The episode that follows `episode` in play order: the next number in its season, else
+/// the first of the next season that has any.
+pub(crate) async fn next_episode(pool: &PgPool, episode: &EpisodeRow) -> Result<Option<EpisodeRow>, CatalogError> {
+    let query = concat!(
+        "SELECT ",
+        episode_columns!(),
+        " FROM catalog.episodes e JOIN catalog.seasons s ON s.id = e.season_id
+         WHERE s.series_id = $1 AND (s.number, e.number) > ($2, $3)
+         ORDER BY s.number, e.number LIMIT 1"
+    );
+    Ok(sqlx::query_as(query)
+        .bind(episode.series_id)
+        .bind(episode.season_number)
+        .bind(episode.number)
+        .fetch_optional(pool)
+        .await?)
+}
+
 /// Every episode of a series in play order: by season, then by episode.
 pub(crate) async fn episodes_in_order(pool: &PgPool, series_id: Uuid) -> Result<Vec<EpisodeRow>, CatalogError> {
     let query = concat!(

@@ -130,3 +130,47 @@ async fn a_draft_series_is_hidden_from_viewers(pool: PgPool) {
         .unwrap_err();
     assert_eq!(hidden.code(), tonic::Code::NotFound);
 }
+
+async fn get_episode(app: &TestApp, id: &str, token: &str) -> Result<pb::EpisodeInSeries, tonic::Status> {
+    let request = bearer(pb::GetEpisodeRequest { id: id.into() }, token);
+    app.catalog.clone().get_episode(request).await.map(tonic::Response::into_inner)
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn an_episode_names_its_series_and_the_next_one_across_seasons(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let show = app.published(series_fields("the-wire", "The Wire")).await;
+    let s1 = season(&app, &show.id, 1).await;
+    let s3 = season(&app, &show.id, 3).await;
+    let empty = season(&app, &show.id, 2).await;
+    let e1 = episode(&app, &s1.id, 1).await;
+    let e3 = episode(&app, &s1.id, 3).await;
+    let last = episode(&app, &s3.id, 1).await;
+
+    let first = get_episode(&app, &e1.id, &app.viewer).await.unwrap();
+    assert_eq!(first.series.unwrap().id, show.id);
+    assert_eq!(first.episode.unwrap().id, e1.id);
+    assert_eq!(first.next.unwrap().id, e3.id, "a gap in the numbers is skipped");
+    let end_of_season = get_episode(&app, &e3.id, &app.viewer).await.unwrap();
+    assert_eq!(end_of_season.next.unwrap().id, last.id, "season 2 has no episode, so season 3 follows");
+    assert!(get_episode(&app, &last.id, &app.viewer).await.unwrap().next.is_none(), "the last has no next");
+    assert!(empty.episodes.is_empty());
+
+    let unknown = get_episode(&app, &uuid::Uuid::new_v4().to_string(), &app.viewer).await.unwrap_err();
+    assert_eq!(unknown.code(), tonic::Code::NotFound);
+    let malformed = get_episode(&app, "nope", &app.viewer).await.unwrap_err();
+    assert_eq!(malformed.code(), tonic::Code::InvalidArgument);
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn an_episode_of_a_draft_series_is_found_by_editors_only(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let show = app.create(series_fields("secret-show", "Secret")).await;
+    let s1 = season(&app, &show.id, 1).await;
+    let e1 = episode(&app, &s1.id, 1).await;
+    let hidden = get_episode(&app, &e1.id, &app.viewer).await.unwrap_err();
+    assert_eq!(hidden.code(), tonic::Code::NotFound);
+    assert_eq!(code(&hidden), "not_found");
+    assert!(hidden.message().contains("episode"), "{}", hidden.message());
+    assert_eq!(get_episode(&app, &e1.id, &app.editor).await.unwrap().episode.unwrap().id, e1.id);
+}

@@ -162,6 +162,7 @@ pub(super) async fn search(
 #[derive(Serialize, ToSchema)]
 pub(super) struct Episode {
     pub id: String,
+    pub season_number: u32,
     pub number: u32,
     pub title: String,
     pub synopsis: String,
@@ -183,6 +184,21 @@ pub(super) struct Series {
     pub seasons: Vec<Season>,
 }
 
+impl From<pb::Episode> for Episode {
+    fn from(e: pb::Episode) -> Self {
+        let f = e.fields.unwrap_or_default();
+        Self {
+            id: e.id,
+            season_number: e.season_number,
+            number: f.number,
+            title: f.title,
+            synopsis: f.synopsis,
+            runtime_secs: f.runtime_secs,
+            asset_id: f.asset_id,
+        }
+    }
+}
+
 impl From<pb::Series> for Series {
     fn from(s: pb::Series) -> Self {
         let seasons = s
@@ -192,21 +208,7 @@ impl From<pb::Series> for Series {
                 id: season.id,
                 number: season.number,
                 title: season.title,
-                episodes: season
-                    .episodes
-                    .into_iter()
-                    .map(|e| {
-                        let f = e.fields.unwrap_or_default();
-                        Episode {
-                            id: e.id,
-                            number: f.number,
-                            title: f.title,
-                            synopsis: f.synopsis,
-                            runtime_secs: f.runtime_secs,
-                            asset_id: f.asset_id,
-                        }
-                    })
-                    .collect(),
+                episodes: season.episodes.into_iter().map(Into::into).collect(),
             })
             .collect();
         Self { title: s.title.map(Into::into), seasons }

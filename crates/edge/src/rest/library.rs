@@ -13,7 +13,7 @@ use ottr_proto::catalog::v1 as pb;
 
 use super::{
     Api,
-    catalog::{Title, TitlePage},
+    catalog::{Episode, Title, TitlePage},
 };
 use crate::{EdgeError, error::ErrorBody, upstream::forward};
 
@@ -45,6 +45,8 @@ pub(super) struct Progress {
     pub title: Option<Title>,
     /// Set when the item is an episode.
     pub episode_id: String,
+    /// The episode itself, when the item is one: what to show and what to play.
+    pub episode: Option<Episode>,
     pub position_secs: f64,
     pub duration_secs: f64,
     pub updated_at: i64,
@@ -69,7 +71,8 @@ impl From<pb::Progress> for Progress {
     fn from(p: pb::Progress) -> Self {
         Self {
             title: p.title.map(Into::into),
-            episode_id: p.episode.map(|e| e.id).unwrap_or_default(),
+            episode_id: p.episode.as_ref().map(|e| e.id.clone()).unwrap_or_default(),
+            episode: p.episode.map(Into::into),
             position_secs: p.position_secs,
             duration_secs: p.duration_secs,
             updated_at: p.updated_at,

@@ -21,8 +21,8 @@ use utoipa::OpenApi;
 
 use crate::{
     error::ErrorBody,
-    hls::Delivery,
     limits::{LimitSettings, StreamSlots},
+    playback::Player,
     upstream::Upstream,
 };
 
@@ -30,10 +30,10 @@ use crate::{
 #[derive(Clone)]
 pub(crate) struct Api {
     pub upstream: Upstream,
-    pub delivery: Arc<Delivery>,
+    /// Signs playback URLs.
+    pub player: Player,
     /// Absolute base for the URLs the API hands out.
     pub public_url: String,
-    pub playback_ttl_secs: i64,
     /// Advertised to tus clients and refused at creation; media enforces its own limit.
     pub max_upload_bytes: u64,
     /// Verifies callers' access tokens where the edge itself needs to know who calls.
@@ -53,7 +53,7 @@ pub(crate) struct Api {
         catalog::create_title, catalog::update_title, catalog::set_visibility,
         library::list_profiles, library::create_profile, library::watchlist, library::add_to_watchlist,
         library::remove_from_watchlist, library::record_progress, library::history, library::continue_watching,
-        playback::playback, jobs::events,
+        playback::title, playback::episode, jobs::events,
         assets::get_asset, assets::add_subtitle, assets::replace_subtitle, assets::remove_subtitle,
         uploads::direct::grant,
     ),
@@ -97,7 +97,8 @@ pub(crate) fn router(api: Api, limits: &LimitSettings) -> Router {
         .route("/api/v1/titles", get(catalog::list_titles).post(catalog::create_title))
         .route("/api/v1/titles/{id}", get(catalog::get_title).put(catalog::update_title))
         .route("/api/v1/titles/{id}/visibility", put(catalog::set_visibility))
-        .route("/api/v1/titles/{id}/playback", get(playback::playback))
+        .route("/api/v1/titles/{id}/playback", get(playback::title))
+        .route("/api/v1/episodes/{id}/playback", get(playback::episode))
         .route("/api/v1/series/{id}", get(catalog::get_series))
         .route("/api/v1/search", get(catalog::search))
         .route("/api/v1/profiles", get(library::list_profiles).post(library::create_profile))

@@ -1,4 +1,5 @@
-//! `/api/v1/titles/{id}/playback`: a signed HLS URL for a title the caller may see.
+//! `/api/v1/titles/{id}/playback` and `/api/v1/episodes/{id}/playback`: signed HLS URLs
+//! for what the caller may see (the rules live in `crate::playback`).
 
 use axum::{
     Json,
@@ -8,11 +9,13 @@ use axum::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use ottr_proto::{catalog::v1 as catalog, media::v1 as media};
-use ottr_storage::keys::{DeliveryKey, Tree};
+use ottr_proto::playback::v1 as pb;
 
-use super::Api;
-use crate::{EdgeError, error::ErrorBody, upstream::forward};
+use super::{
+    Api,
+    catalog::{Episode, Title},
+};
+use crate::{EdgeError, error::ErrorBody};
 
 #[derive(Serialize, ToSchema)]
 pub(super) struct Playback {
@@ -26,72 +29,50 @@ pub(super) struct Playback {
     /// False while the ladder is still growing (playable, not finished).
     pub ready: bool,
     pub duration_secs: f64,
+    /// The movie, or the episode's series.
+    pub title: Option<Title>,
+    /// Set when an episode plays.
+    pub episode: Option<Episode>,
+    /// The episode after this one, when there is one: what to offer at the end.
+    pub next_episode: Option<Episode>,
 }
 
-/// The delivery URL of a stored key in `tree`: the token stands for the asset, so the
-/// URL carries only the attempt and the path inside it. Empty when there is no such key
-/// (no poster yet, say).
-fn signed_url(public_url: &str, token: &str, tree: Tree, key: &str) -> String {
-    match DeliveryKey::parse(key) {
-        Ok(key) if key.tree() == tree => format!("{public_url}/{}/{token}/{}", tree.as_str(), key.url_path()),
-        _ => String::new(),
+impl From<pb::Playback> for Playback {
+    fn from(p: pb::Playback) -> Self {
+        Self {
+            url: p.url,
+            poster_url: p.poster_url,
+            storyboard_url: p.storyboard_url,
+            expires_at: p.expires_at,
+            ready: p.ready,
+            duration_secs: p.duration_secs,
+            title: p.title.map(Into::into),
+            episode: p.episode.map(Into::into),
+            next_episode: p.next_episode.map(Into::into),
+        }
     }
 }
 
-/// The catalog decides whether the caller may see the title (drafts only for editors); the
-/// media service says where its asset's playlist is; the edge signs a URL for it.
+/// Plays a movie: signed URLs for its asset.
 #[utoipa::path(get, path = "/api/v1/titles/{id}/playback", params(("id" = String, Path, description = "id or slug")),
     tag = "playback", security(("bearer" = [])),
     responses((status = 200, body = Playback), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub(super) async fn playback(
+pub(super) async fn title(
     State(api): State<Api>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<Playback>, EdgeError> {
-    let title = api
-        .upstream
-        .catalog
-        .clone()
-        .get_title(forward(&headers, catalog::GetTitleRequest { id_or_slug: id }))
-        .await?
-        .into_inner();
-    let asset_id = title.fields.map(|f| f.asset_id).filter(|a| !a.is_empty());
-    let asset_id = asset_id.ok_or(EdgeError::NotFound("this title has nothing to play yet"))?;
-    let found = api
-        .upstream
-        .media
-        .clone()
-        .get_playback(forward(&headers, media::GetPlaybackRequest { asset_id }))
-        .await?
-        .into_inner();
-    let asset: uuid::Uuid =
-        found.asset_id.parse().map_err(|e| EdgeError::internal("media named an asset by a malformed id", e))?;
-    let expires_at = time::OffsetDateTime::now_utc().unix_timestamp() + api.playback_ttl_secs;
-    let token = api.delivery.signer.sign(asset, expires_at);
-    let url = |tree: Tree, key: &str| signed_url(&api.public_url, &token, tree, key);
-    Ok(Json(Playback {
-        url: url(Tree::Hls, &found.master_playlist),
-        poster_url: url(Tree::Images, &found.poster),
-        storyboard_url: url(Tree::Images, &found.storyboard),
-        expires_at,
-        ready: found.ready,
-        duration_secs: found.duration_secs,
-    }))
+    Ok(Json(api.player.title(&headers, id).await?.into()))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::{Tree, signed_url};
-
-    const ASSET: &str = "4f2a3c1e-8b7d-4e6f-9a01-23456789abcd";
-
-    #[test]
-    fn keys_lose_their_root_and_asset() {
-        let url = |tree, key: &str| signed_url("https://e.x", "tok", tree, key);
-        assert_eq!(url(Tree::Hls, &format!("hls/{ASSET}/2/master.m3u8")), "https://e.x/hls/tok/2/master.m3u8");
-        assert_eq!(url(Tree::Images, &format!("images/{ASSET}/2/poster.jpg")), "https://e.x/images/tok/2/poster.jpg");
-        assert_eq!(url(Tree::Images, ""), "");
-        assert_eq!(url(Tree::Hls, &format!("sources/{ASSET}/x")), "");
-        assert_eq!(url(Tree::Hls, &format!("images/{ASSET}/2/poster.jpg")), "", "a key of the other tree");
-    }
+/// Plays an episode, under its series' visibility; names the episode that follows.
+#[utoipa::path(get, path = "/api/v1/episodes/{id}/playback", params(("id" = String, Path, description = "the episode's id")),
+    tag = "playback", security(("bearer" = [])),
+    responses((status = 200, body = Playback), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(super) async fn episode(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Playback>, EdgeError> {
+    Ok(Json(api.player.episode(&headers, id).await?.into()))
 }

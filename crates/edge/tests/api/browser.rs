@@ -5,7 +5,17 @@ use std::ffi::OsStr;
 
 use sqlx::PgPool;
 
-use crate::helpers::{node, spawn_stack};
+use ottr_proto::catalog::v1 as catalog_pb;
+
+use crate::{
+    episodes::{publish, series_with_episodes},
+    helpers::{node, spawn_stack},
+};
+
+/// Where the browser tests leave their screenshots: the test run's artefacts.
+fn artifacts(test: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser").join(test)
+}
 
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
 async fn an_editor_uploads_publishes_and_plays_in_chromium_switching_audio_and_subtitles_and_playback_resumes(
@@ -25,4 +35,30 @@ async fn an_editor_uploads_publishes_and_plays_in_chromium_switching_audio_and_s
     assert!(log.contains("audio choice remembered"), "{log}");
     assert!(log.contains("a visitor lands on browse and is asked to sign in to play"), "{log}");
     println!("{log}");
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn a_viewer_plays_an_episode_goes_on_to_the_next_and_continue_watching_resumes_it(pool: PgPool) {
+    let stack = spawn_stack(pool).await;
+    let asset = stack.ready(stack.clip(4)).await;
+    let show = series_with_episodes(&stack, &asset.id).await;
+    publish(&stack, &show.id, catalog_pb::Visibility::Published).await;
+    stack.viewer().await;
+    let shots = artifacts("episodes");
+    let args: [&OsStr; 5] = [
+        stack.edge.as_ref(),
+        "viewer@example.org".as_ref(),
+        "a fine passphrase".as_ref(),
+        "night-shift".as_ref(),
+        shots.as_ref(),
+    ];
+    let (status, log) = node("tests/browser/episodes.mjs", args).await;
+    assert!(status.success(), "{log}");
+    assert!(log.contains("at the end: Up next: S1 E2"), "{log}");
+    assert!(log.contains("went on to the next episode"), "{log}");
+    assert!(log.contains("continue watching resumed the episode"), "{log}");
+    for shot in ["series-page", "up-next", "episode-2", "continue-watching"] {
+        assert!(shots.join(format!("{shot}.png")).is_file(), "{shot}.png was saved");
+    }
+    println!("{log}\nscreenshots: {}", shots.display());
 }

@@ -33,7 +33,7 @@ async fn native_grpc_reaches_the_public_rpcs_through_the_edge_and_not_the_intern
 }
 
 /// A gRPC-web frame: flag, big-endian length, payload.
-fn frame(message: &impl Message) -> Vec<u8> {
+pub fn frame(message: &impl Message) -> Vec<u8> {
     let payload = message.encode_to_vec();
     let mut out = vec![0u8];
     out.extend((payload.len() as u32).to_be_bytes());
@@ -42,7 +42,7 @@ fn frame(message: &impl Message) -> Vec<u8> {
 }
 
 /// Splits a gRPC-web body into its data frames and its trailers.
-fn frames(body: &[u8]) -> (Vec<Vec<u8>>, String) {
+pub fn frames(body: &[u8]) -> (Vec<Vec<u8>>, String) {
     let (mut data, mut trailers, mut at) = (Vec::new(), String::new(), 0);
     while at + 5 <= body.len() {
         let flag = body[at];

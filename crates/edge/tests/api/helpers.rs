@@ -348,6 +348,7 @@ impl Stack {
     }
 
     fn generate(&self, seconds: u32, size: &str, audio: bool) -> Vec<u8> {
+        std::fs::create_dir_all(&self.scratch).unwrap();
         Clip::testsrc(size, 25, seconds)
             .with_audio(audio)
             .yuv420p()

@@ -7,6 +7,7 @@
 
 mod browser;
 mod delivery;
+mod episodes;
 mod grpc;
 mod grpc_web_js;
 mod helpers;

@@ -1,0 +1,82 @@
+//! Playback for viewers: the catalog decides whether the caller may see the movie or
+//! episode (drafts only for editors), media says where its asset's ladder is, and the edge
+//! signs URLs for it with the delivery key only it holds. REST (`rest::playback`) and the
+//! edge's own gRPC service (`grpc`, reachable with gRPC-web) both answer from here.
+
+mod grpc;
+mod sign;
+
+use std::sync::Arc;
+
+use axum::http::HeaderMap;
+
+use ottr_proto::{catalog::v1 as catalog, media::v1 as media, playback::v1 as pb};
+use ottr_storage::keys::Tree;
+
+pub(crate) use grpc::PlaybackApi;
+
+use crate::{EdgeError, hls::Delivery, upstream::Upstream, upstream::forward};
+
+/// What signing needs, shared by both doors.
+#[derive(Clone)]
+pub(crate) struct Player {
+    pub upstream: Upstream,
+    pub delivery: Arc<Delivery>,
+    /// Absolute base of the URLs handed out.
+    pub public_url: String,
+    pub ttl_secs: i64,
+}
+
+impl Player {
+    /// A movie by id or slug. A series has nothing of its own to play: its episodes do.
+    pub(crate) async fn title(&self, headers: &HeaderMap, id_or_slug: String) -> Result<pb::Playback, EdgeError> {
+        let title =
+            self.upstream.catalog.clone().get_title(forward(headers, catalog::GetTitleRequest { id_or_slug })).await?;
+        let title = title.into_inner();
+        let asset_id = title.fields.as_ref().map(|f| f.asset_id.clone()).unwrap_or_default();
+        let mut playback = self.sign(headers, asset_id, "this title has nothing to play yet").await?;
+        playback.title = Some(title);
+        Ok(playback)
+    }
+
+    /// An episode by id, under its series' visibility, with the episode after it.
+    pub(crate) async fn episode(&self, headers: &HeaderMap, id: String) -> Result<pb::Playback, EdgeError> {
+        let request = forward(headers, catalog::GetEpisodeRequest { id });
+        let found = self.upstream.catalog.clone().get_episode(request).await?.into_inner();
+        let asset_id = found.episode.as_ref().and_then(|e| e.fields.as_ref()).map(|f| f.asset_id.clone());
+        let mut playback =
+            self.sign(headers, asset_id.unwrap_or_default(), "this episode has nothing to play yet").await?;
+        playback.title = found.series;
+        playback.episode = found.episode;
+        playback.next_episode = found.next;
+        Ok(playback)
+    }
+
+    /// Signed URLs for a playable asset; `nothing` when no asset is attached.
+    async fn sign(
+        &self,
+        headers: &HeaderMap,
+        asset_id: String,
+        nothing: &'static str,
+    ) -> Result<pb::Playback, EdgeError> {
+        if asset_id.is_empty() {
+            return Err(EdgeError::NotFound(nothing));
+        }
+        let request = forward(headers, media::GetPlaybackRequest { asset_id });
+        let found = self.upstream.media.clone().get_playback(request).await?.into_inner();
+        let asset: uuid::Uuid =
+            found.asset_id.parse().map_err(|e| EdgeError::internal("media named an asset by a malformed id", e))?;
+        let expires_at = time::OffsetDateTime::now_utc().unix_timestamp() + self.ttl_secs;
+        let token = self.delivery.signer.sign(asset, expires_at);
+        let url = |tree: Tree, key: &str| sign::signed_url(&self.public_url, &token, tree, key);
+        Ok(pb::Playback {
+            url: url(Tree::Hls, &found.master_playlist),
+            poster_url: url(Tree::Images, &found.poster),
+            storyboard_url: url(Tree::Images, &found.storyboard),
+            expires_at,
+            ready: found.ready,
+            duration_secs: found.duration_secs,
+            ..Default::default()
+        })
+    }
+}

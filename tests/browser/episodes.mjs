@@ -1,0 +1,71 @@
+// Episodes in a real headless Chromium, driven by playwright-core: a viewer opens a
+// series, plays its first episode, and at its end is offered the next, which plays; back
+// on browse, the continue-watching row holds that episode, and opening it resumes where
+// it stopped. Screenshots of each step go to <artifacts>.
+// Usage: node tests/browser/episodes.mjs <edge url> <viewer email> <password> <series slug> <artifacts dir>
+import { mkdirSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+
+const [url, email, password, slug, artifacts] = process.argv.slice(2);
+mkdirSync(artifacts, { recursive: true });
+const step = message => console.log(`browser: ${message}`);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+    '--no-first-run', '--disable-sync', '--disable-quic', '--autoplay-policy=no-user-gesture-required'],
+});
+let failed = false;
+const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+const shot = name => page.screenshot({ path: `${artifacts}/${name}.png` });
+try {
+  page.on('pageerror', error => console.log(`page error: ${error.message}`));
+  await page.goto(`${url}/#/login`);
+  await page.getByTestId('email').fill(email);
+  await page.getByTestId('password').fill(password);
+  await page.getByTestId('sign-in').click();
+  await page.getByTestId('title-card').first().waitFor();
+  step('signed in');
+
+  await page.goto(`${url}/#/title/${slug}`);
+  await page.getByTestId('play-episode').first().waitFor();
+  await shot('series-page');
+  await page.getByTestId('play-episode').first().click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=episode-label]')?.textContent.startsWith('S1 E1'), null, { timeout: 15_000 });
+  await page.waitForFunction(() => document.querySelector('video')?.currentTime > 0.5, null, { timeout: 60_000 });
+  step('episode 1 plays');
+
+  // To its end: the next episode is offered, with a countdown.
+  await page.evaluate(() => { const v = document.querySelector('video'); v.currentTime = v.duration - 0.3; });
+  await page.getByTestId('up-next').waitFor({ state: 'visible', timeout: 30_000 });
+  const offered = (await page.getByTestId('up-next').textContent()).replace(/\s+/g, ' ').trim();
+  if (!offered.includes('S1 E2')) throw new Error(`expected S1 E2 to be offered, got ${offered}`);
+  await shot('up-next');
+  step(`at the end: ${offered}`);
+  await page.getByTestId('next-episode').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=episode-label]')?.textContent.startsWith('S1 E2'), null, { timeout: 15_000 });
+  await page.waitForFunction(() => document.querySelector('video')?.currentTime > 1, null, { timeout: 60_000 });
+  await page.evaluate(() => document.querySelector('video').pause());
+  await page.waitForFunction(() => Number(document.querySelector('video')?.dataset.reported || 0) > 1, null, { timeout: 30_000 });
+  const stopped = await page.evaluate(() => Number(document.querySelector('video').dataset.reported));
+  await shot('episode-2');
+  step(`went on to the next episode; stopped at ${stopped.toFixed(1)} s`);
+
+  await page.goto(`${url}/#/`);
+  const card = page.getByTestId('resume-card').filter({ hasText: 'S1 E2' });
+  await card.waitFor({ timeout: 15_000 });
+  await shot('continue-watching');
+  await card.click();
+  await page.waitForFunction(() => document.querySelector('video')?.dataset.resumedFrom !== undefined, null, { timeout: 30_000 });
+  const resumed = await page.evaluate(() => Number(document.querySelector('video').dataset.resumedFrom));
+  const label = await page.getByTestId('episode-label').textContent();
+  if (!label.startsWith('S1 E2') || !(Math.abs(resumed - stopped) < 1.5)) throw new Error(`continue watching opened ${label} at ${resumed} s`);
+  step(`continue watching resumed the episode at ${resumed.toFixed(1)} s`);
+} catch (error) {
+  failed = true;
+  console.log(`browser: FAILED: ${error.message}`);
+  await shot('failure').catch(() => {});
+} finally {
+  await browser.close();
+}
+console.log(failed ? '0 passed, 1 failed' : '1 passed, 0 failed');
+process.exit(failed ? 1 : 0);
