@@ -41,6 +41,9 @@ pub(crate) const PUBLIC: &[&str] = &[
     "/ottr.catalog.v1.CatalogService/UpdateEpisode",
     "/ottr.catalog.v1.CatalogService/GetSeries",
     "/ottr.catalog.v1.CatalogService/GetEpisode",
+    "/ottr.catalog.v1.CatalogService/DeleteTitle",
+    "/ottr.catalog.v1.CatalogService/DeleteEpisode",
+    "/ottr.catalog.v1.CatalogService/DetachAsset",
     "/ottr.catalog.v1.LibraryService/CreateProfile",
     "/ottr.catalog.v1.LibraryService/ListProfiles",
     "/ottr.catalog.v1.LibraryService/AddToWatchlist",
@@ -55,6 +58,7 @@ pub(crate) const PUBLIC: &[&str] = &[
     "/ottr.media.v1.MediaService/WatchJob",
     "/ottr.media.v1.MediaService/RequeueJob",
     "/ottr.media.v1.MediaService/CancelJob",
+    "/ottr.media.v1.MediaService/DeleteAsset",
     "/ottr.media.v1.MediaService/PutSubtitle",
     "/ottr.media.v1.MediaService/RemoveSubtitle",
 ];

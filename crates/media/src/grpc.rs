@@ -200,6 +200,17 @@ impl MediaService for MediaApi {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn delete_asset(
+        &self,
+        request: Request<pb::DeleteAssetRequest>,
+    ) -> Result<Response<pb::DeleteAssetResponse>, Status> {
+        require_staff(&request)?;
+        let asset_id = parse_id("asset_id", &request.into_inner().asset_id)?;
+        let objects_deleted = crate::removal::delete_asset(&self.ctx, asset_id).await?;
+        Ok(Response::new(pb::DeleteAssetResponse { objects_deleted }))
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn put_subtitle(&self, request: Request<pb::PutSubtitleRequest>) -> Result<Response<pb::Asset>, Status> {
         require_staff(&request)?;
         let request = request.into_inner();

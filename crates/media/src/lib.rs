@@ -13,6 +13,7 @@ pub mod pipeline;
 pub mod probe;
 pub mod process;
 mod publish;
+mod removal;
 pub mod startup;
 pub mod store;
 pub mod subtitles;

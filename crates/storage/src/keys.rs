@@ -69,6 +69,16 @@ impl AssetKeys {
         }
     }
 
+    /// The folder of the uploaded file.
+    pub fn sources_root(self) -> String {
+        format!("sources/{}/", self.0)
+    }
+
+    /// Every prefix the asset has objects under: its source, ladders and images.
+    pub fn every_root(self) -> [String; 3] {
+        [self.sources_root(), self.hls_root(), self.images_root()]
+    }
+
     /// Every attempt of the asset in one tree.
     pub fn root(self, tree: Tree) -> String {
         format!("{}/{}/", tree.as_str(), self.0)

@@ -184,6 +184,10 @@ impl ObjectStore {
         for key in &found {
             self.delete(key).await?;
         }
+        // A folder on disk outlives its files; S3 has no folders to leave behind.
+        if let ObjectStore::Local(store) = self {
+            store.remove_empty_folders(prefix).await?;
+        }
         Ok(found.len())
     }
 }

@@ -225,4 +225,34 @@ impl LocalStore {
             _ => Ok(()),
         }
     }
+
+    /// Removes the folders under `prefix` (and the prefix's own) that hold no file any
+    /// more, deepest first; a folder a writer filled meanwhile stays, with its files.
+    pub async fn remove_empty_folders(&self, prefix: &str) -> Result<(), StorageError> {
+        let top = self.path(prefix.trim_end_matches('/'));
+        let mut folders = Vec::new();
+        let mut pending = vec![top];
+        while let Some(folder) = pending.pop() {
+            let mut entries = match tokio::fs::read_dir(&folder).await {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e.into()),
+            };
+            while let Some(entry) = entries.next_entry().await? {
+                if entry.file_type().await?.is_dir() {
+                    pending.push(entry.path());
+                }
+            }
+            folders.push(folder);
+        }
+        // Parents were found before their children: the reverse removes children first.
+        for folder in folders.into_iter().rev() {
+            match tokio::fs::remove_dir(&folder).await {
+                Ok(()) => {}
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::DirectoryNotEmpty) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
 }

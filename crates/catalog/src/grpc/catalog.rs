@@ -10,7 +10,7 @@ use super::{State, caller};
 use crate::{
     CatalogError,
     domain::{self, EpisodeFields, Kind, Scope, TitleFields, Visibility, cursor, parse_id, text},
-    store::{series, titles},
+    store::{removal, series, titles},
 };
 
 pub(crate) struct CatalogApi(pub Arc<State>);
@@ -18,6 +18,10 @@ pub(crate) struct CatalogApi(pub Arc<State>);
 const DEFAULT_PAGE: u32 = 20;
 const MAX_PAGE: u32 = 100;
 const MAX_SEARCH_WORDS: usize = 8;
+
+fn deleted(asset_ids: &[uuid::Uuid]) -> pb::Deleted {
+    pb::Deleted { asset_ids: asset_ids.iter().map(ToString::to_string).collect() }
+}
 
 fn required<T>(field: &'static str, value: Option<T>) -> Result<T, CatalogError> {
     value.ok_or_else(|| CatalogError::invalid(field, "is required"))
@@ -220,6 +224,47 @@ impl CatalogService for CatalogApi {
             series: Some(series),
             episode: Some(episode.into()),
             next: next.map(Into::into),
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn delete_title(&self, request: Request<pb::DeleteTitleRequest>) -> Result<Response<pb::Deleted>, Status> {
+        Scope::require_staff(caller(&request).as_ref())?;
+        let id = parse_id("id", &request.into_inner().id)?;
+        let removed = removal::delete_title(&self.0.pool, id).await?;
+        self.0.cache.invalidate(self.0.removed_keys(&removed.title_id.to_string(), removed.slug.as_deref())).await;
+        Ok(Response::new(deleted(&removed.asset_ids)))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn delete_episode(
+        &self,
+        request: Request<pb::DeleteEpisodeRequest>,
+    ) -> Result<Response<pb::Deleted>, Status> {
+        Scope::require_staff(caller(&request).as_ref())?;
+        let id = parse_id("id", &request.into_inner().id)?;
+        let removed = removal::delete_episode(&self.0.pool, id).await?;
+        self.0.cache.invalidate(vec![self.0.cache.series_key(&removed.title_id.to_string())]).await;
+        Ok(Response::new(deleted(&removed.asset_ids)))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn detach_asset(
+        &self,
+        request: Request<pb::DetachAssetRequest>,
+    ) -> Result<Response<pb::DetachAssetResponse>, Status> {
+        Scope::require_staff(caller(&request).as_ref())?;
+        let asset_id = parse_id("asset_id", &request.into_inner().asset_id)?;
+        let detached = removal::detach_asset(&self.0.pool, asset_id).await?;
+        let mut keys = Vec::new();
+        for (id, slug) in &detached.titles {
+            keys.extend(self.0.removed_keys(&id.to_string(), Some(slug)));
+        }
+        keys.extend(detached.episodes.iter().map(|(_, series)| self.0.cache.series_key(&series.to_string())));
+        self.0.cache.invalidate(keys).await;
+        Ok(Response::new(pb::DetachAssetResponse {
+            title_ids: detached.titles.iter().map(|(id, _)| id.to_string()).collect(),
+            episode_ids: detached.episodes.iter().map(|(id, _)| id.to_string()).collect(),
         }))
     }
 }

@@ -58,10 +58,16 @@ impl State {
 
     /// Keys to drop when the title (and so its series tree and slug) changed.
     fn title_keys(&self, title: &pb::Title, old_slug: Option<&str>) -> Vec<String> {
-        let slug = title.fields.as_ref().map(|f| f.slug.as_str()).unwrap_or_default();
-        let mut keys =
-            vec![self.cache.title_key(&title.id), self.cache.slug_key(slug), self.cache.series_key(&title.id)];
+        let slug = title.fields.as_ref().map(|f| f.slug.as_str());
+        let mut keys = self.removed_keys(&title.id, slug);
         keys.extend(old_slug.map(|s| self.cache.slug_key(s)));
+        keys
+    }
+
+    /// Keys to drop when a title changed or went, knowing only its id and slug.
+    fn removed_keys(&self, id: &str, slug: Option<&str>) -> Vec<String> {
+        let mut keys = vec![self.cache.title_key(id), self.cache.series_key(id)];
+        keys.extend(slug.map(|s| self.cache.slug_key(s)));
         keys
     }
 

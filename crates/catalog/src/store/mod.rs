@@ -2,6 +2,7 @@
 
 pub(crate) mod library;
 pub(crate) mod progress;
+pub(crate) mod removal;
 pub(crate) mod series;
 pub(crate) mod titles;
 

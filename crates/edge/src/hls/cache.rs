@@ -54,6 +54,14 @@ impl HotCache {
         }
     }
 
+    /// Drops every object under `prefix` (a deleted asset's).
+    pub fn forget(&self, prefix: &str) {
+        let mut inner = self.inner.lock().expect("cache lock");
+        let gone: usize = inner.entries.iter().filter(|(k, _)| k.starts_with(prefix)).map(|(_, (b, _))| b.len()).sum();
+        inner.entries.retain(|key, _| !key.starts_with(prefix));
+        inner.used -= gone;
+    }
+
     pub fn used(&self) -> usize {
         self.inner.lock().expect("cache lock").used
     }
@@ -77,5 +85,16 @@ mod tests {
         assert!(cache.used() <= 400);
         cache.put("huge", Bytes::from(vec![0; 101]));
         assert!(cache.get("huge").is_none(), "over a quarter of the budget is not kept");
+    }
+
+    #[test]
+    fn a_deleted_asset_is_forgotten_and_its_bytes_freed() {
+        let cache = HotCache::new(4000);
+        cache.put("hls/a/1/720p/seg_00001.m4s", Bytes::from(vec![0; 100]));
+        cache.put("hls/ab/1/720p/seg_00001.m4s", Bytes::from(vec![0; 100]));
+        cache.forget("hls/a/");
+        assert!(cache.get("hls/a/1/720p/seg_00001.m4s").is_none());
+        assert!(cache.get("hls/ab/1/720p/seg_00001.m4s").is_some(), "another asset stays");
+        assert_eq!(cache.used(), 100);
     }
 }

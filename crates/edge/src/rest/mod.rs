@@ -7,6 +7,7 @@ mod catalog;
 mod jobs;
 mod library;
 mod playback;
+mod removal;
 pub(crate) mod uploads;
 
 use std::sync::Arc;
@@ -55,6 +56,7 @@ pub(crate) struct Api {
         library::remove_from_watchlist, library::record_progress, library::history, library::continue_watching,
         playback::title, playback::episode, jobs::events,
         assets::get_asset, assets::add_subtitle, assets::replace_subtitle, assets::remove_subtitle,
+        removal::delete_title, removal::delete_episode, removal::delete_asset,
         uploads::direct::grant,
     ),
     components(schemas(ErrorBody)),
@@ -95,7 +97,8 @@ pub(crate) fn router(api: Api, limits: &LimitSettings) -> Router {
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/me", get(auth::me))
         .route("/api/v1/titles", get(catalog::list_titles).post(catalog::create_title))
-        .route("/api/v1/titles/{id}", get(catalog::get_title).put(catalog::update_title))
+        .route("/api/v1/titles/{id}", get(catalog::get_title).put(catalog::update_title).delete(removal::delete_title))
+        .route("/api/v1/episodes/{id}", delete(removal::delete_episode))
         .route("/api/v1/titles/{id}/visibility", put(catalog::set_visibility))
         .route("/api/v1/titles/{id}/playback", get(playback::title))
         .route("/api/v1/episodes/{id}/playback", get(playback::episode))
@@ -110,7 +113,7 @@ pub(crate) fn router(api: Api, limits: &LimitSettings) -> Router {
         .route("/api/v1/profiles/{profile}/progress", put(library::record_progress))
         .route("/api/v1/profiles/{profile}/history", get(library::history))
         .route("/api/v1/profiles/{profile}/continue-watching", get(library::continue_watching))
-        .route("/api/v1/assets/{id}", get(assets::get_asset))
+        .route("/api/v1/assets/{id}", get(assets::get_asset).delete(removal::delete_asset))
         .route("/api/v1/assets/{id}/subtitles/{track}", delete(assets::remove_subtitle))
         .route_layer(timeout)
         .route_layer(body_limit);

@@ -304,6 +304,11 @@ impl Stack {
         self.generate(seconds, "640x360", false)
     }
 
+    /// A 720p clip with audio, long enough that its transcode can be caught running.
+    pub fn hd_clip(&self, seconds: u32) -> Vec<u8> {
+        self.generate(seconds, "1280x720", true)
+    }
+
     /// A 720p clip with English and French audio and English subtitles (one cue the
     /// whole length), as a film from a studio arrives.
     pub fn clip_with_tracks(&self, seconds: u32) -> Vec<u8> {
@@ -359,6 +364,11 @@ impl Stack {
     /// Registers a viewer over REST and returns its access token.
     pub async fn viewer(&self) -> String {
         self.session("/api/v1/auth/register", "viewer@example.org").await
+    }
+
+    /// Registers another viewer over REST and returns its access token.
+    pub async fn register(&self, email: &str) -> String {
+        self.session("/api/v1/auth/register", email).await
     }
 
     /// Signs an existing account in over REST and returns its access token.

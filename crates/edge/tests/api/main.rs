@@ -12,6 +12,7 @@ mod grpc;
 mod grpc_web_js;
 mod helpers;
 mod limits;
+mod removal;
 mod rest;
 mod shutdown;
 mod uploads;

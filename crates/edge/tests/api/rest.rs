@@ -96,6 +96,7 @@ async fn the_openapi_document_describes_every_route_and_the_error_body(pool: PgP
         "/api/v1/series/{id}",
         "/api/v1/titles/{id}/playback",
         "/api/v1/episodes/{id}/playback",
+        "/api/v1/episodes/{id}",
         "/api/v1/assets/{id}",
         "/api/v1/assets/{id}/subtitles",
         "/api/v1/assets/{id}/subtitles/{track}",

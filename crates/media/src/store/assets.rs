@@ -7,7 +7,10 @@ use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{jobs::Finished, text_state};
+use super::{
+    jobs::{Finished, JobState},
+    text_state,
+};
 use crate::{
     MediaError,
     probe::SourceInfo,
@@ -181,5 +184,26 @@ pub(super) async fn mark_processing(conn: &mut PgConnection, job_id: Uuid) -> sq
     .bind(job_id)
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// Deletes the asset's rows (its job by cascade, and the finished upload that made it),
+/// once its job is no longer queued or running; `NotFound` when there is no such asset.
+pub async fn delete(pool: &PgPool, asset_id: Uuid) -> Result<(), MediaError> {
+    let mut tx = pool.begin().await?;
+    let state: Option<JobState> = sqlx::query_scalar("SELECT state FROM media.jobs WHERE asset_id = $1 FOR UPDATE")
+        .bind(asset_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let Some(state @ (JobState::Queued | JobState::Running)) = state {
+        // The caller cancels first; a requeue that slipped in between is refused here.
+        return Err(MediaError::JobState(state));
+    }
+    sqlx::query("DELETE FROM media.uploads WHERE asset_id = $1").bind(asset_id).execute(&mut *tx).await?;
+    let deleted = sqlx::query("DELETE FROM media.assets WHERE id = $1").bind(asset_id).execute(&mut *tx).await?;
+    if deleted.rows_affected() == 0 {
+        return Err(MediaError::NotFound("asset"));
+    }
+    tx.commit().await?;
     Ok(())
 }
