@@ -184,7 +184,14 @@ const pages = {
         <input name="label" placeholder="Label (optional)">
         <select name="kind"><option value="subtitles">Subtitles</option><option value="captions">Captions</option></select>
         <input name="file" type="file" accept=".vtt,.srt,text/vtt" required>
-        <button>Add subtitles</button><div class="error"></div></form></section>`);
+        <button>Add subtitles</button><div class="error"></div></form></section>
+      <section id="assets"><h2>Assets</h2>
+        <label>Show <select id="asset-state" data-testid="asset-state"><option value="">every state</option>
+          <option>processing</option><option>ready</option><option>failed</option><option>cancelled</option></select></label>
+        <table class="assets"><thead><tr><th>File</th><th>State</th><th>Size · length</th><th>Rungs</th><th>Uploaded</th><th></th></tr></thead>
+        <tbody id="asset-rows" data-testid="asset-rows"></tbody></table>
+        <button class="secondary" id="more-assets" hidden>More</button><div class="error" id="asset-error"></div></section>`);
+    assetList();
     const form = document.getElementById('create');
     form.addEventListener('submit', async event => {
       event.preventDefault();
@@ -270,6 +277,67 @@ async function play(kind, id, paint) {
   window.addEventListener('hashchange', () => { clearInterval(timer); clearInterval(countdown); report(); player.destroy(); }, { once: true });
   video.muted = true;
   video.play().catch(() => {});
+}
+
+// The studio's list of assets, newest first, filtered by state, a page at a time: each
+// with its job's phase and progress (refreshed while any is processing), its error, size,
+// length, rungs, who uploaded it and when, and buttons to cancel, requeue or delete it.
+function assetList() {
+  const rows = document.getElementById('asset-rows');
+  const filter = document.getElementById('asset-state');
+  const more = document.getElementById('more-assets');
+  const error = document.getElementById('asset-error');
+  let token = '', shown = [], refresh = null;
+  const who = id => id === state.user?.id ? 'you' : id ? `user ${esc(id.slice(0, 8))}` : '';
+  const when = secs => secs ? new Date(secs * 1000).toLocaleString() : '';
+  const row = a => {
+    const job = a.job || {};
+    const progress = a.state === 'processing' ? ` · ${esc(job.phase)} <progress max="100" value="${job.percent || 0}"></progress> ${Math.round(job.percent || 0)}%` : '';
+    const failure = a.error_code ? `<br><small class="error">${esc(a.error_code)}: ${esc(a.error_message)}</small>` : '';
+    const actions = [
+      a.state === 'processing' ? `<button class="secondary" data-act="cancel" data-testid="cancel-job">Cancel</button>` : '',
+      ['failed', 'cancelled'].includes(a.state) ? `<button class="secondary" data-act="requeue" data-testid="requeue-job">Requeue</button>` : '',
+      `<button class="secondary" data-act="delete" data-testid="delete-asset">Delete</button>`,
+    ].join(' ');
+    return `<tr data-asset="${esc(a.id)}" data-job="${esc(a.job_id)}" data-testid="asset-row">
+      <td>${esc(a.filename)}</td><td data-testid="asset-state-cell">${esc(a.state)}${progress}${failure}</td>
+      <td>${a.size_bytes ? bytes(a.size_bytes) : ''} · ${Math.round(a.duration_secs)} s</td>
+      <td>${a.renditions.map(r => esc(r.name)).join(' ')}</td><td>${who(a.created_by)}<br><small>${when(a.created_at)}</small></td>
+      <td>${actions}</td></tr>`;
+  };
+  const paint = () => {
+    rows.innerHTML = shown.map(row).join('') || '<tr><td colspan="6" class="muted">No assets.</td></tr>';
+    more.hidden = !token;
+    clearTimeout(refresh);
+    if (shown.some(a => a.state === 'processing') && document.getElementById('asset-rows') === rows) refresh = setTimeout(() => load(true), 3000);
+  };
+  const load = async reset => {
+    try {
+      const query = new URLSearchParams({ page_size: '20' });
+      if (filter.value) query.set('state', filter.value);
+      if (!reset && token) query.set('page_token', token);
+      const page = await api(`/api/v1/assets?${query}`);
+      shown = reset ? page.assets : shown.concat(page.assets);
+      token = page.next_page_token;
+      error.textContent = '';
+      paint();
+    } catch (failure) { error.textContent = failure.message; }
+  };
+  filter.addEventListener('change', () => load(true));
+  more.addEventListener('click', () => load(false));
+  rows.addEventListener('click', async event => {
+    const button = event.target.closest('button[data-act]');
+    if (!button) return;
+    const tr = button.closest('tr');
+    const act = button.dataset.act;
+    if (act === 'delete' && !confirm('Delete this asset, its ladder and its source for good?')) return;
+    try {
+      if (act === 'delete') await api(`/api/v1/assets/${tr.dataset.asset}`, { method: 'DELETE' });
+      else await api(`/api/v1/jobs/${tr.dataset.job}/${act}`, { method: 'POST' });
+      await load(true);
+    } catch (failure) { error.textContent = failure.message; }
+  });
+  load(true);
 }
 
 // The audio and subtitle menus of the player. The viewer's choice is kept per profile (in

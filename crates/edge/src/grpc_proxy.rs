@@ -54,6 +54,7 @@ pub(crate) const PUBLIC: &[&str] = &[
     "/ottr.catalog.v1.LibraryService/ContinueWatching",
     "/ottr.media.v1.MediaService/Upload",
     "/ottr.media.v1.MediaService/GetAsset",
+    "/ottr.media.v1.MediaService/ListAssets",
     "/ottr.media.v1.MediaService/GetPlayback",
     "/ottr.media.v1.MediaService/WatchJob",
     "/ottr.media.v1.MediaService/RequeueJob",

@@ -130,6 +130,13 @@ impl From<AssetRow> for pb::Asset {
         let ladder_bytes: u64 = row.renditions.0.iter().filter_map(|r| r.bytes).sum::<u64>()
             + tracks.audio.iter().filter_map(|a| a.bytes).sum::<u64>();
         let hours = row.source.0.duration_secs / 3600.0;
+        let job = crate::events::stored_event(
+            row.job_id,
+            row.id,
+            row.job_state,
+            row.job_progress.as_deref(),
+            row.job_sequence,
+        );
         let bytes_per_hour = if hours > 0.0 { (ladder_bytes as f64 / hours).round() as u64 } else { 0 };
         pb::Asset {
             id: row.id.to_string(),
@@ -156,6 +163,8 @@ impl From<AssetRow> for pb::Asset {
             },
             ladder_bytes,
             bytes_per_hour,
+            created_by: row.created_by.map(|id| id.to_string()).unwrap_or_default(),
+            job: Some(job),
         }
     }
 }

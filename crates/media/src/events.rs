@@ -19,7 +19,10 @@ use uuid::Uuid;
 use ottr_proto::media::v1::{JobEvent, Phase};
 use ottr_runtime::{config::RedisSettings, redis::Redis};
 
-use crate::{MediaError, store::jobs};
+use crate::{
+    MediaError,
+    store::jobs::{self, JobState},
+};
 
 /// How often a watcher re-reads the stored snapshot, whatever Redis does.
 const POLL: Duration = Duration::from_secs(1);
@@ -125,14 +128,19 @@ impl Events {
     /// The stored event, or one made from the job's state when none was stored yet.
     pub async fn snapshot(&self, job_id: Uuid) -> Result<JobEvent, MediaError> {
         let snapshot = jobs::snapshot(&self.pool, job_id).await?;
-        let stored = snapshot.progress.and_then(|bytes| JobEvent::decode(bytes.as_slice()).ok());
-        let mut event = stored.unwrap_or_else(|| JobEvent {
-            job_id: job_id.to_string(),
-            asset_id: snapshot.asset_id.to_string(),
-            phase: Phase::from(snapshot.state) as i32,
-            ..Default::default()
-        });
-        event.sequence = snapshot.sequence as u64;
-        Ok(event)
+        Ok(stored_event(job_id, snapshot.asset_id, snapshot.state, snapshot.progress.as_deref(), snapshot.sequence))
     }
+}
+
+/// A job's latest event as stored, or one made from its state when none was stored yet.
+pub fn stored_event(job_id: Uuid, asset_id: Uuid, state: JobState, progress: Option<&[u8]>, sequence: i64) -> JobEvent {
+    let stored = progress.and_then(|bytes| JobEvent::decode(bytes).ok());
+    let mut event = stored.unwrap_or_else(|| JobEvent {
+        job_id: job_id.to_string(),
+        asset_id: asset_id.to_string(),
+        phase: Phase::from(state) as i32,
+        ..Default::default()
+    });
+    event.sequence = sequence as u64;
+    event
 }

@@ -11,7 +11,10 @@ use ottr_runtime::token::{self, Role};
 use crate::{
     MediaError, intake,
     pipeline::Context,
-    store::{assets, jobs},
+    store::{
+        assets::{self, AssetState},
+        jobs, page,
+    },
     subtitles::edit::{self, NewTrack},
     uploads::{self, Access, Creator},
 };
@@ -197,6 +200,36 @@ impl MediaService for MediaApi {
         jobs::cancel(&self.ctx.pool, job_id).await?;
         let event = self.announce(job_id, |event| event.phase = pb::Phase::Cancelled as i32).await?;
         Ok(Response::new(event))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_assets(
+        &self,
+        request: Request<pb::ListAssetsRequest>,
+    ) -> Result<Response<pb::ListAssetsResponse>, Status> {
+        require_staff(&request)?;
+        let body = request.into_inner();
+        let state = match pb::AssetState::try_from(body.state).unwrap_or_default() {
+            pb::AssetState::Unspecified => None,
+            pb::AssetState::Processing => Some(AssetState::Processing),
+            pb::AssetState::Ready => Some(AssetState::Ready),
+            pb::AssetState::Failed => Some(AssetState::Failed),
+            pb::AssetState::Cancelled => Some(AssetState::Cancelled),
+        };
+        let size = match body.page_size {
+            0 => 20,
+            n => n.min(100),
+        } as usize;
+        let after = page::decode(&body.page_token)?;
+        let mut rows = assets::list(&self.ctx.pool, state, after, size as i64 + 1).await?;
+        let next_page_token = if rows.len() > size {
+            rows.truncate(size);
+            rows.last().map(|row| page::encode(row.created_at, row.id)).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let assets = rows.into_iter().map(Into::into).collect();
+        Ok(Response::new(pb::ListAssetsResponse { assets, next_page_token }))
     }
 
     #[tracing::instrument(skip_all)]

@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use ottr_proto::media::v1 as pb;
 
-use super::Api;
+use super::{Api, jobs::JobEvent};
 use crate::{EdgeError, error::ErrorBody, upstream::forward};
 
 /// Subtitle files are at most this large (media says the same); the route's body limit.
@@ -85,6 +85,31 @@ pub(super) struct Asset {
     pub bytes_per_hour: u64,
     pub error_code: String,
     pub error_message: String,
+    /// The uploaded file's size.
+    pub size_bytes: u64,
+    /// The user id of who uploaded it; empty when unknown.
+    pub created_by: String,
+    /// Unix seconds; `ready_at` is 0 until ready.
+    pub created_at: i64,
+    pub ready_at: i64,
+    /// Its job's latest progress: phase, percent, attempt, error.
+    pub job: Option<JobEvent>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(super) struct AssetPage {
+    pub assets: Vec<Asset>,
+    /// Pass back as `page_token` for the next page; empty on the last.
+    pub next_page_token: String,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub(super) struct AssetQuery {
+    /// processing, ready, failed or cancelled; every state when left out.
+    pub state: Option<String>,
+    /// 1 to 100; 20 when left out.
+    pub page_size: Option<u32>,
+    pub page_token: Option<String>,
 }
 
 impl From<pb::Loudness> for Loudness {
@@ -106,7 +131,12 @@ impl From<pb::Asset> for Asset {
             filename: a.filename,
             state: state.as_str_name().trim_start_matches("ASSET_STATE_").to_lowercase(),
             job_id: a.job_id,
-            duration_secs: a.source.map_or(0.0, |s| s.duration_secs),
+            duration_secs: a.source.as_ref().map_or(0.0, |s| s.duration_secs),
+            size_bytes: a.source.as_ref().map_or(0, |s| s.size_bytes),
+            created_by: a.created_by,
+            created_at: a.created_at,
+            ready_at: a.ready_at,
+            job: a.job.map(Into::into),
             renditions: a
                 .renditions
                 .into_iter()
@@ -178,6 +208,30 @@ fn put_request(asset_id: String, track_id: String, query: TrackQuery, body: Byte
         forced: query.forced,
         content: body.to_vec(),
     }
+}
+
+/// Every asset, newest first, optionally in one state: the studio's list.
+#[utoipa::path(get, path = "/api/v1/assets", params(AssetQuery), tag = "assets", security(("bearer" = [])),
+    responses((status = 200, body = AssetPage), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub(super) async fn list_assets(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Query(q): Query<AssetQuery>,
+) -> Result<Json<AssetPage>, EdgeError> {
+    let state = match q.state.as_deref().unwrap_or_default() {
+        "" => pb::AssetState::Unspecified,
+        name => pb::AssetState::from_str_name(&format!("ASSET_STATE_{}", name.to_uppercase()))
+            .filter(|s| *s != pb::AssetState::Unspecified)
+            .ok_or_else(|| EdgeError::InvalidArgument("state must be processing, ready, failed or cancelled".into()))?,
+    };
+    let request = pb::ListAssetsRequest {
+        state: state as i32,
+        page_size: q.page_size.unwrap_or(0),
+        page_token: q.page_token.unwrap_or_default(),
+    };
+    let page = api.upstream.media.clone().list_assets(forward(&headers, request)).await?.into_inner();
+    let assets = page.assets.into_iter().map(Into::into).collect();
+    Ok(Json(AssetPage { assets, next_page_token: page.next_page_token }))
 }
 
 /// An asset, for editors.

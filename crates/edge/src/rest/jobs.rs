@@ -5,6 +5,7 @@
 use std::convert::Infallible;
 
 use axum::{
+    Json,
     extract::{Path, Query, State},
     http::HeaderMap,
     response::sse::{Event, KeepAlive, Sse},
@@ -26,7 +27,7 @@ pub(super) struct TokenQuery {
 }
 
 #[derive(Serialize, ToSchema)]
-pub(super) struct RenditionProgress {
+pub(crate) struct RenditionProgress {
     pub name: String,
     pub state: String,
     pub segments_stored: u32,
@@ -34,7 +35,7 @@ pub(super) struct RenditionProgress {
 
 /// One `progress` event.
 #[derive(Serialize, ToSchema)]
-pub(super) struct JobEvent {
+pub(crate) struct JobEvent {
     pub job_id: String,
     pub asset_id: String,
     /// queued, probing, transcoding, uploading, finalizing, ready, failed, cancelled.
@@ -75,6 +76,32 @@ impl From<pb::JobEvent> for JobEvent {
             sequence: e.sequence,
         }
     }
+}
+
+/// Puts a failed or cancelled job back in the queue with a fresh budget of attempts.
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/requeue", params(("id" = String, Path)), tag = "media",
+    security(("bearer" = [])),
+    responses((status = 200, body = JobEvent), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub(super) async fn requeue(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path(job_id): Path<String>,
+) -> Result<Json<JobEvent>, EdgeError> {
+    let event = api.upstream.media.clone().requeue_job(forward(&headers, pb::JobRequest { job_id })).await?;
+    Ok(Json(event.into_inner().into()))
+}
+
+/// Stops a queued or running job; what it wrote so far is removed.
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/cancel", params(("id" = String, Path)), tag = "media",
+    security(("bearer" = [])),
+    responses((status = 200, body = JobEvent), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub(super) async fn cancel(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path(job_id): Path<String>,
+) -> Result<Json<JobEvent>, EdgeError> {
+    let event = api.upstream.media.clone().cancel_job(forward(&headers, pb::JobRequest { job_id })).await?;
+    Ok(Json(event.into_inner().into()))
 }
 
 /// The job's progress: the current state first, then every change until it ends.

@@ -55,7 +55,7 @@ pub(crate) struct Api {
         library::list_profiles, library::create_profile, library::watchlist, library::add_to_watchlist,
         library::remove_from_watchlist, library::record_progress, library::history, library::continue_watching,
         playback::title, playback::episode, jobs::events,
-        assets::get_asset, assets::add_subtitle, assets::replace_subtitle, assets::remove_subtitle,
+        assets::list_assets, assets::get_asset, jobs::requeue, jobs::cancel, assets::add_subtitle, assets::replace_subtitle, assets::remove_subtitle,
         removal::delete_title, removal::delete_episode, removal::delete_asset,
         uploads::direct::grant,
     ),
@@ -113,7 +113,10 @@ pub(crate) fn router(api: Api, limits: &LimitSettings) -> Router {
         .route("/api/v1/profiles/{profile}/progress", put(library::record_progress))
         .route("/api/v1/profiles/{profile}/history", get(library::history))
         .route("/api/v1/profiles/{profile}/continue-watching", get(library::continue_watching))
+        .route("/api/v1/assets", get(assets::list_assets))
         .route("/api/v1/assets/{id}", get(assets::get_asset).delete(removal::delete_asset))
+        .route("/api/v1/jobs/{id}/requeue", post(jobs::requeue))
+        .route("/api/v1/jobs/{id}/cancel", post(jobs::cancel))
         .route("/api/v1/assets/{id}/subtitles/{track}", delete(assets::remove_subtitle))
         .route_layer(timeout)
         .route_layer(body_limit);

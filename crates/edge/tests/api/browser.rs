@@ -62,3 +62,33 @@ async fn a_viewer_plays_an_episode_goes_on_to_the_next_and_continue_watching_res
     }
     println!("{log}\nscreenshots: {}", shots.display());
 }
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn an_editor_requeues_and_deletes_assets_from_the_studio_in_chromium(pool: PgPool) {
+    let stack = spawn_stack(pool).await;
+    let ready = stack.ready(stack.clip(2)).await;
+    let cancelled = stack.upload(stack.clip(3)).await;
+    let cancel =
+        stack.authed(reqwest::Method::POST, &format!("/api/v1/jobs/{}/cancel", cancelled.job_id), &stack.editor);
+    assert_eq!(cancel.send().await.unwrap().status(), 200);
+    let shots = artifacts("studio");
+    let args: [&OsStr; 6] = [
+        stack.edge.as_ref(),
+        "editor@example.org".as_ref(),
+        "a fine passphrase".as_ref(),
+        ready.id.as_ref(),
+        cancelled.id.as_ref(),
+        shots.as_ref(),
+    ];
+    let (status, log) = node("tests/browser/studio.mjs", args).await;
+    assert!(status.success(), "{log}");
+    assert!(log.contains("the filter shows the cancelled asset alone"), "{log}");
+    assert!(log.contains("requeued"), "{log}");
+    assert!(log.contains("deleted from the studio"), "{log}");
+    let left: Vec<String> = stack.stored_files().into_iter().filter(|f| f.contains(&ready.id)).collect();
+    assert!(left.is_empty(), "nothing of the deleted asset is stored: {left:?}");
+    for shot in ["studio-assets", "studio-after-delete"] {
+        assert!(shots.join(format!("{shot}.png")).is_file(), "{shot}.png was saved");
+    }
+    println!("{log}\nscreenshots: {}", shots.display());
+}

@@ -15,4 +15,5 @@ mod limits;
 mod removal;
 mod rest;
 mod shutdown;
+mod studio;
 mod uploads;

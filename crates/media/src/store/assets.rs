@@ -22,6 +22,15 @@ text_state! {
     AssetState { Processing => "processing", Ready => "ready", Failed => "failed", Cancelled => "cancelled" }
 }
 
+/// The columns of [`AssetRow`], from `media.assets a JOIN media.jobs j`.
+macro_rules! asset_columns {
+    () => {
+        "a.id, a.filename, a.state, a.source, a.renditions, a.tracks, a.master_key, a.poster_key, a.storyboard_key,
+         a.error_code, a.error_message, a.created_at, a.ready_at, a.created_by, j.id AS job_id, j.state AS job_state,
+         j.progress AS job_progress, j.sequence AS job_sequence"
+    };
+}
+
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AssetRow {
     pub id: Uuid,
@@ -37,7 +46,12 @@ pub struct AssetRow {
     pub error_message: Option<String>,
     pub created_at: OffsetDateTime,
     pub ready_at: Option<OffsetDateTime>,
+    pub created_by: Option<Uuid>,
     pub job_id: Uuid,
+    pub job_state: JobState,
+    /// The latest progress event, as stored (a protobuf `JobEvent`).
+    pub job_progress: Option<Vec<u8>>,
+    pub job_sequence: i64,
 }
 
 /// What an upload recorded: the asset's source and who sent it.
@@ -80,15 +94,36 @@ pub async fn insert(tx: &mut PgConnection, asset: &NewAsset<'_>, max_attempts: i
 }
 
 pub async fn get(pool: &PgPool, asset_id: Uuid) -> Result<AssetRow, MediaError> {
-    sqlx::query_as(
-        "SELECT a.id, a.filename, a.state, a.source, a.renditions, a.tracks, a.master_key, a.poster_key, a.storyboard_key,
-                a.error_code, a.error_message, a.created_at, a.ready_at, j.id AS job_id
-         FROM media.assets a JOIN media.jobs j ON j.asset_id = a.id WHERE a.id = $1",
-    )
-    .bind(asset_id)
-    .fetch_optional(pool)
-    .await?
-    .ok_or(MediaError::NotFound("asset"))
+    let query = concat!(
+        "SELECT ",
+        asset_columns!(),
+        " FROM media.assets a JOIN media.jobs j ON j.asset_id = a.id WHERE a.id = $1"
+    );
+    sqlx::query_as(query).bind(asset_id).fetch_optional(pool).await?.ok_or(MediaError::NotFound("asset"))
+}
+
+/// Assets newest first, after `after` (created_at in microseconds, id), optionally in one state.
+pub async fn list(
+    pool: &PgPool,
+    state: Option<AssetState>,
+    after: Option<(OffsetDateTime, Uuid)>,
+    limit: i64,
+) -> Result<Vec<AssetRow>, MediaError> {
+    let query = concat!(
+        "SELECT ",
+        asset_columns!(),
+        " FROM media.assets a JOIN media.jobs j ON j.asset_id = a.id
+         WHERE ($1::text IS NULL OR a.state = $1)
+           AND ($2::timestamptz IS NULL OR (a.created_at, a.id) < ($2, $3))
+         ORDER BY a.created_at DESC, a.id DESC LIMIT $4"
+    );
+    Ok(sqlx::query_as(query)
+        .bind(state.map(|s| s.as_str()))
+        .bind(after.map(|(at, _)| at))
+        .bind(after.map(|(_, id)| id))
+        .bind(limit)
+        .fetch_all(pool)
+        .await?)
 }
 
 /// Marks the asset playable: the master and the first segments of every rung are stored.

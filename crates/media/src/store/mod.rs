@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod jobs;
+pub mod page;
 pub mod uploads;
 
 /// A state enum read and written as its text value, so the columns and their CHECK
