@@ -76,9 +76,33 @@ function renderNav() {
   });
 }
 
+// A poster, or the title's initial on a panel when it has none (or it fails to load).
+function poster(title) {
+  const initial = `<span class="poster-none">${esc((title.title || '?').slice(0, 1))}</span>`;
+  return title.poster_url ? `<img class="poster" loading="lazy" alt="" src="${esc(title.poster_url)}" data-testid="poster">${initial}` : initial;
+}
+// Images that fail (no poster frame yet) give way to the initial beside them.
+document.addEventListener('error', event => { if (event.target.classList?.contains('poster')) event.target.classList.add('broken'); }, true);
+
 function card(title, extra = '') {
-  return `<a class="card" href="#/title/${esc(title.id)}" data-testid="title-card">
+  return `<a class="card" href="#/title/${esc(title.id)}" data-testid="title-card">${poster(title)}
     <strong>${esc(title.title)}</strong><br><small>${esc(title.release_year || '')} ${esc(title.kind)}</small>${extra}</a>`;
+}
+
+// The home page's big banner: the newest title that has a picture.
+function featured(titles) {
+  const title = titles.find(t => t.poster_url) || titles[0];
+  if (!title) return '';
+  return `<section class="hero" data-testid="featured">${poster(title)}<div><h1>${esc(title.title)}</h1>
+    <p>${esc(title.synopsis)}</p><a href="#/title/${esc(title.id)}"><button>More</button></a></div></section>`;
+}
+
+// A row per genre, the genres with most titles first.
+function genreRows(titles) {
+  const byGenre = new Map();
+  for (const t of titles) for (const g of t.genres) byGenre.set(g, [...(byGenre.get(g) || []), t]);
+  return [...byGenre].sort((a, b) => b[1].length - a[1].length).slice(0, 6)
+    .map(([genre, list]) => `<h2>${esc(genre)}</h2><div class="row" data-testid="genre-row">${list.map(t => card(t)).join('')}</div>`).join('');
 }
 
 // "S2 E5" for an episode.
@@ -91,8 +115,10 @@ function resumeCard(item) {
   const href = e ? `#/episode/${esc(e.id)}` : `#/watch/${esc(item.title.id)}`;
   const what = e ? `${episodeLabel(e)} · ${esc(e.title)}` : '';
   const where = item.up_next ? 'up next' : `${Math.round(item.position_secs / 60)} of ${Math.round(item.duration_secs / 60)} min`;
-  return `<a class="card" href="${href}" data-testid="resume-card">
-    <strong>${esc(item.title.title)}</strong><br><small>${what}${what ? ' · ' : ''}${where}</small></a>`;
+  const done = item.duration_secs > 0 ? Math.round(item.position_secs / item.duration_secs * 100) : 0;
+  return `<a class="card" href="${href}" data-testid="resume-card">${poster(item.title)}
+    <strong>${esc(item.title.title)}</strong><br><small>${what}${what ? ' · ' : ''}${where}</small>
+    <progress max="100" value="${item.up_next ? 0 : done}" data-testid="resume-progress"></progress></a>`;
 }
 
 const pages = {
@@ -120,11 +146,12 @@ const pages = {
     const [resume, page] = await Promise.all([resumeRow, api('/api/v1/titles?page_size=48')]);
     const continueRow = resume ? `<h2>Continue watching</h2><div class="row" data-testid="continue-row">${resume.items.map(resumeCard).join('') || '<span class="muted">Nothing started yet.</span>'}</div>`
       : '<p class="muted" data-testid="visitor-hint"><a href="#/login">Sign in</a> to play, keep a list and resume where you stopped.</p>';
-    paint(`
+    paint(`${featured(page.titles)}
       <form id="search" class="search"><input name="q" placeholder="Search titles, people, stories" data-testid="search">
       <button>Search</button></form>
       ${continueRow}
-      <h2 id="list-heading">New</h2><div class="grid" id="titles">${page.titles.map(t => card(t)).join('')}</div>`);
+      <h2 id="list-heading">New</h2><div class="grid" id="titles">${page.titles.map(t => card(t)).join('')}</div>
+      ${genreRows(page.titles)}`);
     document.getElementById('search').addEventListener('submit', async event => {
       event.preventDefault();
       const q = event.target.q.value.trim();
@@ -226,6 +253,8 @@ async function play(kind, id, paint) {
     <label hidden>Audio <select id="audio" data-testid="audio"></select></label>
     <label hidden>Subtitles <select id="subtitles" data-testid="subtitles"><option value="-1">Off</option></select></label>
     <span class="muted" id="level" data-testid="level"></span></div>
+    <div class="scrub"><div id="preview" class="preview" hidden data-testid="preview"></div>
+      <input id="scrub" type="range" min="0" max="1000" value="0" data-testid="scrub" aria-label="Seek"></div>
     ${next ? `<section id="up-next" class="up-next" hidden data-testid="up-next">Up next: <strong>${episodeLabel(next)} · ${esc(next.title)}</strong>
       <span id="countdown" class="muted"></span>
       <a href="#/episode/${esc(next.id)}"><button data-testid="next-episode">Play next</button></a>
@@ -250,6 +279,7 @@ async function play(kind, id, paint) {
     if (started && started.position_secs > 0) video.currentTime = started.position_secs;
     video.dataset.resumedFrom = String(started?.position_secs ?? 0);
   }, { once: true });
+  scrubber(video, playback.storyboard_url);
   const report = () => {
     if (!video.duration || !isFinite(video.duration)) return;
     const item = episode ? { episode_id: episode.id } : { title_id: title.id };
@@ -338,6 +368,44 @@ function assetList() {
     } catch (failure) { error.textContent = failure.message; }
   });
   load(true);
+}
+
+// The seek bar under the player, with storyboard previews: hovering or dragging shows
+// the sprite-sheet tile of that moment (the WebVTT cues name a tile by `#xywh=`).
+async function scrubber(video, storyboardUrl) {
+  const bar = document.getElementById('scrub');
+  const preview = document.getElementById('preview');
+  let cues = [];
+  if (storyboardUrl) {
+    try {
+      const text = await (await fetch(storyboardUrl)).text();
+      const stamp = t => t.split(':').reduce((sum, part) => sum * 60 + Number(part), 0);
+      cues = [...text.matchAll(/([\d:.]+) --> ([\d:.]+)\n(\S+)#xywh=(\d+),(\d+),(\d+),(\d+)/g)].map(m => ({
+        start: stamp(m[1]), end: stamp(m[2]), url: new URL(m[3], storyboardUrl).href, x: +m[4], y: +m[5], w: +m[6], h: +m[7] }));
+    } catch { cues = []; }
+  }
+  const timeAt = clientX => {
+    const box = bar.getBoundingClientRect();
+    return Math.min(Math.max((clientX - box.left) / box.width, 0), 1) * (video.duration || 0);
+  };
+  const show = (time, clientX) => {
+    const cue = cues.find(c => time >= c.start && time < c.end) || cues[cues.length - 1];
+    if (!cue) return;
+    // Set through the CSSOM: the page's CSP allows no inline style attributes.
+    Object.assign(preview.style, { width: `${cue.w}px`, height: `${cue.h}px`, backgroundImage: `url("${cue.url}")`,
+      backgroundPosition: `-${cue.x}px -${cue.y}px`, left: `${clientX - bar.getBoundingClientRect().left - cue.w / 2}px` });
+    preview.dataset.time = String(time);
+    preview.hidden = false;
+  };
+  bar.addEventListener('mousemove', event => show(timeAt(event.clientX), event.clientX));
+  bar.addEventListener('mouseleave', () => { preview.hidden = true; });
+  bar.addEventListener('input', () => {
+    const time = Number(bar.value) / 1000 * (video.duration || 0);
+    const box = bar.getBoundingClientRect();
+    show(time, box.left + box.width * Number(bar.value) / 1000);
+  });
+  bar.addEventListener('change', () => { video.currentTime = Number(bar.value) / 1000 * (video.duration || 0); preview.hidden = true; });
+  video.addEventListener('timeupdate', () => { if (video.duration && document.activeElement !== bar) bar.value = String(Math.round(video.currentTime / video.duration * 1000)); });
 }
 
 // The audio and subtitle menus of the player. The viewer's choice is kept per profile (in

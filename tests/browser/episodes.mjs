@@ -1,6 +1,7 @@
 // Episodes in a real headless Chromium, driven by playwright-core: a viewer opens a
 // series, plays its first episode, and at its end is offered the next, which plays; back
-// on browse, the continue-watching row holds that episode, and opening it resumes where
+// on browse (a featured title, genre rows, poster frames), the seek bar's storyboard
+// previews, the continue-watching row (with a progress bar) holds that episode, and opening it resumes where
 // it stopped. Screenshots of each step go to <artifacts>.
 // Usage: node tests/browser/episodes.mjs <edge url> <viewer email> <password> <series slug> <artifacts dir>
 import { mkdirSync } from 'node:fs';
@@ -25,6 +26,13 @@ try {
   await page.getByTestId('sign-in').click();
   await page.getByTestId('title-card').first().waitFor();
   step('signed in');
+  // Browse shows pictures: the series has no artwork of its own, so its first episode's
+  // poster frame stands in, in the featured banner and in its genre's row.
+  await page.getByTestId('featured').waitFor();
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=genre-row] img.poster')].some(i => i.complete && i.naturalWidth > 0), null, { timeout: 15_000 });
+  const genres = await page.locator('[data-testid=genre-row]').count();
+  await shot('browse');
+  step(`browse shows a featured title and ${genres} genre row(s) with poster frames`);
 
   await page.goto(`${url}/#/title/${slug}`);
   await page.getByTestId('play-episode').first().waitFor();
@@ -33,6 +41,14 @@ try {
   await page.waitForFunction(() => document.querySelector('[data-testid=episode-label]')?.textContent.startsWith('S1 E1'), null, { timeout: 15_000 });
   await page.waitForFunction(() => document.querySelector('video')?.currentTime > 0.5, null, { timeout: 60_000 });
   step('episode 1 plays');
+  // Hovering the seek bar shows the storyboard tile of that moment.
+  const bar = await page.getByTestId('scrub').boundingBox();
+  await page.mouse.move(bar.x + bar.width * 0.6, bar.y + bar.height / 2);
+  await page.getByTestId('preview').waitFor({ state: 'visible', timeout: 15_000 });
+  const tile = await page.evaluate(() => getComputedStyle(document.querySelector('[data-testid=preview]')).backgroundImage);
+  if (!tile.includes('storyboard.jpg')) throw new Error(`the preview shows ${tile}`);
+  await shot('seek-preview');
+  step('hovering the seek bar previews the storyboard');
 
   // To its end: the next episode is offered, with a countdown.
   await page.evaluate(() => { const v = document.querySelector('video'); v.currentTime = v.duration - 0.3; });
@@ -53,6 +69,8 @@ try {
   await page.goto(`${url}/#/`);
   const card = page.getByTestId('resume-card').filter({ hasText: 'S1 E2' });
   await card.waitFor({ timeout: 15_000 });
+  const done = Number(await card.getByTestId('resume-progress').getAttribute('value'));
+  if (!(done > 0)) throw new Error(`the continue-watching card shows ${done}% watched`);
   await shot('continue-watching');
   await card.click();
   await page.waitForFunction(() => document.querySelector('video')?.dataset.resumedFrom !== undefined, null, { timeout: 30_000 });

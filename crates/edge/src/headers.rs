@@ -11,9 +11,10 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 /// No inline scripts or styles: the web app loads `app.js`, `style.css`, hls.js and
 /// tus-js-client from here. hls.js feeds `<video>` through Media Source Extensions
-/// (`blob:` media) and may run its transmuxer in a `blob:` worker.
+/// (`blob:` media) and may run its transmuxer in a `blob:` worker. Posters may be an
+/// editor's URL on another site (over https).
 pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
-     img-src 'self' data: blob:; media-src 'self' blob:; worker-src 'self' blob:; connect-src 'self'; \
+     img-src 'self' data: blob: https:; media-src 'self' blob:; worker-src 'self' blob:; connect-src 'self'; \
      object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// Adds the headers to every response that does not set its own.

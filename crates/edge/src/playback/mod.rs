@@ -11,7 +11,7 @@ use std::sync::Arc;
 use axum::http::HeaderMap;
 
 use ottr_proto::{catalog::v1 as catalog, media::v1 as media, playback::v1 as pb};
-use ottr_storage::keys::Tree;
+use ottr_storage::keys::{AssetKeys, DeliveryKey, Tree};
 
 pub(crate) use grpc::PlaybackApi;
 
@@ -50,6 +50,21 @@ impl Player {
         playback.episode = found.episode;
         playback.next_episode = found.next;
         Ok(playback)
+    }
+
+    /// The signed URL of the poster frame the asset's latest attempt stored, found in
+    /// storage (the edge reads it; media need not be asked, and browsing needs no sign-in).
+    /// The caller has checked that the title it illustrates may be seen.
+    pub(crate) async fn poster_frame(&self, asset: uuid::Uuid) -> Result<Option<String>, EdgeError> {
+        let keys = self.delivery.store.list(&AssetKeys::new(asset).images_root()).await.map_err(EdgeError::Storage)?;
+        let latest = keys
+            .iter()
+            .filter(|key| key.ends_with("/poster.jpg"))
+            .filter_map(|key| Some((DeliveryKey::parse(key).ok()?.attempt(), key)))
+            .max_by_key(|(attempt, _)| *attempt);
+        let Some((_, key)) = latest else { return Ok(None) };
+        let token = self.delivery.signer.sign(asset, time::OffsetDateTime::now_utc().unix_timestamp() + self.ttl_secs);
+        Ok(Some(sign::signed_url(&self.public_url, &token, Tree::Images, key)))
     }
 
     /// Signed URLs for a playable asset; `nothing` when no asset is attached.

@@ -52,6 +52,13 @@ impl From<pb::Title> for Title {
     fn from(t: pb::Title) -> Self {
         let f = t.fields.unwrap_or_default();
         let artwork = f.artwork.unwrap_or_default();
+        let (has_asset, is_series) = (!f.asset_id.is_empty(), f.kind == pb::Kind::Series as i32);
+        let poster_url = if artwork.poster_url.is_empty() && (has_asset || is_series) {
+            // Without artwork of its own, the poster route shows a frame of what it plays.
+            format!("/api/v1/titles/{}/poster", t.id)
+        } else {
+            artwork.poster_url
+        };
         Self {
             id: t.id,
             kind: enum_name(pb::Kind::try_from(f.kind).unwrap_or_default().as_str_name(), "KIND_"),
@@ -64,7 +71,7 @@ impl From<pb::Title> for Title {
             genres: f.genres,
             tags: f.tags,
             credits: f.credits.into_iter().map(|c| Credit { name: c.name, role: c.role }).collect(),
-            poster_url: artwork.poster_url,
+            poster_url,
             backdrop_url: artwork.backdrop_url,
             asset_id: f.asset_id,
             visibility: enum_name(
@@ -272,10 +279,17 @@ impl TitleInput {
             genres: self.genres,
             tags: self.tags,
             credits: Vec::new(),
-            artwork: Some(pb::Artwork { poster_url: self.poster_url, backdrop_url: self.backdrop_url }),
+            artwork: Some(pb::Artwork { poster_url: own_artwork(self.poster_url), backdrop_url: self.backdrop_url }),
             asset_id: self.asset_id,
         })
     }
+}
+
+/// A poster URL a client sends back as it read it: the poster route stands for "no
+/// artwork of its own", and must not become the title's own (it would point at itself).
+fn own_artwork(url: String) -> String {
+    let synthesized = url.strip_prefix("/api/v1/titles/").is_some_and(|rest| rest.ends_with("/poster"));
+    if synthesized { String::new() } else { url }
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -1,6 +1,7 @@
 //! REST/JSON under `/api/v1`, described by the OpenAPI document at
 //! `/api/v1/openapi.json`, which is generated from these handlers.
 
+mod artwork;
 mod assets;
 mod auth;
 mod catalog;
@@ -54,7 +55,7 @@ pub(crate) struct Api {
         catalog::create_title, catalog::update_title, catalog::set_visibility,
         library::list_profiles, library::create_profile, library::watchlist, library::add_to_watchlist,
         library::remove_from_watchlist, library::record_progress, library::history, library::continue_watching,
-        playback::title, playback::episode, jobs::events,
+        playback::title, playback::episode, artwork::poster, jobs::events,
         assets::list_assets, assets::get_asset, jobs::requeue, jobs::cancel, assets::add_subtitle, assets::replace_subtitle, assets::remove_subtitle,
         removal::delete_title, removal::delete_episode, removal::delete_asset,
         uploads::direct::grant,
@@ -101,6 +102,7 @@ pub(crate) fn router(api: Api, limits: &LimitSettings) -> Router {
         .route("/api/v1/episodes/{id}", delete(removal::delete_episode))
         .route("/api/v1/titles/{id}/visibility", put(catalog::set_visibility))
         .route("/api/v1/titles/{id}/playback", get(playback::title))
+        .route("/api/v1/titles/{id}/poster", get(artwork::poster))
         .route("/api/v1/episodes/{id}/playback", get(playback::episode))
         .route("/api/v1/series/{id}", get(catalog::get_series))
         .route("/api/v1/search", get(catalog::search))

@@ -57,7 +57,9 @@ async fn a_viewer_plays_an_episode_goes_on_to_the_next_and_continue_watching_res
     assert!(log.contains("at the end: Up next: S1 E2"), "{log}");
     assert!(log.contains("went on to the next episode"), "{log}");
     assert!(log.contains("continue watching resumed the episode"), "{log}");
-    for shot in ["series-page", "up-next", "episode-2", "continue-watching"] {
+    assert!(log.contains("browse shows a featured title and 1 genre row(s) with poster frames"), "{log}");
+    assert!(log.contains("hovering the seek bar previews the storyboard"), "{log}");
+    for shot in ["browse", "series-page", "seek-preview", "up-next", "episode-2", "continue-watching"] {
         assert!(shots.join(format!("{shot}.png")).is_file(), "{shot}.png was saved");
     }
     println!("{log}\nscreenshots: {}", shots.display());

@@ -156,3 +156,33 @@ async fn playback_needs_a_signed_in_caller_who_may_see_the_title(pool: PgPool) {
         .unwrap();
     assert_eq!(staff.status(), 200, "editors play drafts");
 }
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn a_title_without_artwork_shows_its_poster_frame_to_anyone_who_may_see_it(pool: PgPool) {
+    let stack = spawn_stack(pool).await;
+    let id = stack.playable_movie().await;
+    let title: Value =
+        stack.http.get(stack.url(&format!("/api/v1/titles/{id}"))).send().await.unwrap().json().await.unwrap();
+    let route = title["poster_url"].as_str().unwrap();
+    assert_eq!(route, format!("/api/v1/titles/{id}/poster"));
+    // Anonymous: browsing is public, so is the picture.
+    let image = stack.http.get(stack.url(route)).send().await.unwrap();
+    assert_eq!(image.status(), 200, "the redirect leads to the image");
+    assert_eq!(image.headers()["content-type"], "image/jpeg");
+    assert!(image.url().path().starts_with("/images/") && image.url().path().ends_with("/poster.jpg"));
+
+    // Not for a draft, and not a loop when a client sends the route back as the poster.
+    let unpublish = ottr_proto::catalog::v1::SetVisibilityRequest {
+        id: id.clone(),
+        visibility: ottr_proto::catalog::v1::Visibility::Draft as i32,
+    };
+    stack.catalog.clone().set_visibility(crate::helpers::bearer(unpublish, &stack.editor)).await.unwrap();
+    assert_eq!(stack.http.get(stack.url(route)).send().await.unwrap().status(), 404);
+    let mut edited = title.clone();
+    edited["title"] = "Renamed".into();
+    let put = stack.authed(reqwest::Method::PUT, &format!("/api/v1/titles/{id}"), &stack.editor).json(&edited);
+    let saved: Value = put.send().await.unwrap().json().await.unwrap();
+    assert_eq!(saved["poster_url"], route, "still the frame, not a poster of its own");
+    let redirect = stack.authed(reqwest::Method::GET, route, &stack.editor).send().await.unwrap();
+    assert_eq!(redirect.status(), 200);
+}

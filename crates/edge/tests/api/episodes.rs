@@ -26,6 +26,7 @@ pub async fn series_with_episodes(stack: &Stack, asset: &str) -> Show {
         kind: catalog_pb::Kind::Series as i32,
         slug: "night-shift".into(),
         title: "Night Shift".into(),
+        genres: vec!["drama".into()],
         ..Default::default()
     };
     let show = catalog.create_title(bearer(catalog_pb::CreateTitleRequest { fields: Some(fields) }, &stack.editor));
