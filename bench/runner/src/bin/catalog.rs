@@ -111,7 +111,7 @@ async fn run(database: &DatabaseSettings, rate: u32, duration: Duration) -> anyh
         move |i: u64| {
             let mut client = channels[i as usize % CHANNELS].clone();
             let id = ids[i as usize % ids.len()].clone();
-            async move { client.get_title(GetTitleRequest { id_or_slug: id }).await.is_ok() }
+            async move { client.get_title(GetTitleRequest { id_or_slug: id, ..Default::default() }).await.is_ok() }
         }
     };
     // One HTTP/1.1 client with a pool, as a browser or an API gateway in front would use.

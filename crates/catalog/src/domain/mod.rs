@@ -3,6 +3,7 @@
 pub mod access;
 pub mod cursor;
 pub mod episode;
+pub mod maturity;
 pub mod progress;
 pub mod title;
 

@@ -74,8 +74,10 @@ impl CatalogService for CatalogApi {
 
     #[tracing::instrument(skip_all)]
     async fn get_title(&self, request: Request<pb::GetTitleRequest>) -> Result<Response<pb::Title>, Status> {
-        let scope = Scope::of(caller(&request).as_ref());
-        Ok(Response::new(self.0.visible_title(&request.into_inner().id_or_slug, scope).await?))
+        let caller = caller(&request);
+        let body = request.into_inner();
+        let limit = self.0.limit_of(caller.as_ref(), &body.profile_id).await?;
+        Ok(Response::new(self.0.title_for_profile(&body.id_or_slug, Scope::of(caller.as_ref()), limit).await?))
     }
 
     #[tracing::instrument(skip_all)]
@@ -83,8 +85,10 @@ impl CatalogService for CatalogApi {
         &self,
         request: Request<pb::ListTitlesRequest>,
     ) -> Result<Response<pb::ListTitlesResponse>, Status> {
-        let scope = Scope::of(caller(&request).as_ref());
+        let caller = caller(&request);
+        let scope = Scope::of(caller.as_ref());
         let body = request.into_inner();
+        let limit = self.0.limit_of(caller.as_ref(), &body.profile_id).await?;
         let genre = Some(body.genre.trim().to_lowercase()).filter(|g| !g.is_empty());
         let kind = Kind::from_proto(body.kind);
         let size = domain::page_size(body.page_size, DEFAULT_PAGE, MAX_PAGE);
@@ -93,8 +97,9 @@ impl CatalogService for CatalogApi {
             .0
             .cache
             .page_key(&format!(
-                "{}:{}:{}:{size}:{}",
+                "{}:{}:{}:{}:{size}:{}",
                 scope.as_str(),
+                limit.map_or(String::new(), |l| l.to_string()),
                 genre.as_deref().unwrap_or(""),
                 kind.map_or("", Kind::as_str),
                 body.page_token
@@ -105,7 +110,7 @@ impl CatalogService for CatalogApi {
         {
             return Ok(Response::new(page));
         }
-        let mut rows = titles::list(&self.0.pool, scope, genre.as_deref(), kind, after, size + 1).await?;
+        let mut rows = titles::list(&self.0.pool, scope, limit, genre.as_deref(), kind, after, size + 1).await?;
         let next_page_token = if rows.len() as i64 > size {
             rows.truncate(size as usize);
             rows.last().map(|r| cursor::encode(&r.sort_key())).unwrap_or_default()
@@ -189,8 +194,10 @@ impl CatalogService for CatalogApi {
 
     #[tracing::instrument(skip_all)]
     async fn get_series(&self, request: Request<pb::GetSeriesRequest>) -> Result<Response<pb::Series>, Status> {
-        let scope = Scope::of(caller(&request).as_ref());
-        let title = self.0.visible_title(&request.into_inner().id_or_slug, scope).await?;
+        let caller = caller(&request);
+        let body = request.into_inner();
+        let limit = self.0.limit_of(caller.as_ref(), &body.profile_id).await?;
+        let title = self.0.title_for_profile(&body.id_or_slug, Scope::of(caller.as_ref()), limit).await?;
         let is_series = title.fields.as_ref().is_some_and(|f| f.kind == pb::Kind::Series as i32);
         if !is_series {
             return Err(CatalogError::NotFound("series").into());
@@ -210,15 +217,19 @@ impl CatalogService for CatalogApi {
         &self,
         request: Request<pb::GetEpisodeRequest>,
     ) -> Result<Response<pb::EpisodeInSeries>, Status> {
-        let scope = Scope::of(caller(&request).as_ref());
-        let id = parse_id("id", &request.into_inner().id)?;
+        let caller = caller(&request);
+        let body = request.into_inner();
+        let limit = self.0.limit_of(caller.as_ref(), &body.profile_id).await?;
+        let id = parse_id("id", &body.id)?;
         let episode = series::get_episode(&self.0.pool, id).await?.ok_or(CatalogError::NotFound("episode"))?;
         // The series' visibility covers its episodes: one of a draft is no more there than it.
         let series =
-            self.0.visible_title(&episode.series_id.to_string(), scope).await.map_err(|error| match error {
-                CatalogError::NotFound(_) => CatalogError::NotFound("episode"),
-                other => other,
-            })?;
+            self.0.title_for_profile(&episode.series_id.to_string(), Scope::of(caller.as_ref()), limit).await.map_err(
+                |error| match error {
+                    CatalogError::NotFound(_) => CatalogError::NotFound("episode"),
+                    other => other,
+                },
+            )?;
         let next = series::next_episode(&self.0.pool, &episode).await?;
         Ok(Response::new(pb::EpisodeInSeries {
             series: Some(series),

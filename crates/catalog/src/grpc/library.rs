@@ -13,7 +13,7 @@ use super::{State, caller};
 use crate::{
     CatalogError,
     domain::{
-        self, Scope, Visibility, cursor, parse_id, parse_optional_id,
+        self, Scope, Visibility, cursor, maturity, parse_id, parse_optional_id,
         progress::{Position, next_episode},
         text,
     },
@@ -30,33 +30,41 @@ fn signed_in<T>(request: &Request<T>) -> Result<Caller, CatalogError> {
     caller(request).ok_or(CatalogError::Unauthenticated)
 }
 
-/// What a profile's lists may show: anything the account may open, as viewers do.
-fn viewable(title: &pb::Title, scope: Scope) -> bool {
-    Visibility::from_proto(title.visibility).is_some_and(|v| scope.may_open(v))
+/// What a profile's lists may show: anything the account may open, as viewers do, within
+/// the profile's maturity limit.
+fn viewable(title: &pb::Title, scope: Scope, limit: Option<i32>) -> bool {
+    let rating = title.fields.as_ref().map_or("", |f| f.maturity_rating.as_str());
+    Visibility::from_proto(title.visibility).is_some_and(|v| scope.may_open(v)) && maturity::allows(limit, rating)
 }
 
 impl LibraryApi {
-    /// The caller, their profile and the title a watchlist request names.
+    /// The caller, their profile (with its maturity limit) and the title a watchlist
+    /// request names.
     async fn watchlist_entry(
         &self,
         request: Request<pb::WatchlistRequest>,
-    ) -> Result<(Caller, Uuid, Uuid), CatalogError> {
+    ) -> Result<(Caller, Uuid, Option<i32>, Uuid), CatalogError> {
         let caller = signed_in(&request)?;
         let body = request.into_inner();
-        let profile_id = self.0.own_profile(&caller, &body.profile_id).await?;
+        let (profile_id, limit) = self.0.own_profile_limit(&caller, &body.profile_id).await?;
         let title_id = parse_id("title_id", &body.title_id)?;
-        Ok((caller, profile_id, title_id))
+        Ok((caller, profile_id, limit, title_id))
     }
 
     /// Progress rows as wire items, with their titles and episodes, dropping titles the
     /// caller may no longer see (unpublished since).
-    async fn items(&self, rows: Vec<(ProgressRow, bool)>, scope: Scope) -> Result<Vec<pb::Progress>, CatalogError> {
+    async fn items(
+        &self,
+        rows: Vec<(ProgressRow, bool)>,
+        scope: Scope,
+        limit: Option<i32>,
+    ) -> Result<Vec<pb::Progress>, CatalogError> {
         let ids: Vec<Uuid> = rows.iter().map(|(r, _)| r.title_id).collect();
         let found: HashMap<String, pb::Title> =
             titles::get_many(&self.0.pool, &ids).await?.into_iter().map(|t| (t.id.clone(), t)).collect();
         let mut items = Vec::with_capacity(rows.len());
         for (row, up_next) in rows {
-            let Some(title) = found.get(&row.title_id.to_string()).filter(|t| viewable(t, scope)) else {
+            let Some(title) = found.get(&row.title_id.to_string()).filter(|t| viewable(t, scope, limit)) else {
                 continue;
             };
             let episode = match row.episode_id {
@@ -86,8 +94,46 @@ impl LibraryService for LibraryApi {
         request: Request<pb::CreateProfileRequest>,
     ) -> Result<Response<pb::Profile>, Status> {
         let caller = signed_in(&request)?;
-        let name = text("name", &request.into_inner().name, 40, true)?;
-        Ok(Response::new(library::create_profile(&self.0.pool, caller.user_id, &name).await?))
+        let body = request.into_inner();
+        let name = text("name", &body.name, 40, true)?;
+        let limit = maturity::profile_limit(body.kids, &body.max_maturity_rating)?;
+        Ok(Response::new(library::create_profile(&self.0.pool, caller.user_id, &name, limit.as_deref()).await?))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn update_profile(
+        &self,
+        request: Request<pb::UpdateProfileRequest>,
+    ) -> Result<Response<pb::Profile>, Status> {
+        let caller = signed_in(&request)?;
+        let body = request.into_inner();
+        let profile_id = parse_id("profile_id", &body.profile_id)?;
+        let name = text("name", &body.name, 40, true)?;
+        let limit = maturity::profile_limit(body.kids, &body.max_maturity_rating)?;
+        let profile =
+            library::update_profile(&self.0.pool, caller.user_id, profile_id, &name, limit.as_deref()).await?;
+        Ok(Response::new(profile))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn delete_profile(
+        &self,
+        request: Request<pb::DeleteProfileRequest>,
+    ) -> Result<Response<pb::DeleteProfileResponse>, Status> {
+        let caller = signed_in(&request)?;
+        let profile_id = parse_id("profile_id", &request.into_inner().profile_id)?;
+        library::delete_profile(&self.0.pool, caller.user_id, profile_id).await?;
+        Ok(Response::new(pb::DeleteProfileResponse {}))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn erase_my_data(
+        &self,
+        request: Request<pb::EraseMyDataRequest>,
+    ) -> Result<Response<pb::EraseMyDataResponse>, Status> {
+        let caller = signed_in(&request)?;
+        let profiles_deleted = library::erase_account(&self.0.pool, caller.user_id).await? as u32;
+        Ok(Response::new(pb::EraseMyDataResponse { profiles_deleted }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -105,8 +151,8 @@ impl LibraryService for LibraryApi {
         &self,
         request: Request<pb::WatchlistRequest>,
     ) -> Result<Response<pb::WatchlistResponse>, Status> {
-        let (caller, profile_id, title_id) = self.watchlist_entry(request).await?;
-        self.0.visible_title(&title_id.to_string(), Scope::of(Some(&caller))).await?;
+        let (caller, profile_id, limit, title_id) = self.watchlist_entry(request).await?;
+        self.0.title_for_profile(&title_id.to_string(), Scope::of(Some(&caller)), limit).await?;
         library::add_to_watchlist(&self.0.pool, profile_id, title_id).await?;
         Ok(Response::new(pb::WatchlistResponse {}))
     }
@@ -116,7 +162,7 @@ impl LibraryService for LibraryApi {
         &self,
         request: Request<pb::WatchlistRequest>,
     ) -> Result<Response<pb::WatchlistResponse>, Status> {
-        let (_, profile_id, title_id) = self.watchlist_entry(request).await?;
+        let (_, profile_id, _, title_id) = self.watchlist_entry(request).await?;
         library::remove_from_watchlist(&self.0.pool, profile_id, title_id).await?;
         Ok(Response::new(pb::WatchlistResponse {}))
     }
@@ -127,10 +173,11 @@ impl LibraryService for LibraryApi {
         request: Request<pb::ListWatchlistRequest>,
     ) -> Result<Response<pb::ListTitlesResponse>, Status> {
         let caller = signed_in(&request)?;
-        let profile_id = self.0.own_profile(&caller, &request.into_inner().profile_id).await?;
+        let (profile_id, limit) = self.0.own_profile_limit(&caller, &request.into_inner().profile_id).await?;
         let ids = library::watchlist(&self.0.pool, profile_id).await?;
         let scope = Scope::of(Some(&caller));
-        let titles = titles::get_many(&self.0.pool, &ids).await?.into_iter().filter(|t| viewable(t, scope)).collect();
+        let titles = titles::get_many(&self.0.pool, &ids).await?;
+        let titles = titles.into_iter().filter(|t| viewable(t, scope, limit)).collect();
         Ok(Response::new(pb::ListTitlesResponse { titles, next_page_token: String::new() }))
     }
 
@@ -142,7 +189,7 @@ impl LibraryService for LibraryApi {
         let caller = signed_in(&request)?;
         let scope = Scope::of(Some(&caller));
         let body = request.into_inner();
-        let profile_id = self.0.own_profile(&caller, &body.profile_id).await?;
+        let (profile_id, limit) = self.0.own_profile_limit(&caller, &body.profile_id).await?;
         let at = Position::new(body.position_secs, body.duration_secs)?;
         let (title_id, episode_id) = match parse_optional_id("episode_id", &body.episode_id)? {
             Some(episode_id) => {
@@ -152,13 +199,13 @@ impl LibraryService for LibraryApi {
             }
             None => (parse_id("title_id", &body.title_id)?, None),
         };
-        let title = self.0.visible_title(&title_id.to_string(), scope).await?;
+        let title = self.0.title_for_profile(&title_id.to_string(), scope, limit).await?;
         let is_series = title.fields.as_ref().is_some_and(|f| f.kind == pb::Kind::Series as i32);
         if is_series && episode_id.is_none() {
             return Err(CatalogError::invalid("episode_id", "progress in a series is kept per episode").into());
         }
         let row = progress::record(&self.0.pool, profile_id, title_id, episode_id, at).await?;
-        let item = self.items(vec![(row, false)], scope).await?.pop().ok_or(CatalogError::NotFound("title"))?;
+        let item = self.items(vec![(row, false)], scope, limit).await?.pop().ok_or(CatalogError::NotFound("title"))?;
         Ok(Response::new(item))
     }
 
@@ -169,7 +216,7 @@ impl LibraryService for LibraryApi {
     ) -> Result<Response<pb::ListHistoryResponse>, Status> {
         let caller = signed_in(&request)?;
         let body = request.into_inner();
-        let profile_id = self.0.own_profile(&caller, &body.profile_id).await?;
+        let (profile_id, limit) = self.0.own_profile_limit(&caller, &body.profile_id).await?;
         let size = domain::page_size(body.page_size, DEFAULT_PAGE, MAX_PAGE);
         let after = cursor::decode::<(i64, Uuid)>(&body.page_token)?;
         let mut rows = progress::history(&self.0.pool, profile_id, after, size + 1).await?;
@@ -179,7 +226,8 @@ impl LibraryService for LibraryApi {
         } else {
             String::new()
         };
-        let items = self.items(rows.into_iter().map(|r| (r, false)).collect(), Scope::of(Some(&caller))).await?;
+        let rows = rows.into_iter().map(|r| (r, false)).collect();
+        let items = self.items(rows, Scope::of(Some(&caller)), limit).await?;
         Ok(Response::new(pb::ListHistoryResponse { items, next_page_token }))
     }
 
@@ -189,7 +237,7 @@ impl LibraryService for LibraryApi {
         request: Request<pb::ContinueWatchingRequest>,
     ) -> Result<Response<pb::ListHistoryResponse>, Status> {
         let caller = signed_in(&request)?;
-        let profile_id = self.0.own_profile(&caller, &request.into_inner().profile_id).await?;
+        let (profile_id, limit) = self.0.own_profile_limit(&caller, &request.into_inner().profile_id).await?;
         let mut rows = Vec::new();
         for row in progress::latest_per_title(&self.0.pool, profile_id, CONTINUE_WATCHING * 2).await? {
             let at = row.position();
@@ -205,7 +253,7 @@ impl LibraryService for LibraryApi {
             }
         }
         rows.truncate(CONTINUE_WATCHING as usize);
-        let items = self.items(rows, Scope::of(Some(&caller))).await?;
+        let items = self.items(rows, Scope::of(Some(&caller)), limit).await?;
         Ok(Response::new(pb::ListHistoryResponse { items, next_page_token: String::new() }))
     }
 }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::{
     CatalogError,
     cache::Cache,
-    domain::{Scope, Visibility, parse_id},
+    domain::{Scope, Visibility, maturity, parse_id},
     store::titles,
 };
 
@@ -71,12 +71,30 @@ impl State {
         keys
     }
 
-    /// The profile, when it belongs to the caller's account.
-    async fn own_profile(&self, caller: &Caller, raw: &str) -> Result<Uuid, CatalogError> {
+    /// The profile, when it belongs to the caller's account, with its maturity limit.
+    async fn own_profile_limit(&self, caller: &Caller, raw: &str) -> Result<(Uuid, Option<i32>), CatalogError> {
         let profile_id = parse_id("profile_id", raw)?;
-        if !crate::store::library::owns_profile(&self.pool, caller.user_id, profile_id).await? {
-            return Err(CatalogError::NotFound("profile"));
+        Ok((profile_id, crate::store::library::profile_limit(&self.pool, caller.user_id, profile_id).await?))
+    }
+
+    /// The maturity limit a request's optional `profile_id` sets: none without one.
+    async fn limit_of(&self, caller: Option<&Caller>, raw: &str) -> Result<Option<i32>, CatalogError> {
+        if raw.is_empty() {
+            return Ok(None);
         }
-        Ok(profile_id)
+        let caller = caller.ok_or(CatalogError::Unauthenticated)?;
+        Ok(self.own_profile_limit(caller, raw).await?.1)
+    }
+
+    /// A title the caller may open, within the profile's limit; one above it is "not found".
+    async fn title_for_profile(
+        &self,
+        id_or_slug: &str,
+        scope: Scope,
+        limit: Option<i32>,
+    ) -> Result<pb::Title, CatalogError> {
+        let title = self.visible_title(id_or_slug, scope).await?;
+        let rating = title.fields.as_ref().map_or("", |f| f.maturity_rating.as_str());
+        if maturity::allows(limit, rating) { Ok(title) } else { Err(CatalogError::NotFound("title")) }
     }
 }

@@ -176,10 +176,11 @@ pub(crate) async fn get_by_slug(pool: &PgPool, slug: &str) -> Result<Option<pb::
 pub(crate) async fn list(
     pool: &PgPool,
     scope: Scope,
+    limit: Option<i32>,
     genre: Option<&str>,
     kind: Option<Kind>,
     after: Option<(i64, Uuid)>,
-    limit: i64,
+    page_limit: i64,
 ) -> Result<Vec<TitleRow>, CatalogError> {
     let query = concat!(
         "SELECT ",
@@ -189,6 +190,7 @@ pub(crate) async fn list(
            AND ($2::text IS NULL OR genres @> ARRAY[$2::text])
            AND ($3::text IS NULL OR kind = $3)
            AND ($4::timestamptz IS NULL OR (sort_at, id) < ($4, $5))
+           AND ($7::integer IS NULL OR catalog.maturity_level(maturity_rating) <= $7)
          ORDER BY sort_at DESC, id DESC
          LIMIT $6"
     );
@@ -198,6 +200,7 @@ pub(crate) async fn list(
         .bind(kind.map(Kind::as_str))
         .bind(after.map(|(at, _)| from_micros(at)))
         .bind(after.map(|(_, id)| id))
+        .bind(page_limit)
         .bind(limit)
         .fetch_all(pool)
         .await?;

@@ -59,7 +59,12 @@ async fn with_redis_on_a_closed_port_every_read_and_write_still_succeeds(pool: P
             1
         );
     }
-    let tree = app.catalog.clone().get_series(pb::GetSeriesRequest { id_or_slug: film.id.clone() }).await.unwrap_err();
+    let tree = app
+        .catalog
+        .clone()
+        .get_series(pb::GetSeriesRequest { id_or_slug: film.id.clone(), ..Default::default() })
+        .await
+        .unwrap_err();
     assert_eq!(tree.code(), tonic::Code::NotFound, "a movie is not a series, Redis or not");
     assert_eq!(app.stats.hits.load(Ordering::Relaxed), 0);
     assert!(app.stats.errors.load(Ordering::Relaxed) > 0, "the cache was skipped, and counted as such");

@@ -130,7 +130,7 @@ impl TestApp {
     }
 
     pub async fn get(&self, id_or_slug: &str, token: Option<&str>) -> Result<pb::Title, tonic::Status> {
-        let message = pb::GetTitleRequest { id_or_slug: id_or_slug.into() };
+        let message = pb::GetTitleRequest { id_or_slug: id_or_slug.into(), ..Default::default() };
         let request = match token {
             Some(token) => bearer(message, token),
             None => Request::new(message),
@@ -155,7 +155,7 @@ impl TestApp {
 
     /// CreateProfile for the holder of `token`, refusals included.
     pub async fn try_profile(&self, token: &str, name: &str) -> Result<pb::Profile, tonic::Status> {
-        let request = bearer(pb::CreateProfileRequest { name: name.into() }, token);
+        let request = bearer(pb::CreateProfileRequest { name: name.into(), ..Default::default() }, token);
         Ok(self.library.clone().create_profile(request).await?.into_inner())
     }
 }

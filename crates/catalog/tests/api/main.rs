@@ -9,6 +9,7 @@ mod cache;
 mod database;
 mod helpers;
 mod library;
+mod profiles;
 mod search;
 mod series;
 mod titles;

@@ -54,7 +54,7 @@ async fn search_pages_cover_every_match_once_and_hide_drafts_from_viewers(pool: 
             .catalog
             .clone()
             .search_titles(bearer(
-                pb::SearchTitlesRequest { query: "noir".into(), page_size: 2, page_token },
+                pb::SearchTitlesRequest { query: "noir".into(), page_size: 2, page_token, ..Default::default() },
                 &app.viewer,
             ))
             .await

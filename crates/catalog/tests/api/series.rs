@@ -49,7 +49,7 @@ async fn a_series_lists_its_seasons_and_episodes_in_order_whatever_order_they_we
     let tree = app
         .catalog
         .clone()
-        .get_series(bearer(pb::GetSeriesRequest { id_or_slug: "the-wire".into() }, &app.viewer))
+        .get_series(bearer(pb::GetSeriesRequest { id_or_slug: "the-wire".into(), ..Default::default() }, &app.viewer))
         .await
         .unwrap()
         .into_inner();
@@ -125,14 +125,14 @@ async fn a_draft_series_is_hidden_from_viewers(pool: PgPool) {
     let hidden = app
         .catalog
         .clone()
-        .get_series(bearer(pb::GetSeriesRequest { id_or_slug: show.id }, &app.viewer))
+        .get_series(bearer(pb::GetSeriesRequest { id_or_slug: show.id, ..Default::default() }, &app.viewer))
         .await
         .unwrap_err();
     assert_eq!(hidden.code(), tonic::Code::NotFound);
 }
 
 async fn get_episode(app: &TestApp, id: &str, token: &str) -> Result<pb::EpisodeInSeries, tonic::Status> {
-    let request = bearer(pb::GetEpisodeRequest { id: id.into() }, token);
+    let request = bearer(pb::GetEpisodeRequest { id: id.into(), ..Default::default() }, token);
     app.catalog.clone().get_episode(request).await.map(tonic::Response::into_inner)
 }
 

@@ -19,11 +19,13 @@ fn headers<T>(request: &Request<T>) -> axum::http::HeaderMap {
 impl PlaybackService for PlaybackApi {
     async fn play_title(&self, request: Request<pb::PlayTitleRequest>) -> Result<Response<pb::Playback>, Status> {
         let headers = headers(&request);
-        Ok(Response::new(self.0.title(&headers, request.into_inner().id_or_slug).await?))
+        let body = request.into_inner();
+        Ok(Response::new(self.0.title(&headers, body.id_or_slug, body.profile_id).await?))
     }
 
     async fn play_episode(&self, request: Request<pb::PlayEpisodeRequest>) -> Result<Response<pb::Playback>, Status> {
         let headers = headers(&request);
-        Ok(Response::new(self.0.episode(&headers, request.into_inner().episode_id).await?))
+        let body = request.into_inner();
+        Ok(Response::new(self.0.episode(&headers, body.episode_id, body.profile_id).await?))
     }
 }

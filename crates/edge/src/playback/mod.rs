@@ -29,10 +29,15 @@ pub(crate) struct Player {
 
 impl Player {
     /// A movie by id or slug. A series has nothing of its own to play: its episodes do.
-    pub(crate) async fn title(&self, headers: &HeaderMap, id_or_slug: String) -> Result<pb::Playback, EdgeError> {
-        let title =
-            self.upstream.catalog.clone().get_title(forward(headers, catalog::GetTitleRequest { id_or_slug })).await?;
-        let title = title.into_inner();
+    /// `profile_id`, when given, holds a kids profile to its maturity limit.
+    pub(crate) async fn title(
+        &self,
+        headers: &HeaderMap,
+        id_or_slug: String,
+        profile_id: String,
+    ) -> Result<pb::Playback, EdgeError> {
+        let request = forward(headers, catalog::GetTitleRequest { id_or_slug, profile_id });
+        let title = self.upstream.catalog.clone().get_title(request).await?.into_inner();
         let asset_id = title.fields.as_ref().map(|f| f.asset_id.clone()).unwrap_or_default();
         let mut playback = self.sign(headers, asset_id, "this title has nothing to play yet").await?;
         playback.title = Some(title);
@@ -40,8 +45,13 @@ impl Player {
     }
 
     /// An episode by id, under its series' visibility, with the episode after it.
-    pub(crate) async fn episode(&self, headers: &HeaderMap, id: String) -> Result<pb::Playback, EdgeError> {
-        let request = forward(headers, catalog::GetEpisodeRequest { id });
+    pub(crate) async fn episode(
+        &self,
+        headers: &HeaderMap,
+        id: String,
+        profile_id: String,
+    ) -> Result<pb::Playback, EdgeError> {
+        let request = forward(headers, catalog::GetEpisodeRequest { id, profile_id });
         let found = self.upstream.catalog.clone().get_episode(request).await?.into_inner();
         let asset_id = found.episode.as_ref().and_then(|e| e.fields.as_ref()).map(|f| f.asset_id.clone());
         let mut playback =

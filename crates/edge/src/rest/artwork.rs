@@ -24,7 +24,7 @@ async fn illustrating_asset(api: &Api, headers: &HeaderMap, title: &pb::Title) -
     if !fields.asset_id.is_empty() || fields.kind != pb::Kind::Series as i32 {
         return Ok(Some(fields.asset_id).filter(|a| !a.is_empty()));
     }
-    let request = forward(headers, pb::GetSeriesRequest { id_or_slug: title.id.clone() });
+    let request = forward(headers, pb::GetSeriesRequest { id_or_slug: title.id.clone(), ..Default::default() });
     let series = api.upstream.catalog.clone().get_series(request).await?.into_inner();
     let episodes = series.seasons.into_iter().flat_map(|s| s.episodes);
     Ok(episodes.filter_map(|e| e.fields.map(|f| f.asset_id)).find(|a| !a.is_empty()))
@@ -38,7 +38,7 @@ pub(super) async fn poster(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, EdgeError> {
-    let request = forward(&headers, pb::GetTitleRequest { id_or_slug: id });
+    let request = forward(&headers, pb::GetTitleRequest { id_or_slug: id, ..Default::default() });
     let title = api.upstream.catalog.clone().get_title(request).await?.into_inner();
     let own = title.fields.as_ref().and_then(|f| f.artwork.as_ref()).map(|a| a.poster_url.clone());
     let url = match own.filter(|url| !url.is_empty()) {

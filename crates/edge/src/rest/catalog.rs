@@ -105,6 +105,8 @@ pub(super) struct ListQuery {
     pub kind: Option<String>,
     pub page_size: Option<u32>,
     pub page_token: Option<String>,
+    /// The viewer's profile: a kids profile sees only titles within its maturity limit.
+    pub profile: Option<String>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -113,6 +115,15 @@ pub(super) struct SearchQuery {
     pub q: String,
     pub page_size: Option<u32>,
     pub page_token: Option<String>,
+    /// The viewer's profile: a kids profile finds only titles within its maturity limit.
+    pub profile: Option<String>,
+}
+
+/// `?profile=` on a single title, series or playback: a kids profile gets "not found"
+/// for what is above its limit.
+#[derive(Deserialize, IntoParams)]
+pub(super) struct ProfileQuery {
+    pub profile: Option<String>,
 }
 
 /// Published titles, newest first (editors also see drafts).
@@ -134,19 +145,22 @@ pub(super) async fn list_titles(
         kind: kind as i32,
         page_size: q.page_size.unwrap_or(0),
         page_token: q.page_token.unwrap_or_default(),
+        profile_id: q.profile.unwrap_or_default(),
     };
     Ok(Json(api.upstream.catalog.clone().list_titles(forward(&headers, message)).await?.into_inner().into()))
 }
 
 /// A title by id or slug.
-#[utoipa::path(get, path = "/api/v1/titles/{id}", params(("id" = String, Path, description = "id or slug")), tag = "catalog",
+#[utoipa::path(get, path = "/api/v1/titles/{id}", params(("id" = String, Path, description = "id or slug"), ProfileQuery), tag = "catalog",
     responses((status = 200, body = Title), (status = 404, body = ErrorBody)))]
 pub(super) async fn get_title(
     State(api): State<Api>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    Query(q): Query<ProfileQuery>,
 ) -> Result<Json<Title>, EdgeError> {
-    let request = forward(&headers, pb::GetTitleRequest { id_or_slug: id });
+    let message = pb::GetTitleRequest { id_or_slug: id, profile_id: q.profile.unwrap_or_default() };
+    let request = forward(&headers, message);
     Ok(Json(api.upstream.catalog.clone().get_title(request).await?.into_inner().into()))
 }
 
@@ -162,6 +176,7 @@ pub(super) async fn search(
         query: q.q,
         page_size: q.page_size.unwrap_or(0),
         page_token: q.page_token.unwrap_or_default(),
+        profile_id: q.profile.unwrap_or_default(),
     };
     Ok(Json(api.upstream.catalog.clone().search_titles(forward(&headers, message)).await?.into_inner().into()))
 }
@@ -223,14 +238,16 @@ impl From<pb::Series> for Series {
 }
 
 /// A series with its seasons and episodes in order.
-#[utoipa::path(get, path = "/api/v1/series/{id}", params(("id" = String, Path, description = "id or slug")), tag = "catalog",
+#[utoipa::path(get, path = "/api/v1/series/{id}", params(("id" = String, Path, description = "id or slug"), ProfileQuery), tag = "catalog",
     responses((status = 200, body = Series), (status = 404, body = ErrorBody)))]
 pub(super) async fn get_series(
     State(api): State<Api>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    Query(q): Query<ProfileQuery>,
 ) -> Result<Json<Series>, EdgeError> {
-    let request = forward(&headers, pb::GetSeriesRequest { id_or_slug: id });
+    let message = pb::GetSeriesRequest { id_or_slug: id, profile_id: q.profile.unwrap_or_default() };
+    let request = forward(&headers, message);
     Ok(Json(api.upstream.catalog.clone().get_series(request).await?.into_inner().into()))
 }
 

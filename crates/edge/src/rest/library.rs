@@ -22,11 +22,21 @@ pub(super) struct Profile {
     pub id: String,
     pub name: String,
     pub created_at: i64,
+    /// A kids profile sees only titles rated at or below `max_maturity_rating`; pass its id
+    /// as `?profile=` when browsing, searching and playing.
+    pub kids: bool,
+    pub max_maturity_rating: String,
 }
 
+/// A profile's name and kind, for creating and for changing one.
 #[derive(Deserialize, ToSchema)]
 pub(super) struct NewProfile {
     pub name: String,
+    #[serde(default)]
+    pub kids: bool,
+    /// For a kids profile: G, PG, PG-13, TV-Y, TV-Y7, TV-G, TV-PG or TV-14; PG when left out.
+    #[serde(default)]
+    pub max_maturity_rating: String,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -89,7 +99,13 @@ impl From<pb::ListHistoryResponse> for ProgressPage {
 }
 
 fn profile(p: pb::Profile) -> Profile {
-    Profile { id: p.id, name: p.name, created_at: p.created_at }
+    Profile {
+        id: p.id,
+        name: p.name,
+        created_at: p.created_at,
+        kids: p.kids,
+        max_maturity_rating: p.max_maturity_rating,
+    }
 }
 
 /// The account's profiles.
@@ -109,8 +125,43 @@ pub(super) async fn create_profile(
     headers: HeaderMap,
     Json(body): Json<NewProfile>,
 ) -> Result<Json<Profile>, EdgeError> {
-    let request = forward(&headers, pb::CreateProfileRequest { name: body.name });
+    let message =
+        pb::CreateProfileRequest { name: body.name, kids: body.kids, max_maturity_rating: body.max_maturity_rating };
+    let request = forward(&headers, message);
     Ok(Json(profile(api.upstream.library.clone().create_profile(request).await?.into_inner())))
+}
+
+/// Renames a profile, or makes it a kids profile (with a limit) or a grown-up one.
+#[utoipa::path(put, path = "/api/v1/profiles/{profile}", params(("profile" = String, Path)), request_body = NewProfile,
+    tag = "library", security(("bearer" = [])),
+    responses((status = 200, body = Profile), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub(super) async fn update_profile(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path(profile_id): Path<String>,
+    Json(body): Json<NewProfile>,
+) -> Result<Json<Profile>, EdgeError> {
+    let message = pb::UpdateProfileRequest {
+        profile_id,
+        name: body.name,
+        kids: body.kids,
+        max_maturity_rating: body.max_maturity_rating,
+    };
+    let request = forward(&headers, message);
+    Ok(Json(profile(api.upstream.library.clone().update_profile(request).await?.into_inner())))
+}
+
+/// Removes a profile with its watchlist, progress and history.
+#[utoipa::path(delete, path = "/api/v1/profiles/{profile}", params(("profile" = String, Path)), tag = "library",
+    security(("bearer" = [])), responses((status = 204), (status = 404, body = ErrorBody)))]
+pub(super) async fn delete_profile(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path(profile_id): Path<String>,
+) -> Result<StatusCode, EdgeError> {
+    let request = forward(&headers, pb::DeleteProfileRequest { profile_id });
+    api.upstream.library.clone().delete_profile(request).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The profile's watchlist, most recently added first.

@@ -53,7 +53,7 @@ pub(crate) struct Api {
         auth::register, auth::login, auth::refresh, auth::logout, auth::me,
         catalog::list_titles, catalog::get_title, catalog::search, catalog::get_series,
         catalog::create_title, catalog::update_title, catalog::set_visibility,
-        library::list_profiles, library::create_profile, library::watchlist, library::add_to_watchlist,
+        library::list_profiles, library::create_profile, library::update_profile, library::delete_profile, library::watchlist, library::add_to_watchlist,
         library::remove_from_watchlist, library::record_progress, library::history, library::continue_watching,
         playback::title, playback::episode, artwork::poster, jobs::events,
         assets::list_assets, assets::get_asset, jobs::requeue, jobs::cancel, assets::add_subtitle, assets::replace_subtitle, assets::remove_subtitle,
@@ -107,6 +107,7 @@ pub(crate) fn router(api: Api, limits: &LimitSettings) -> Router {
         .route("/api/v1/series/{id}", get(catalog::get_series))
         .route("/api/v1/search", get(catalog::search))
         .route("/api/v1/profiles", get(library::list_profiles).post(library::create_profile))
+        .route("/api/v1/profiles/{profile}", put(library::update_profile).delete(library::delete_profile))
         .route("/api/v1/profiles/{profile}/watchlist", get(library::watchlist))
         .route(
             "/api/v1/profiles/{profile}/watchlist/{title}",

@@ -3,7 +3,7 @@
 
 use axum::{
     Json,
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::HeaderMap,
 };
 use serde::Serialize;
@@ -13,7 +13,7 @@ use ottr_proto::playback::v1 as pb;
 
 use super::{
     Api,
-    catalog::{Episode, Title},
+    catalog::{Episode, ProfileQuery, Title},
 };
 use crate::{EdgeError, error::ErrorBody};
 
@@ -54,25 +54,27 @@ impl From<pb::Playback> for Playback {
 }
 
 /// Plays a movie: signed URLs for its asset.
-#[utoipa::path(get, path = "/api/v1/titles/{id}/playback", params(("id" = String, Path, description = "id or slug")),
+#[utoipa::path(get, path = "/api/v1/titles/{id}/playback", params(("id" = String, Path, description = "id or slug"), ProfileQuery),
     tag = "playback", security(("bearer" = [])),
     responses((status = 200, body = Playback), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(super) async fn title(
     State(api): State<Api>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    Query(q): Query<ProfileQuery>,
 ) -> Result<Json<Playback>, EdgeError> {
-    Ok(Json(api.player.title(&headers, id).await?.into()))
+    Ok(Json(api.player.title(&headers, id, q.profile.unwrap_or_default()).await?.into()))
 }
 
 /// Plays an episode, under its series' visibility; names the episode that follows.
-#[utoipa::path(get, path = "/api/v1/episodes/{id}/playback", params(("id" = String, Path, description = "the episode's id")),
+#[utoipa::path(get, path = "/api/v1/episodes/{id}/playback", params(("id" = String, Path, description = "the episode's id"), ProfileQuery),
     tag = "playback", security(("bearer" = [])),
     responses((status = 200, body = Playback), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(super) async fn episode(
     State(api): State<Api>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    Query(q): Query<ProfileQuery>,
 ) -> Result<Json<Playback>, EdgeError> {
-    Ok(Json(api.player.episode(&headers, id).await?.into()))
+    Ok(Json(api.player.episode(&headers, id, q.profile.unwrap_or_default()).await?.into()))
 }

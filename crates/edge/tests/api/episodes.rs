@@ -39,8 +39,10 @@ pub async fn series_with_episodes(stack: &Stack, asset: &str) -> Show {
         let season_id = match catalog.create_season(bearer(request, &stack.editor)).await {
             Ok(created) => created.into_inner().id,
             Err(_) => {
-                let tree = catalog
-                    .get_series(bearer(catalog_pb::GetSeriesRequest { id_or_slug: show.id.clone() }, &stack.editor));
+                let tree = catalog.get_series(bearer(
+                    catalog_pb::GetSeriesRequest { id_or_slug: show.id.clone(), ..Default::default() },
+                    &stack.editor,
+                ));
                 tree.await.unwrap().into_inner().seasons.into_iter().find(|s| s.number == season).unwrap().id
             }
         };
@@ -99,7 +101,8 @@ async fn an_episode_plays_over_rest_grpc_and_grpc_web_and_names_the_next_one(poo
 
     // Native gRPC through the edge: the same answer, with the same signed URL shape.
     let mut grpc = PlaybackServiceClient::connect(stack.edge.clone()).await.unwrap();
-    let ask = |id: &str| bearer(playback_pb::PlayEpisodeRequest { episode_id: id.into() }, &viewer);
+    let ask =
+        |id: &str| bearer(playback_pb::PlayEpisodeRequest { episode_id: id.into(), ..Default::default() }, &viewer);
     let answer = grpc.play_episode(ask(first)).await.unwrap().into_inner();
     assert_eq!(answer.next_episode.unwrap().id, *second);
     assert_eq!(answer.title.unwrap().id, show.id);
@@ -107,7 +110,8 @@ async fn an_episode_plays_over_rest_grpc_and_grpc_web_and_names_the_next_one(poo
     let refused = grpc.play_episode(ask(unplayable)).await.unwrap_err();
     assert_eq!(refused.code(), tonic::Code::NotFound);
     assert_eq!(refused.metadata().get("ottr-error-code").unwrap(), "not_found");
-    let anonymous = grpc.play_episode(playback_pb::PlayEpisodeRequest { episode_id: first.clone() }).await;
+    let anonymous =
+        grpc.play_episode(playback_pb::PlayEpisodeRequest { episode_id: first.clone(), ..Default::default() }).await;
     assert_eq!(anonymous.unwrap_err().code(), tonic::Code::Unauthenticated);
 
     // gRPC-web from HTTP/1.1, as a TV app's JavaScript would call it.
@@ -117,7 +121,7 @@ async fn an_episode_plays_over_rest_grpc_and_grpc_web_and_names_the_next_one(poo
         .header("content-type", "application/grpc-web+proto")
         .header("x-grpc-web", "1")
         .bearer_auth(&viewer)
-        .body(frame(&playback_pb::PlayEpisodeRequest { episode_id: second.clone() }))
+        .body(frame(&playback_pb::PlayEpisodeRequest { episode_id: second.clone(), ..Default::default() }))
         .send()
         .await
         .unwrap();

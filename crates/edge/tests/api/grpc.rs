@@ -24,7 +24,11 @@ async fn native_grpc_reaches_the_public_rpcs_through_the_edge_and_not_the_intern
 
     let id = stack.playable_movie().await;
     let mut catalog = CatalogServiceClient::connect(stack.edge.clone()).await.unwrap();
-    let title = catalog.get_title(catalog_pb::GetTitleRequest { id_or_slug: id.clone() }).await.unwrap().into_inner();
+    let title = catalog
+        .get_title(catalog_pb::GetTitleRequest { id_or_slug: id.clone(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(title.id, id);
 
     let refused =
