@@ -58,14 +58,27 @@ async function profile() {
   if (state.profile) return state.profile;
   let profiles = await api('/api/v1/profiles');
   if (!profiles.length) profiles = [await api('/api/v1/profiles', { method: 'POST', body: { name: 'Main' } })];
-  state.profile = profiles[0].id;
-  save();
+  choose(profiles[0]);
   return state.profile;
+}
+
+function choose(chosen) {
+  state.profile = chosen.id;
+  state.profileName = chosen.name;
+  state.kids = chosen.kids;
+  save();
+}
+
+// A catalog path with the viewer's profile, so a kids profile sees only what is rated for it.
+async function viewing(path) {
+  if (!state.token) return path;
+  return `${path}${path.includes('?') ? '&' : '?'}profile=${encodeURIComponent(await profile())}`;
 }
 
 function renderNav() {
   nav.innerHTML = state.token
     ? `<a href="#/">Browse</a>${isStaff() ? '<a href="#/studio" data-testid="studio-link">Studio</a>' : ''}
+       <a href="#/profiles" data-testid="profiles-link">${esc(state.profileName || 'Profiles')}${state.kids ? ' (kids)' : ''}</a>
        <span class="muted">${esc(state.user?.email)}</span><button class="secondary" id="signout">Sign out</button>`
     : '<a href="#/login">Sign in</a>';
   document.getElementById('signout')?.addEventListener('click', async () => {
@@ -143,7 +156,7 @@ const pages = {
   async home(_, paint) {
     const signedIn = Boolean(state.token);
     const resumeRow = signedIn ? api(`/api/v1/profiles/${await profile()}/continue-watching`) : null;
-    const [resume, page] = await Promise.all([resumeRow, api('/api/v1/titles?page_size=48')]);
+    const [resume, page] = await Promise.all([resumeRow, api(await viewing('/api/v1/titles?page_size=48'))]);
     const continueRow = resume ? `<h2>Continue watching</h2><div class="row" data-testid="continue-row">${resume.items.map(resumeCard).join('') || '<span class="muted">Nothing started yet.</span>'}</div>`
       : '<p class="muted" data-testid="visitor-hint"><a href="#/login">Sign in</a> to play, keep a list and resume where you stopped.</p>';
     paint(`${featured(page.titles)}
@@ -156,20 +169,20 @@ const pages = {
       event.preventDefault();
       const q = event.target.q.value.trim();
       if (!q) return;
-      const found = await api(`/api/v1/search?q=${encodeURIComponent(q)}`).catch(() => ({ titles: [] }));
+      const found = await api(await viewing(`/api/v1/search?q=${encodeURIComponent(q)}`)).catch(() => ({ titles: [] }));
       document.getElementById('list-heading').textContent = `Results for “${q}”`;
       document.getElementById('titles').innerHTML = found.titles.map(t => card(t)).join('') || '<span class="muted">No match.</span>';
     });
   },
 
   async title(id, paint) {
-    const title = await api(`/api/v1/titles/${encodeURIComponent(id)}`);
+    const title = await api(await viewing(`/api/v1/titles/${encodeURIComponent(id)}`));
     const pid = state.token ? await profile() : null;
     const list = pid ? await api(`/api/v1/profiles/${pid}/watchlist`) : { titles: [] };
     let listed = list.titles.some(t => t.id === title.id);
     let seasons = '';
     if (title.kind === 'series') {
-      const series = await api(`/api/v1/series/${title.id}`);
+      const series = await api(await viewing(`/api/v1/series/${title.id}`));
       const playable = e => e.asset_id
         ? ` <a href="${pid ? `#/episode/${esc(e.id)}` : '#/login'}" data-testid="play-episode">${pid ? 'Play' : 'Sign in to play'}</a>` : '';
       seasons = series.seasons.map(s => `<h3>Season ${s.number}</h3><ol>${s.episodes.map(e =>
@@ -184,6 +197,48 @@ const pages = {
       await api(`/api/v1/profiles/${pid}/watchlist/${title.id}`, { method: listed ? 'DELETE' : 'PUT' });
       listed = !listed;
       event.target.textContent = listed ? 'On your list ✓' : '+ My list';
+    });
+  },
+
+  // Who is watching: choose a profile, add one (a kids profile has a maturity limit),
+  // rename or remove one.
+  async profiles(_, paint) {
+    const profiles = await api('/api/v1/profiles');
+    const ratings = ['G', 'PG', 'PG-13', 'TV-Y', 'TV-Y7', 'TV-G', 'TV-PG', 'TV-14'];
+    paint(`<h1>Who is watching?</h1><ul class="profiles" data-testid="profile-list">${profiles.map(p => `<li data-profile="${esc(p.id)}">
+        <button data-act="choose" data-testid="choose-profile">${esc(p.name)}</button>
+        ${p.kids ? `<span class="muted">kids · up to ${esc(p.max_maturity_rating)}</span>` : ''}${p.id === state.profile ? ' <span class="muted">(watching)</span>' : ''}
+        <button class="secondary" data-act="rename">Rename</button> <button class="secondary" data-act="remove">Remove</button></li>`).join('')}</ul>
+      <h2>Add a profile</h2><form id="new-profile"><input name="name" placeholder="Name" required maxlength="40" data-testid="profile-name">
+      <label><input type="checkbox" name="kids" data-testid="profile-kids"> Kids profile, up to
+      <select name="rating" data-testid="profile-rating">${ratings.map(r => `<option${r === 'PG' ? ' selected' : ''}>${r}</option>`).join('')}</select></label>
+      <button data-testid="add-profile">Add</button><div class="error" id="error"></div></form>`);
+    const fail = error => { document.getElementById('error').textContent = error.message; };
+    document.querySelector('[data-testid=profile-list]').addEventListener('click', async event => {
+      const button = event.target.closest('button[data-act]');
+      if (!button) return;
+      const chosen = profiles.find(p => p.id === button.closest('li').dataset.profile);
+      try {
+        if (button.dataset.act === 'choose') { choose(chosen); location.hash = '#/'; return; }
+        if (button.dataset.act === 'rename') {
+          const name = prompt('New name', chosen.name);
+          if (!name) return;
+          const body = { name, kids: chosen.kids, max_maturity_rating: chosen.max_maturity_rating };
+          const renamed = await api(`/api/v1/profiles/${chosen.id}`, { method: 'PUT', body });
+          if (renamed.id === state.profile) choose(renamed);
+        } else {
+          if (!confirm(`Remove ${chosen.name} with its list and history?`)) return;
+          await api(`/api/v1/profiles/${chosen.id}`, { method: 'DELETE' });
+          if (chosen.id === state.profile) { delete state.profile; save(); }
+        }
+        route();
+      } catch (error) { fail(error); }
+    });
+    document.getElementById('new-profile').addEventListener('submit', async event => {
+      event.preventDefault();
+      const form = event.target;
+      const body = { name: form.name.value, kids: form.kids.checked, max_maturity_rating: form.kids.checked ? form.rating.value : '' };
+      try { await api('/api/v1/profiles', { method: 'POST', body }); route(); } catch (error) { fail(error); }
     });
   },
 
@@ -241,7 +296,7 @@ const pages = {
 async function play(kind, id, paint) {
   const pid = await profile();
   const [playback, resume] = await Promise.all([
-    api(`/api/v1/${kind}/${encodeURIComponent(id)}/playback`),
+    api(await viewing(`/api/v1/${kind}/${encodeURIComponent(id)}/playback`)),
     api(`/api/v1/profiles/${pid}/continue-watching`),
   ]);
   const { title, episode, next_episode: next } = playback;
@@ -585,7 +640,7 @@ async function route() {
   const paint = html => { if (mine !== navigation) throw STALE; view.innerHTML = html; };
   renderNav();
   const [, page = '', arg] = location.hash.split('/');
-  const handler = { '': pages.home, login: pages.login, title: pages.title, watch: pages.watch, episode: pages.episode, studio: pages.studio }[page] || pages.home;
+  const handler = { '': pages.home, login: pages.login, title: pages.title, watch: pages.watch, episode: pages.episode, profiles: pages.profiles, studio: pages.studio }[page] || pages.home;
   // Browsing and title pages are public; playing and the studio need a sign-in.
   const open = [pages.login, pages.home, pages.title];
   if (!state.token && !open.includes(handler)) { location.hash = '#/login'; return; }

@@ -129,15 +129,17 @@ impl CatalogService for CatalogApi {
         &self,
         request: Request<pb::SearchTitlesRequest>,
     ) -> Result<Response<pb::ListTitlesResponse>, Status> {
-        let scope = Scope::of(caller(&request).as_ref());
+        let caller = caller(&request);
+        let scope = Scope::of(caller.as_ref());
         let body = request.into_inner();
+        let limit = self.0.limit_of(caller.as_ref(), &body.profile_id).await?;
         let words = search_words(&body.query);
         if words.is_empty() {
             return Err(CatalogError::invalid("query", "must contain a word").into());
         }
         let size = domain::page_size(body.page_size, DEFAULT_PAGE, MAX_PAGE);
         let after = cursor::decode::<(f32, uuid::Uuid)>(&body.page_token)?;
-        let mut rows = titles::search(&self.0.pool, scope, &words, after, size + 1).await?;
+        let mut rows = titles::search(&self.0.pool, scope, limit, &words, after, size + 1).await?;
         let next_page_token = if rows.len() as i64 > size {
             rows.truncate(size as usize);
             rows.last().map(|(r, score)| cursor::encode(&(*score, r.sort_key().1))).unwrap_or_default()

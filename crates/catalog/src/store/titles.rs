@@ -213,6 +213,7 @@ pub(crate) async fn list(
 pub(crate) async fn search(
     pool: &PgPool,
     scope: Scope,
+    maturity: Option<i32>,
     words: &[String],
     after: Option<(f32, Uuid)>,
     limit: i64,
@@ -233,6 +234,7 @@ pub(crate) async fn search(
             SELECT t.*, (ts_rank(t.search_doc, q) + CASE WHEN t.search_title @@ q THEN 1 ELSE 0 END)::real AS score
             FROM catalog.titles t, q
             WHERE t.search_doc @@ q AND ($2 = 'staff' OR t.visibility = 'published')
+              AND ($6::integer IS NULL OR catalog.maturity_level(t.maturity_rating) <= $6)
          ) ranked
          WHERE $3::real IS NULL OR (score, id) < ($3, $4)
          ORDER BY score DESC, id DESC
@@ -244,6 +246,7 @@ pub(crate) async fn search(
         .bind(after.map(|(score, _)| score))
         .bind(after.map(|(_, id)| id))
         .bind(limit)
+        .bind(maturity)
         .fetch_all(pool)
         .await?;
     rows.into_iter()

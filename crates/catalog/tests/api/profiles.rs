@@ -75,6 +75,14 @@ async fn a_kids_profile_sees_only_what_is_rated_for_it_everywhere(pool: PgPool) 
     let grown = app.profile(&app.viewer, "Me").await;
 
     assert_eq!(listed(&app, &kid.id).await, vec!["cartoon", "family"], "unrated and mature titles are left out");
+    let search = |query: &str, profile: &str| {
+        let request = pb::SearchTitlesRequest { query: query.into(), profile_id: profile.into(), ..Default::default() };
+        let mut catalog = app.catalog.clone();
+        let request = bearer(request, &app.viewer);
+        async move { catalog.search_titles(request).await.unwrap().into_inner().titles.len() }
+    };
+    assert_eq!(search("thriller", &kid.id).await, 0, "search leaves it out too");
+    assert_eq!(search("thriller", &grown).await, 1);
     assert_eq!(listed(&app, &grown).await.len(), 5, "a grown-up profile sees everything");
     assert_eq!(listed(&app, "").await.len(), 5);
 

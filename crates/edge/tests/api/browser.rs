@@ -94,3 +94,33 @@ async fn an_editor_requeues_and_deletes_assets_from_the_studio_in_chromium(pool:
     }
     println!("{log}\nscreenshots: {}", shots.display());
 }
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn a_kids_profile_does_not_see_a_mature_title_in_chromium(pool: PgPool) {
+    let stack = spawn_stack(pool).await;
+    for (slug, title, rating) in [("cartoon", "Cartoon", "G"), ("thriller", "Thriller", "R")] {
+        let fields = catalog_pb::TitleFields {
+            kind: catalog_pb::Kind::Movie as i32,
+            slug: slug.into(),
+            title: title.into(),
+            maturity_rating: rating.into(),
+            ..Default::default()
+        };
+        let create = crate::helpers::bearer(catalog_pb::CreateTitleRequest { fields: Some(fields) }, &stack.editor);
+        let created = stack.catalog.clone().create_title(create).await.unwrap().into_inner();
+        publish(&stack, &created.id, catalog_pb::Visibility::Published).await;
+    }
+    stack.viewer().await;
+    let shots = artifacts("kids");
+    let args: [&OsStr; 4] =
+        [stack.edge.as_ref(), "viewer@example.org".as_ref(), "a fine passphrase".as_ref(), shots.as_ref()];
+    let (status, log) = node("tests/browser/kids.mjs", args).await;
+    assert!(status.success(), "{log}");
+    assert!(log.contains("kids profile browses: Cartoon\n"), "{log}");
+    assert!(log.contains("the R-rated title is neither found nor opened on the kids profile"), "{log}");
+    assert!(log.contains("back on the grown-up profile"), "{log}");
+    for shot in ["kids-browse", "kids-mature-title"] {
+        assert!(shots.join(format!("{shot}.png")).is_file(), "{shot}.png was saved");
+    }
+    println!("{log}\nscreenshots: {}", shots.display());
+}
