@@ -5,24 +5,14 @@
 // advances, at least two renditions offered), switches to the second audio language, turns
 // subtitles on and sees a cue, and after a reload playback resumes where it stopped with
 // the audio language it chose; a visitor who is not signed in lands on browse.
-// Usage: node tests/browser/e2e.mjs <edge url> <editor email> <password> <clip path>
-import { chromium } from 'playwright-core';
+// Usage: node tests/browser/e2e.mjs <edge url> <editor email> <password> <clip path> [artifacts dir]
+import { launch, openPage, run, signIn, step } from './harness.mjs';
 
-const [url, email, password, clip] = process.argv.slice(2);
-const step = message => console.log(`browser: ${message}`);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--no-first-run', '--disable-sync', '--disable-quic', '--autoplay-policy=no-user-gesture-required'],
-});
-let failed = false;
-try {
-  const page = await browser.newPage();
-  page.on('pageerror', error => console.log(`page error: ${error.message}`));
-  await page.goto(`${url}/#/login`);
-  await page.getByTestId('email').fill(email);
-  await page.getByTestId('password').fill(password);
-  await page.getByTestId('sign-in').click();
+const [url, email, password, clip, artifacts] = process.argv.slice(2);
+const browser = await launch({ autoplay: true });
+const { page, shot } = await openPage(browser, artifacts);
+await run(browser, shot, async () => {
+  await signIn(page, url, email, password);
   await page.getByTestId('studio-link').waitFor();
   step('signed in');
 
@@ -60,6 +50,7 @@ try {
   await page.waitForFunction(() => document.querySelector('video')?.currentTime > 2, null, { timeout: 60_000 });
   const levels = await page.evaluate(() => window.ottrPlayer.levels.map(l => l.height));
   if (levels.length < 2) throw new Error(`expected at least two renditions, got ${levels}`);
+  await shot('playing');
   step(`playing; renditions offered: ${levels.join(', ')}`);
 
   const tracks = await page.evaluate(() => window.ottrPlayer.audioTracks.map(t => `${t.lang}:${t.name}`));
@@ -100,11 +91,4 @@ try {
   const play = (await visitor.getByTestId('play').textContent()).trim();
   if (play !== 'Sign in to play' || await visitor.getByTestId('watchlist').count() !== 0) throw new Error(`visitor's title page: ${play}`);
   step('a visitor lands on browse and is asked to sign in to play');
-} catch (error) {
-  failed = true;
-  console.log(`browser: FAILED: ${error.message}`);
-} finally {
-  await browser.close();
-}
-console.log(failed ? '0 passed, 1 failed' : '1 passed, 0 failed');
-process.exit(failed ? 1 : 0);
+});

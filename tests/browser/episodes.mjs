@@ -4,26 +4,13 @@
 // previews, the continue-watching row (with a progress bar) holds that episode, and opening it resumes where
 // it stopped. Screenshots of each step go to <artifacts>.
 // Usage: node tests/browser/episodes.mjs <edge url> <viewer email> <password> <series slug> <artifacts dir>
-import { mkdirSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { launch, openPage, run, signIn, step } from './harness.mjs';
 
 const [url, email, password, slug, artifacts] = process.argv.slice(2);
-mkdirSync(artifacts, { recursive: true });
-const step = message => console.log(`browser: ${message}`);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--no-first-run', '--disable-sync', '--disable-quic', '--autoplay-policy=no-user-gesture-required'],
-});
-let failed = false;
-const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-const shot = name => page.screenshot({ path: `${artifacts}/${name}.png` });
-try {
-  page.on('pageerror', error => console.log(`page error: ${error.message}`));
-  await page.goto(`${url}/#/login`);
-  await page.getByTestId('email').fill(email);
-  await page.getByTestId('password').fill(password);
-  await page.getByTestId('sign-in').click();
+const browser = await launch({ autoplay: true });
+const { page, shot } = await openPage(browser, artifacts);
+await run(browser, shot, async () => {
+  await signIn(page, url, email, password);
   await page.getByTestId('title-card').first().waitFor();
   step('signed in');
   // Browse shows pictures: the series has no artwork of its own, so its first episode's
@@ -78,12 +65,4 @@ try {
   const label = await page.getByTestId('episode-label').textContent();
   if (!label.startsWith('S1 E2') || !(Math.abs(resumed - stopped) < 1.5)) throw new Error(`continue watching opened ${label} at ${resumed} s`);
   step(`continue watching resumed the episode at ${resumed.toFixed(1)} s`);
-} catch (error) {
-  failed = true;
-  console.log(`browser: FAILED: ${error.message}`);
-  await shot('failure').catch(() => {});
-} finally {
-  await browser.close();
-}
-console.log(failed ? '0 passed, 1 failed' : '1 passed, 0 failed');
-process.exit(failed ? 1 : 0);
+});

@@ -3,28 +3,15 @@
 // and deletes an asset (confirming the browser's dialog); the row goes. Screenshots of
 // each step go to <artifacts>.
 // Usage: node tests/browser/studio.mjs <edge url> <editor email> <password> <ready asset> <cancelled asset> <artifacts dir>
-import { mkdirSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { launch, openPage, run, signIn, step } from './harness.mjs';
 
 const [url, email, password, ready, cancelled, artifacts] = process.argv.slice(2);
-mkdirSync(artifacts, { recursive: true });
-const step = message => console.log(`browser: ${message}`);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--no-first-run', '--disable-sync', '--disable-quic'],
-});
-let failed = false;
-const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-const shot = name => page.screenshot({ path: `${artifacts}/${name}.png`, fullPage: true });
+const browser = await launch({ autoplay: false });
+const { page, shot } = await openPage(browser, artifacts);
 const row = id => page.locator(`[data-testid=asset-row][data-asset="${id}"]`);
-try {
-  page.on('pageerror', error => console.log(`page error: ${error.message}`));
+await run(browser, shot, async () => {
   page.on('dialog', dialog => dialog.accept());
-  await page.goto(`${url}/#/login`);
-  await page.getByTestId('email').fill(email);
-  await page.getByTestId('password').fill(password);
-  await page.getByTestId('sign-in').click();
+  await signIn(page, url, email, password);
   await page.getByTestId('studio-link').click();
   await row(ready).waitFor({ timeout: 15_000 });
   await row(cancelled).waitFor();
@@ -45,12 +32,4 @@ try {
   await row(ready).waitFor({ state: 'detached', timeout: 15_000 });
   await shot('studio-after-delete');
   step('deleted from the studio: the row is gone');
-} catch (error) {
-  failed = true;
-  console.log(`browser: FAILED: ${error.message}`);
-  await shot('failure').catch(() => {});
-} finally {
-  await browser.close();
-}
-console.log(failed ? '0 passed, 1 failed' : '1 passed, 0 failed');
-process.exit(failed ? 1 : 0);
+});

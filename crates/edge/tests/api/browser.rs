@@ -24,8 +24,14 @@ async fn an_editor_uploads_publishes_and_plays_in_chromium_switching_audio_and_s
     let stack = spawn_stack(pool).await;
     let clip = std::env::temp_dir().join(format!("ottr-browser-{}.mp4", uuid::Uuid::new_v4().simple()));
     std::fs::write(&clip, stack.clip_with_tracks(12)).unwrap();
-    let args: [&OsStr; 4] =
-        [stack.edge.as_ref(), "editor@example.org".as_ref(), "a fine passphrase".as_ref(), clip.as_ref()];
+    let shots = artifacts("e2e");
+    let args: [&OsStr; 5] = [
+        stack.edge.as_ref(),
+        "editor@example.org".as_ref(),
+        "a fine passphrase".as_ref(),
+        clip.as_ref(),
+        shots.as_ref(),
+    ];
     let (status, log) = node("tests/browser/e2e.mjs", args).await;
     let _ = std::fs::remove_file(&clip);
     assert!(status.success(), "{log}");
