@@ -122,6 +122,16 @@ pub fn write_results(name: &str, report: &serde_json::Value) -> anyhow::Result<(
     Ok(())
 }
 
+/// Writes `report`'s keys into the result file `name`, keeping the keys it does not have, so
+/// a run of some phases leaves the figures of the others in place.
+pub fn merge_results(name: &str, report: serde_json::Map<String, serde_json::Value>) -> anyhow::Result<()> {
+    let before = std::fs::read_to_string(results_path(name)).ok();
+    let mut merged: serde_json::Map<String, serde_json::Value> =
+        before.and_then(|text| serde_json::from_str(&text).ok()).unwrap_or_default();
+    merged.extend(report);
+    write_results(name, &serde_json::Value::Object(merged))
+}
+
 /// Cores, memory and CPU model, for the result files.
 pub fn machine() -> serde_json::Value {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();

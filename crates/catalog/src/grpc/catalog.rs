@@ -139,7 +139,8 @@ impl CatalogService for CatalogApi {
         }
         let size = domain::page_size(body.page_size, DEFAULT_PAGE, MAX_PAGE);
         let after = cursor::decode::<(f32, uuid::Uuid)>(&body.page_token)?;
-        let mut rows = titles::search(&self.0.pool, scope, limit, &words, after, size + 1).await?;
+        let fuzzy = self.0.search.fuzzy;
+        let mut rows = titles::search(&self.0.pool, scope, limit, &words, after, size + 1, fuzzy).await?;
         let next_page_token = if rows.len() as i64 > size {
             rows.truncate(size as usize);
             rows.last().map(|(r, score)| cursor::encode(&(*score, r.sort_key().1))).unwrap_or_default()

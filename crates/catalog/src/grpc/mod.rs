@@ -10,7 +10,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::{
-    CatalogError,
+    CatalogError, SearchSettings,
     cache::Cache,
     domain::{Scope, Visibility, maturity, parse_id},
     store::titles,
@@ -22,6 +22,7 @@ pub(crate) use library::LibraryApi;
 pub(crate) struct State {
     pub pool: PgPool,
     pub cache: Cache,
+    pub search: SearchSettings,
 }
 
 fn caller<T>(request: &tonic::Request<T>) -> Option<Caller> {

@@ -19,6 +19,10 @@ macro_rules! columns {
     };
 }
 
+// After `columns!`, which the search queries splice in too.
+mod search;
+pub(crate) use search::search;
+
 #[derive(sqlx::FromRow)]
 pub struct TitleRow {
     id: Uuid,
@@ -205,57 +209,6 @@ pub(crate) async fn list(
         .fetch_all(pool)
         .await?;
     Ok(rows)
-}
-
-/// Titles matching every word (as a prefix), across title, credits and synopsis, with
-/// accents and case folded. A title that matches in its own name ranks above any that
-/// match only elsewhere. Returns rows with their score, for page tokens.
-pub(crate) async fn search(
-    pool: &PgPool,
-    scope: Scope,
-    maturity: Option<i32>,
-    words: &[String],
-    after: Option<(f32, Uuid)>,
-    limit: i64,
-) -> Result<Vec<(TitleRow, f32)>, CatalogError> {
-    // The words are folded and split by the same parser that built the documents, and
-    // each resulting lexeme is quoted (quote doubled, backslash escaped) before it becomes
-    // a prefix term: nothing the user typed is ever read as tsquery syntax, even when
-    // folding turns a letter into punctuation (`ʼ` into `'`, `⑴` into `(1)`). No lexeme
-    // at all gives a NULL query, which matches nothing.
-    let query = concat!(
-        r"WITH q AS (
-            SELECT string_agg('''' || replace(replace(lexeme, '\', '\\'), '''', '''''') || ''':*', ' & ')::tsquery AS q
-            FROM unnest(tsvector_to_array(to_tsvector('simple', catalog.fold($1)))) AS lexeme
-         )
-         SELECT ",
-        columns!(),
-        ", score FROM (
-            SELECT t.*, (ts_rank(t.search_doc, q) + CASE WHEN t.search_title @@ q THEN 1 ELSE 0 END)::real AS score
-            FROM catalog.titles t, q
-            WHERE t.search_doc @@ q AND ($2 = 'staff' OR t.visibility = 'published')
-              AND ($6::integer IS NULL OR catalog.maturity_level(t.maturity_rating) <= $6)
-         ) ranked
-         WHERE $3::real IS NULL OR (score, id) < ($3, $4)
-         ORDER BY score DESC, id DESC
-         LIMIT $5"
-    );
-    let rows = sqlx::query(query)
-        .bind(words.join(" "))
-        .bind(scope.as_str())
-        .bind(after.map(|(score, _)| score))
-        .bind(after.map(|(_, id)| id))
-        .bind(limit)
-        .bind(maturity)
-        .fetch_all(pool)
-        .await?;
-    rows.into_iter()
-        .map(|row| {
-            use sqlx::{FromRow, Row};
-            Ok((TitleRow::from_row(&row)?, row.try_get::<f32, _>("score")?))
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(Into::into)
 }
 
 /// Titles by id, in the order given, skipping missing ones.

@@ -47,6 +47,11 @@ pub async fn spawn_app(pool: PgPool) -> TestApp {
 
 /// `redis_url` points the catalog's cache somewhere else (a closed port, say).
 pub async fn spawn_app_with_redis(pool: PgPool, redis_url: Option<String>) -> TestApp {
+    spawn_app_with(pool, redis_url, CatalogSettings::default()).await
+}
+
+/// The catalog with `settings` (its listener moved to port 0).
+pub async fn spawn_app_with(pool: PgPool, redis_url: Option<String>, settings: CatalogSettings) -> TestApp {
     let mut stops = Vec::new();
     let auth_settings = ottr_auth::AuthSettings { listen: ListenSettings::new("127.0.0.1", 0), ..Default::default() };
     let auth_deps =
@@ -60,7 +65,7 @@ pub async fn spawn_app_with_redis(pool: PgPool, redis_url: Option<String>) -> Te
     let tokens = TokenSettings { auth_url: auth_url.clone(), ..TokenSettings::default() };
     let verifier = Arc::new(TokenVerifier::from_settings(&tokens).unwrap());
     let redis = Redis::connect(&redis_settings(redis_url)).unwrap();
-    let settings = CatalogSettings { listen: ListenSettings::new("127.0.0.1", 0), ..Default::default() };
+    let settings = CatalogSettings { listen: ListenSettings::new("127.0.0.1", 0), ..settings };
     let app = Application::build(&settings, Dependencies { pool: pool.clone(), redis, verifier }).await.unwrap();
     let stats = app.cache_stats();
     let url = format!("http://127.0.0.1:{}", app.port());

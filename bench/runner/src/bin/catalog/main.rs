@@ -2,7 +2,12 @@
 //! over REST (through the edge, which calls the catalog over gRPC), for cache hits and for
 //! cache misses, with a bare Redis GET at the same rate in the same run as the floor.
 //! The five phases take turns for `--runs N` rounds (3); figures are medians over the
-//! rounds, ratios come with their range. Writes `bench/results/catalog.json`.
+//! rounds, ratios come with their range. Then SearchTitles, fuzzy search off and on, on a
+//! catalog of its own ([`search`]). `BENCH_ONLY=get` or `search` runs one part. Writes
+//! `bench/results/catalog.json`, keeping the figures of a part that did not run.
+
+mod corpus;
+mod search;
 
 use std::{sync::Arc, time::Duration};
 
@@ -11,9 +16,8 @@ use fred::interfaces::KeysInterface;
 use ottr_bench::{
     Run, ScratchDatabase,
     chart::Panel,
-    env_or, fixed_rate, machine, machine_caption,
+    env_or, fixed_rate, machine, machine_caption, merge_results,
     rounds::{self, Spread},
-    write_results,
 };
 use ottr_proto::catalog::v1::{GetTitleRequest, catalog_service_client::CatalogServiceClient};
 use ottr_runtime::{
@@ -32,13 +36,24 @@ async fn main() -> anyhow::Result<()> {
     let rate: u32 = env_or("BENCH_RATE", 2000);
     let seconds: u64 = env_or("BENCH_SECONDS", 10);
     let duration = Duration::from_secs(seconds);
-    let database = ScratchDatabase::create().await.context("creating a scratch database")?;
-    eprintln!("bench/catalog: {rate} req/s for {seconds} s per phase; scratch database {}", database.name);
-    let result = run(&database.settings, rate, duration).await;
-    database.drop().await;
-    let report = result?;
-    write_results("catalog.json", &report)?;
-    Ok(())
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let mut report = serde_json::Map::new();
+    if only != "search" {
+        let database = ScratchDatabase::create().await.context("creating a scratch database")?;
+        eprintln!("bench/catalog: {rate} req/s for {seconds} s per phase; scratch database {}", database.name);
+        let result = run(&database.settings, rate, duration).await;
+        database.drop().await;
+        if let serde_json::Value::Object(figures) = result? {
+            report.extend(figures);
+        }
+    }
+    if only != "get" {
+        let database = ScratchDatabase::create().await.context("creating a scratch database")?;
+        let result = search::run(&database.settings, duration, rounds::runs()).await;
+        database.drop().await;
+        report.insert("search".into(), result?);
+    }
+    merge_results("catalog.json", report)
 }
 
 async fn run(database: &DatabaseSettings, rate: u32, duration: Duration) -> anyhow::Result<serde_json::Value> {
@@ -67,12 +82,14 @@ async fn run(database: &DatabaseSettings, rate: u32, duration: Duration) -> anyh
     let stats = catalog.cache_stats();
     let url = format!("http://127.0.0.1:{}", catalog.port());
     tokio::spawn(catalog.run_until_stopped(std::future::pending()));
-    let edge_settings = ottr_edge::EdgeSettings {
+    let mut edge_settings = ottr_edge::EdgeSettings {
         listen: ListenSettings::new("127.0.0.1", 0),
         auth_url: tokens.auth_url.clone(),
         catalog_url: url.clone(),
         ..Default::default()
     };
+    // The edge refuses to start without a playback secret; nothing here is played.
+    edge_settings.playback.secret = ottr_edge::config::PlaybackSettings::generate_secret();
     let objects = std::env::temp_dir().join(format!("ottr-bench-{}", uuid::Uuid::new_v4().simple()));
     let store = ottr_storage::ObjectStore::Local(ottr_storage::LocalStore::new(&objects));
     let verifier = Arc::new(TokenVerifier::from_settings(&tokens)?);
