@@ -78,6 +78,7 @@ async function viewing(path) {
 function renderNav() {
   nav.innerHTML = state.token
     ? `<a href="#/">Browse</a>${isStaff() ? '<a href="#/studio" data-testid="studio-link">Studio</a>' : ''}
+       <a href="#/account" data-testid="account-link">Account</a>
        <a href="#/profiles" data-testid="profiles-link">${esc(state.profileName || 'Profiles')}${state.kids ? ' (kids)' : ''}</a>
        <span class="muted">${esc(state.user?.email)}</span><button class="secondary" id="signout">Sign out</button>`
     : '<a href="#/login">Sign in</a>';
@@ -144,7 +145,11 @@ const pages = {
     const form = document.getElementById('login');
     const submit = async path => {
       const body = { email: form.email.value, password: form.password.value };
-      try { remember(await api(path, { method: 'POST', body })); location.hash = '#/'; }
+      try {
+        remember(await api(path, { method: 'POST', body }));
+        location.hash = sessionStorage.getItem('ottr.after') || '#/';
+        sessionStorage.removeItem('ottr.after');
+      }
       catch (error) { document.getElementById('error').textContent = error.message; }
     };
     form.addEventListener('submit', event => { event.preventDefault(); submit('/api/v1/auth/login'); });
@@ -240,6 +245,56 @@ const pages = {
       const body = { name: form.name.value, kids: form.kids.checked, max_maturity_rating: form.kids.checked ? form.rating.value : '' };
       try { await api('/api/v1/profiles', { method: 'POST', body }); route(); } catch (error) { fail(error); }
     });
+  },
+
+  // The account: change the password (other sessions end), or delete the account with
+  // everything it kept.
+  async account(_, paint) {
+    paint(`<h1>Account</h1><p class="muted">${esc(state.user?.email)}</p>
+      <h2>Change password</h2><form id="password"><input name="current" type="password" placeholder="Current password" required data-testid="current-password">
+      <input name="next" type="password" placeholder="New password (8+ characters)" required minlength="8" data-testid="new-password">
+      <button data-testid="change-password">Change</button><div class="error" id="password-said"></div></form>
+      <h2>Delete account</h2><form id="delete"><p class="muted">Your profiles, lists and history are erased; this cannot be undone.</p>
+      <input name="password" type="password" placeholder="Password" required data-testid="delete-password">
+      <button data-testid="delete-account">Delete my account</button><div class="error" id="delete-said"></div></form>`);
+    document.getElementById('password').addEventListener('submit', async event => {
+      event.preventDefault();
+      const form = event.target, said = document.getElementById('password-said');
+      try {
+        const done = await api('/api/v1/me/password', { method: 'PUT', body: { current_password: form.current.value, new_password: form.next.value } });
+        said.textContent = `Changed; ${done.sessions_ended} other session(s) signed out.`;
+        form.reset();
+      } catch (error) { said.textContent = error.message; }
+    });
+    document.getElementById('delete').addEventListener('submit', async event => {
+      event.preventDefault();
+      if (!confirm('Delete your account for good?')) return;
+      try {
+        await api('/api/v1/me', { method: 'DELETE', body: { password: event.target.password.value } });
+        for (const key of Object.keys(state)) delete state[key];
+        save();
+        location.hash = '#/';
+      } catch (error) { document.getElementById('delete-said').textContent = error.message; }
+    });
+  },
+
+  // TV sign-in (RFC 8628's device flow): the code a television shows, confirmed here by
+  // the signed-in viewer (the TV's link carries it as ?code=).
+  async activate(query, paint) {
+    const code = new URLSearchParams(query || '').get('code') || '';
+    paint(`<h1>Sign in a TV</h1><p>Enter the code your TV shows.</p>
+      <form id="activate"><input name="code" value="${esc(code)}" placeholder="XXXX-XXXX" required autocomplete="off" data-testid="device-code">
+      <button data-testid="approve-device">Sign the TV in</button> <button type="button" class="secondary" id="deny">Not me</button>
+      <div class="error" id="activate-said" data-testid="activate-said"></div></form>`);
+    const form = document.getElementById('activate'), said = document.getElementById('activate-said');
+    const decide = async deny => {
+      try {
+        await api('/api/v1/device/approve', { method: 'POST', body: { user_code: form.code.value, deny } });
+        said.textContent = deny ? 'Refused: the TV stays signed out.' : 'Done: the TV is signing in.';
+      } catch (error) { said.textContent = error.message; }
+    };
+    form.addEventListener('submit', event => { event.preventDefault(); decide(false); });
+    document.getElementById('deny').addEventListener('click', () => decide(true));
   },
 
   watch(id, paint) { return play('titles', id, paint); },
@@ -373,7 +428,15 @@ function assetList() {
   const more = document.getElementById('more-assets');
   const error = document.getElementById('asset-error');
   let token = '', shown = [], refresh = null;
-  const who = id => id === state.user?.id ? 'you' : id ? `user ${esc(id.slice(0, 8))}` : '';
+  const emails = new Map();
+  const who = id => id === state.user?.id ? 'you' : emails.has(id) ? esc(emails.get(id)) : id ? `user ${esc(id.slice(0, 8))}` : '';
+  // Who uploaded what, by email: one lookup for the ids not seen yet.
+  const learn = async assets => {
+    const ids = [...new Set(assets.map(a => a.created_by))].filter(id => id && !emails.has(id));
+    if (!ids.length) return;
+    const found = await api(`/api/v1/users?ids=${ids.join(',')}`).catch(() => ({ users: [] }));
+    for (const user of found.users) emails.set(user.id, user.email);
+  };
   const when = secs => secs ? new Date(secs * 1000).toLocaleString() : '';
   const row = a => {
     const job = a.job || {};
@@ -402,6 +465,7 @@ function assetList() {
       if (filter.value) query.set('state', filter.value);
       if (!reset && token) query.set('page_token', token);
       const page = await api(`/api/v1/assets?${query}`);
+      await learn(page.assets);
       shown = reset ? page.assets : shown.concat(page.assets);
       token = page.next_page_token;
       error.textContent = '';
@@ -639,12 +703,15 @@ async function route() {
   const mine = ++navigation;
   const paint = html => { if (mine !== navigation) throw STALE; view.innerHTML = html; };
   renderNav();
-  const [, page = '', arg] = location.hash.split('/');
-  const handler = { '': pages.home, login: pages.login, title: pages.title, watch: pages.watch, episode: pages.episode, profiles: pages.profiles, studio: pages.studio }[page] || pages.home;
+  const [path, query = ''] = location.hash.split('?');
+  const [, page = '', arg] = path.split('/');
+  const handler = { '': pages.home, login: pages.login, title: pages.title, watch: pages.watch, episode: pages.episode,
+    profiles: pages.profiles, account: pages.account, activate: pages.activate, studio: pages.studio }[page] || pages.home;
   // Browsing and title pages are public; playing and the studio need a sign-in.
   const open = [pages.login, pages.home, pages.title];
-  if (!state.token && !open.includes(handler)) { location.hash = '#/login'; return; }
-  try { await handler(arg && decodeURIComponent(arg), paint); }
+  // Where a visitor was going (a TV's activation link, say) is where sign-in leads back.
+  if (!state.token && !open.includes(handler)) { sessionStorage.setItem('ottr.after', location.hash); location.hash = '#/login'; return; }
+  try { await handler(handler === pages.activate ? query : arg && decodeURIComponent(arg), paint); }
   catch (error) {
     if (error === STALE) return;
     if (error.status === 401) { for (const key of Object.keys(state)) delete state[key]; save(); location.hash = '#/login'; return; }
