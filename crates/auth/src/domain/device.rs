@@ -9,7 +9,7 @@ use crate::AuthError;
 const ALPHABET: &[u8] = b"BCDFGHJKLMNPQRSTVWXZ";
 const LENGTH: usize = 8;
 
-/// Eight letters of [`ALPHABET`], upper case, stored and compared without the dash.
+/// Eight letters of `ALPHABET`, upper case, stored and compared without the dash.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserCode(String);
 

@@ -1,11 +1,12 @@
 //! Sessions ended before their access tokens expire. An access token names its session
 //! (the refresh-token family it was issued for, claim `sid`). When auth ends sessions
 //! (sign-out, a reused refresh token, a password change, a disabled or deleted account) it
-//! writes one short-lived key per session here; every verifier asks for that key on every
-//! call, so the session's access tokens stop working at once instead of when they expire.
+//! writes one short-lived key per session here; every service's verifier (built with
+//! `TokenVerifier::from_settings`) asks for that key on every call, with no cache, so the
+//! session's access tokens stop working at once instead of when they expire.
 //!
 //! Redis is never required in ottr. When it cannot answer, the check lets the token through
-//! and logs a warning (at most once per [`WARN_EVERY`]): refusing would turn a cache outage
+//! and logs a warning (at most one every 10 s): refusing would turn a cache outage
 //! into an outage of every signed-in call, and what is let through is bounded by the
 //! access-token lifetime (at most 15 minutes). Refresh tokens are checked in PostgreSQL, so
 //! an ended session never gets a new access token either way.
