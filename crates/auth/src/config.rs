@@ -25,6 +25,8 @@ pub struct AuthSettings {
     /// a racing tab of the same browser, not a thief: it gets a new token in the same
     /// family. Later reuse revokes the family. 0 turns the grace off.
     pub refresh_grace_secs: i64,
+    /// TV sign-in (RFC 8628's device flow).
+    pub device: DeviceSettings,
 }
 
 impl Default for AuthSettings {
@@ -39,6 +41,7 @@ impl Default for AuthSettings {
             hashing: HashingSettings::default(),
             network: NetworkSettings::default(),
             refresh_grace_secs: 30,
+            device: DeviceSettings::default(),
         }
     }
 }
@@ -55,6 +58,13 @@ pub struct ThrottleSettings {
     pub max_failures_per_address: i64,
     /// Registrations per client address per window: each costs an argon2 hash.
     pub max_registrations_per_address: i64,
+    /// TV sign-in codes asked for per client address per window.
+    pub max_device_codes_per_address: i64,
+    /// Wrong user codes entered per account, and per client address across accounts, per
+    /// window. A user code has 20^8 values, so 10 guesses per 15 minutes find one of a
+    /// thousand live codes about once in 2.5 million windows.
+    pub max_wrong_user_codes_per_account: i64,
+    pub max_wrong_user_codes_per_address: i64,
 }
 
 impl Default for ThrottleSettings {
@@ -64,6 +74,9 @@ impl Default for ThrottleSettings {
             max_failures_per_account: 10,
             max_failures_per_address: 50,
             max_registrations_per_address: 20,
+            max_device_codes_per_address: 20,
+            max_wrong_user_codes_per_account: 10,
+            max_wrong_user_codes_per_address: 50,
         }
     }
 }
@@ -82,5 +95,36 @@ impl Default for HashingSettings {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         Self { max_concurrent: cores, queue_timeout_ms: 5_000 }
+    }
+}
+
+/// TV sign-in: how long codes live, how often devices poll, and where viewers confirm.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct DeviceSettings {
+    /// The web app's page where a signed-in viewer enters the code, shown by the device.
+    /// Auth cannot know the public address, so it is a setting; empty means
+    /// [`DEFAULT_VERIFICATION_URI`], and `ottr serve`/`ottr up` fill it in from
+    /// `edge.public_url` (or the edge's listen address) when it is empty.
+    pub verification_uri: String,
+    /// How long a pair of codes lives (RFC 8628 suggests minutes).
+    pub code_ttl_secs: i64,
+    /// Seconds a device waits between polls; polling sooner gets `slow_down`.
+    pub interval_secs: i64,
+}
+
+/// The web app's activation page on the edge's default address.
+pub const DEFAULT_VERIFICATION_URI: &str = "http://127.0.0.1:8080/#/activate";
+
+impl Default for DeviceSettings {
+    fn default() -> Self {
+        Self { verification_uri: String::new(), code_ttl_secs: 600, interval_secs: 5 }
+    }
+}
+
+impl DeviceSettings {
+    /// The configured page, or the default one.
+    pub fn verification_uri(&self) -> &str {
+        if self.verification_uri.is_empty() { DEFAULT_VERIFICATION_URI } else { &self.verification_uri }
     }
 }

@@ -31,12 +31,30 @@ pub enum AuthError {
     PermissionDenied(&'static str),
     #[error("no such user")]
     UserNotFound,
+    #[error("this account is disabled")]
+    AccountDisabled,
+    #[error("an admin cannot disable their own account")]
+    CannotDisableSelf,
+    #[error("the sign-in has not been confirmed yet")]
+    AuthorizationPending,
+    #[error("polled too soon; poll at most every {interval_secs} s")]
+    SlowDown { interval_secs: i64 },
+    #[error("the code has expired; start again")]
+    ExpiredToken,
+    #[error("the sign-in was refused")]
+    AccessDenied,
+    #[error("the device code is not valid")]
+    InvalidDeviceCode,
+    #[error("no pending sign-in has this code")]
+    InvalidUserCode,
     #[error("database error")]
     Database(#[from] sqlx::Error),
     #[error("cannot listen on {addr}")]
     Listen { addr: String, source: std::io::Error },
     #[error("no signing key is active")]
     NoSigningKey,
+    #[error("no free user code was drawn")]
+    NoFreeUserCode,
     #[error("signing an access token")]
     Signing(#[source] jsonwebtoken::errors::Error),
     #[error("the system's random number generator failed")]
@@ -75,6 +93,14 @@ impl ServiceError for AuthError {
             AuthError::Unauthenticated => ErrorCode::Unauthenticated,
             AuthError::PermissionDenied(_) => ErrorCode::PermissionDenied,
             AuthError::UserNotFound => ErrorCode::UserNotFound,
+            AuthError::AccountDisabled => ErrorCode::AccountDisabled,
+            AuthError::CannotDisableSelf => ErrorCode::CannotDisableSelf,
+            AuthError::AuthorizationPending => ErrorCode::AuthorizationPending,
+            AuthError::SlowDown { .. } => ErrorCode::SlowDown,
+            AuthError::ExpiredToken => ErrorCode::ExpiredToken,
+            AuthError::AccessDenied => ErrorCode::AccessDenied,
+            AuthError::InvalidDeviceCode => ErrorCode::InvalidDeviceCode,
+            AuthError::InvalidUserCode => ErrorCode::InvalidUserCode,
             AuthError::Database(error) if ottr_runtime::db::is_unavailable(error) => ErrorCode::Unavailable,
             _ => ErrorCode::Internal,
         }
@@ -87,6 +113,7 @@ impl ServiceError for AuthError {
             AuthError::Database(_)
                 | AuthError::Listen { .. }
                 | AuthError::NoSigningKey
+                | AuthError::NoFreeUserCode
                 | AuthError::Signing(_)
                 | AuthError::Randomness(_)
                 | AuthError::KeyRejected(_)
@@ -103,6 +130,7 @@ impl ServiceError for AuthError {
         let retry_after = match self {
             AuthError::TooManyAttempts { retry_after_secs } => Some(*retry_after_secs),
             AuthError::ServerBusy { retry_after_secs } => Some(*retry_after_secs as i64),
+            AuthError::SlowDown { interval_secs } => Some(*interval_secs),
             _ => None,
         };
         if let Some(secs) = retry_after {

@@ -2,19 +2,24 @@
 //! random, stored only as SHA-256 hashes, and rotated on every use; presenting a spent
 //! one again revokes its whole family, because one of the two holders is a thief, unless
 //! it comes within a short grace window of the exchange (a browser racing itself).
+//!
+//! A session is a refresh family, and its access tokens name it (`sid`). Whenever families
+//! are revoked, they are also announced as ended through [`Revocations`], so their access
+//! tokens stop verifying everywhere at once rather than when they expire.
 
 use std::sync::Arc;
 
 use aws_lc_rs::{digest, rand::SecureRandom, rand::SystemRandom};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, Header};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 use ottr_proto::auth::v1 as pb;
 use ottr_runtime::{
     config::TokenSettings,
-    token::{ACCESS_TYP, AccessClaims, HEADER_TYP},
+    token::{ACCESS_TYP, AccessClaims, HEADER_TYP, Revocations},
 };
 
 use crate::{
@@ -27,6 +32,18 @@ use crate::{
 /// Access tokens never live longer than this, whatever is configured.
 pub const MAX_ACCESS_TTL_SECS: i64 = 15 * 60;
 
+/// How much longer than an access token's lifetime an ended session is remembered: more
+/// than the verifiers' 30 s leeway on `exp`.
+const ENDED_MARGIN_SECS: i64 = 60;
+
+/// A session started inside a transaction, to be signed once the transaction commits.
+pub(crate) struct Opened {
+    user: User,
+    family_id: Uuid,
+    refresh_token: String,
+    refresh_expires_at: OffsetDateTime,
+}
+
 pub struct Sessions {
     pool: PgPool,
     keys: Arc<KeyRing>,
@@ -35,10 +52,17 @@ pub struct Sessions {
     access_ttl_secs: i64,
     refresh_ttl: time::Duration,
     refresh_grace_secs: i64,
+    revocations: Revocations,
 }
 
 impl Sessions {
-    pub fn new(pool: PgPool, keys: Arc<KeyRing>, auth: &AuthSettings, tokens: &TokenSettings) -> Self {
+    pub fn new(
+        pool: PgPool,
+        keys: Arc<KeyRing>,
+        auth: &AuthSettings,
+        tokens: &TokenSettings,
+        revocations: Revocations,
+    ) -> Self {
         Self {
             pool,
             keys,
@@ -47,18 +71,41 @@ impl Sessions {
             access_ttl_secs: auth.access_ttl_secs.clamp(1, MAX_ACCESS_TTL_SECS),
             refresh_ttl: time::Duration::seconds(auth.refresh_ttl_secs),
             refresh_grace_secs: auth.refresh_grace_secs.max(0),
+            revocations,
         }
     }
 
     /// A new session for a user who just proved who they are: a new refresh family.
-    pub async fn start(&self, user: User) -> Result<pb::Session, AuthError> {
+    /// `verified_hash` is the password hash the proof was checked against, if a password was
+    /// the proof: a password changed in the meantime refuses the session.
+    pub async fn start(&self, user_id: Uuid, verified_hash: Option<&str>) -> Result<pb::Session, AuthError> {
         let mut tx = self.pool.begin().await?;
-        let family_id = store::start_family(&mut tx, user.id).await?;
-        let (refresh_token, hash) = new_refresh_token()?;
-        let refresh_expires_at = OffsetDateTime::now_utc() + self.refresh_ttl;
-        store::insert_token(&mut tx, family_id, &hash, refresh_expires_at).await?;
+        let opened = self.open(&mut tx, user_id, verified_hash).await?;
         tx.commit().await?;
-        self.session(user, refresh_token, refresh_expires_at).await
+        self.issue(opened).await
+    }
+
+    /// Starts a session inside the caller's transaction; [`issue`](Self::issue) it after the
+    /// commit. The account's row stays locked until then, so a password change, a disabling
+    /// or a deletion either comes first (and is seen here) or waits and then ends this session.
+    pub(crate) async fn open(
+        &self,
+        tx: &mut PgConnection,
+        user_id: Uuid,
+        verified_hash: Option<&str>,
+    ) -> Result<Opened, AuthError> {
+        let (user, hash) = users::lock_credentials(tx, user_id, users::Lock::Share).await?;
+        if verified_hash.is_some_and(|verified| verified != hash) {
+            return Err(AuthError::InvalidCredentials);
+        }
+        if user.disabled {
+            return Err(AuthError::AccountDisabled);
+        }
+        let family_id = store::start_family(tx, user.id).await?;
+        let (refresh_token, token_hash) = random_secret()?;
+        let refresh_expires_at = OffsetDateTime::now_utc() + self.refresh_ttl;
+        store::insert_token(tx, family_id, &token_hash, refresh_expires_at).await?;
+        Ok(Opened { user, family_id, refresh_token, refresh_expires_at })
     }
 
     /// Spends `refresh_token` for a new session in the same family.
@@ -83,46 +130,83 @@ impl Sessions {
                 store::revoke_family(&mut tx, family_id).await?;
                 tx.commit().await?;
                 tracing::warn!(%family_id, "refresh token reused; family revoked");
+                self.announce_ended(&[family_id]).await;
                 return Err(AuthError::RefreshTokenReused);
             }
-            store::Presented::Unknown | store::Presented::Revoked | store::Presented::Expired => {
+            // A disabled account's client is told why, so it stops trying to refresh.
+            store::Presented::Revoked { user_id } => {
+                let user = users::get(&mut *tx, user_id).await?;
+                return Err(if user.disabled { AuthError::AccountDisabled } else { AuthError::InvalidRefreshToken });
+            }
+            store::Presented::Unknown | store::Presented::Expired => {
                 return Err(AuthError::InvalidRefreshToken);
             }
         };
-        let (next, next_hash) = new_refresh_token()?;
+        let (next, next_hash) = random_secret()?;
         let refresh_expires_at = OffsetDateTime::now_utc() + self.refresh_ttl;
         store::insert_token(&mut tx, family_id, &next_hash, refresh_expires_at).await?;
         // Roles are read again, so a changed role reaches the next access token.
         let user = users::get(&mut *tx, user_id).await?;
+        if user.disabled {
+            return Err(AuthError::AccountDisabled);
+        }
         tx.commit().await?;
-        self.session(user, next, refresh_expires_at).await
+        self.issue(Opened { user, family_id, refresh_token: next, refresh_expires_at }).await
     }
 
-    /// Revokes the family of `refresh_token`. Revoking twice is not an error.
+    /// Revokes the family of `refresh_token`, and its access tokens with it. Revoking twice
+    /// is not an error.
     pub async fn logout(&self, refresh_token: &str) -> Result<(), AuthError> {
         let family_id =
             store::family_of(&self.pool, &hash(refresh_token)).await?.ok_or(AuthError::InvalidRefreshToken)?;
         let mut conn = self.pool.acquire().await?;
-        store::revoke_family(&mut conn, family_id).await
+        store::revoke_family(&mut conn, family_id).await?;
+        self.announce_ended(&[family_id]).await;
+        Ok(())
     }
 
-    async fn session(
+    /// Revokes every session of the user but `keep`, inside the caller's transaction; pass
+    /// the answer to [`announce_ended`](Self::announce_ended) once it commits.
+    pub(crate) async fn revoke_all(
         &self,
-        user: User,
-        refresh_token: String,
-        refresh_expires_at: OffsetDateTime,
-    ) -> Result<pb::Session, AuthError> {
-        let access_token = self.access_token(&user).await?;
+        tx: &mut PgConnection,
+        user_id: Uuid,
+        keep: Option<Uuid>,
+    ) -> Result<store::Revoked, AuthError> {
+        store::revoke_all(tx, user_id, keep, self.ended_ttl_secs()).await
+    }
+
+    /// Tells every verifier that these sessions have ended. The revocation in PostgreSQL is
+    /// what counts (no refresh succeeds); if Redis is away, the sessions' access tokens
+    /// keep working until they expire, and this says so in the log.
+    pub(crate) async fn announce_ended(&self, families: &[Uuid]) {
+        let ttl = std::time::Duration::from_secs(self.ended_ttl_secs().unsigned_abs());
+        if let Err(error) = self.revocations.revoke(families, ttl).await {
+            tracing::warn!(
+                %error,
+                sessions = families.len(),
+                "cannot announce ended sessions in Redis; their access tokens work until they expire"
+            );
+        }
+    }
+
+    fn ended_ttl_secs(&self) -> i64 {
+        self.access_ttl_secs + ENDED_MARGIN_SECS
+    }
+
+    /// Signs the access token of a session that is stored.
+    pub(crate) async fn issue(&self, opened: Opened) -> Result<pb::Session, AuthError> {
+        let access_token = self.access_token(&opened.user, opened.family_id).await?;
         Ok(pb::Session {
-            user: Some(user.into()),
+            user: Some(opened.user.into()),
             access_token,
             expires_in: self.access_ttl_secs,
-            refresh_token,
-            refresh_expires_at: refresh_expires_at.unix_timestamp(),
+            refresh_token: opened.refresh_token,
+            refresh_expires_at: opened.refresh_expires_at.unix_timestamp(),
         })
     }
 
-    async fn access_token(&self, user: &User) -> Result<String, AuthError> {
+    async fn access_token(&self, user: &User, family_id: Uuid) -> Result<String, AuthError> {
         let signing = self.keys.signing_key().await?;
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let claims = AccessClaims {
@@ -135,6 +219,7 @@ impl Sessions {
             exp: now + self.access_ttl_secs,
             jti: uuid::Uuid::new_v4().to_string(),
             typ: ACCESS_TYP.into(),
+            sid: Some(family_id.to_string()),
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(signing.kid);
@@ -143,8 +228,8 @@ impl Sessions {
     }
 }
 
-/// 256 random bits, base64url, and the hash that is stored.
-fn new_refresh_token() -> Result<(String, Vec<u8>), AuthError> {
+/// 256 random bits, base64url, and the hash that is stored: refresh tokens, device codes.
+pub(crate) fn random_secret() -> Result<(String, Vec<u8>), AuthError> {
     let mut bytes = [0u8; 32];
     SystemRandom::new().fill(&mut bytes).map_err(AuthError::Randomness)?;
     let token = URL_SAFE_NO_PAD.encode(bytes);
@@ -153,6 +238,6 @@ fn new_refresh_token() -> Result<(String, Vec<u8>), AuthError> {
 }
 
 /// A fast hash is enough: the token has 256 bits of entropy, nothing to brute-force.
-fn hash(token: &str) -> Vec<u8> {
+pub(crate) fn hash(token: &str) -> Vec<u8> {
     digest::digest(&digest::SHA256, token.as_bytes()).as_ref().to_vec()
 }

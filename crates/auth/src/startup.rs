@@ -10,7 +10,7 @@ use ottr_runtime::{
     config::TokenSettings,
     grpc::{self, GrpcServer},
     redis::Redis,
-    token::TokenVerifier,
+    token::{Revocations, TokenVerifier},
 };
 
 use crate::{
@@ -41,15 +41,18 @@ impl Application {
         })?;
         let keys = KeyRing::open(deps.pool.clone(), Duration::from_secs(settings.key_cache_secs)).await?;
         domain::password::warm_up().await;
+        // Auth writes ended sessions where every verifier, its own included, looks for them.
+        let revocations = Revocations::new(deps.redis.clone());
         let api = AuthApi {
             pool: deps.pool.clone(),
-            sessions: Sessions::new(deps.pool, keys.clone(), settings, tokens),
+            sessions: Sessions::new(deps.pool, keys.clone(), settings, tokens, revocations.clone()),
             throttle: LoginThrottle::new(deps.redis, settings.throttle.clone()),
             hasher: Hasher::new(&settings.hashing),
             keys: keys.clone(),
             rotation_delay: time::Duration::seconds(settings.rotation_delay_secs),
+            device: settings.device.clone(),
         };
-        let verifier = Arc::new(TokenVerifier::new(tokens, keys));
+        let verifier = Arc::new(TokenVerifier::new(tokens, keys).checking_revocations(revocations));
         let server = GrpcServer::new().trusting(&settings.network).add(AuthServiceServer::new(api)).await;
         Ok(Self { listener, server, verifier })
     }

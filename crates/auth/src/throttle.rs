@@ -1,5 +1,5 @@
-//! Sign-in and registration attempts counted in Redis per account and per client address
-//! over a fixed window. An attempt is reserved (counted) atomically *before* the slow
+//! Sign-in and registration attempts (and TV sign-in codes asked for, and wrong user codes
+//! entered) counted in Redis per account and per client address over a fixed window. An attempt is reserved (counted) atomically *before* the slow
 //! password check, so parallel guesses cannot all slip past a check made while the
 //! others are still hashing. A successful sign-in gives its reservation back.
 //!
@@ -11,6 +11,7 @@ use std::net::IpAddr;
 
 use fred::prelude::{KeysInterface, LuaInterface};
 use ottr_runtime::redis::Redis;
+use uuid::Uuid;
 
 use crate::{AuthError, config::ThrottleSettings, domain::Email};
 
@@ -68,6 +69,31 @@ impl LoginThrottle {
         let keys = vec![self.account_key(email), self.address_key(address)];
         let limits = [self.settings.max_failures_per_account, self.settings.max_failures_per_address];
         self.reserve(keys, &limits).await
+    }
+
+    /// Reserves one request for TV sign-in codes for the address.
+    pub async fn reserve_device_code(&self, address: Option<IpAddr>) -> Result<(), AuthError> {
+        let key = self.redis.key(format!("device_codes:address:{}", address_text(address)));
+        self.reserve(vec![key], &[self.settings.max_device_codes_per_address]).await
+    }
+
+    fn user_code_keys(&self, user_id: Uuid, address: Option<IpAddr>) -> Vec<String> {
+        vec![
+            self.redis.key(format!("user_code_failures:account:{user_id}")),
+            self.redis.key(format!("user_code_failures:address:{}", address_text(address))),
+        ]
+    }
+
+    /// Reserves one user-code entry for the account and the address: a wrong one keeps
+    /// its count, a right one gives it back ([`user_code_matched`](Self::user_code_matched)).
+    pub async fn reserve_user_code(&self, user_id: Uuid, address: Option<IpAddr>) -> Result<(), AuthError> {
+        let limits = [self.settings.max_wrong_user_codes_per_account, self.settings.max_wrong_user_codes_per_address];
+        self.reserve(self.user_code_keys(user_id, address), &limits).await
+    }
+
+    /// A right user code: the entry is not held against the account or the address.
+    pub async fn user_code_matched(&self, user_id: Uuid, address: Option<IpAddr>) {
+        self.release(self.user_code_keys(user_id, address)).await;
     }
 
     /// Reserves one registration for the address.

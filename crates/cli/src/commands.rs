@@ -9,7 +9,7 @@ use ottr_runtime::{
     config, db,
     redis::Redis,
     shutdown, telemetry,
-    token::{Role, TokenVerifier},
+    token::{Revocations, Role, TokenVerifier},
 };
 
 use crate::{
@@ -88,8 +88,8 @@ async fn serve(
         match service {
             Service::Auth => {
                 let deps = ottr_auth::Dependencies { pool: pool.clone(), redis: redis.clone() };
-                let app =
-                    ottr_auth::Application::build(&settings.auth, &tokens, deps).await.context("starting auth")?;
+                let auth = with_activation_page(&settings.auth, &settings.edge);
+                let app = ottr_auth::Application::build(&auth, &tokens, deps).await.context("starting auth")?;
                 println!("auth listening on {}:{}", settings.auth.listen.host, app.port());
                 listeners.add("auth", &settings.auth.listen.host, app.port());
                 tokens.auth_url = format!("http://{}:{}", settings.auth.listen.host, app.port());
@@ -97,7 +97,7 @@ async fn serve(
                 running.spawn(async move { app.run_until_stopped(stopped).await.context("auth") });
             }
             Service::Catalog => {
-                let verifier = Arc::new(TokenVerifier::from_settings(&tokens)?);
+                let verifier = Arc::new(TokenVerifier::from_settings(&tokens, Revocations::new(redis.clone()))?);
                 let deps = ottr_catalog::Dependencies { pool: pool.clone(), redis: redis.clone(), verifier };
                 let app =
                     ottr_catalog::Application::build(&settings.catalog, deps).await.context("starting catalog")?;
@@ -107,7 +107,7 @@ async fn serve(
                 running.spawn(async move { app.run_until_stopped(stopped).await.context("catalog") });
             }
             Service::Media => {
-                let verifier = Arc::new(TokenVerifier::from_settings(&tokens)?);
+                let verifier = Arc::new(TokenVerifier::from_settings(&tokens, Revocations::new(redis.clone()))?);
                 let deps = ottr_media::Dependencies {
                     pool: pool.clone(),
                     redis: redis.clone(),
@@ -126,7 +126,7 @@ async fn serve(
                 let storage = settings.edge.storage_or(&settings.media.storage);
                 let store =
                     ottr_storage::ObjectStore::open_read_only(storage).await.context("opening object storage")?;
-                let verifier = Arc::new(TokenVerifier::from_settings(&tokens)?);
+                let verifier = Arc::new(TokenVerifier::from_settings(&tokens, Revocations::new(redis.clone()))?);
                 let deps = ottr_edge::Dependencies { store, verifier };
                 let app = ottr_edge::Application::build(&edge, deps).await.context("starting edge")?;
                 println!("edge listening on {}:{}", edge.listen.host, app.port());
@@ -162,6 +162,21 @@ async fn serve(
         ended??;
     }
     Ok(())
+}
+
+/// Auth tells TV apps where viewers confirm their code: the web app's activation page on
+/// the edge. Unless it is configured, it is taken from the edge's settings (its public URL,
+/// else its listen address), which every service of a deployment shares.
+fn with_activation_page(auth: &ottr_auth::AuthSettings, edge: &ottr_edge::EdgeSettings) -> ottr_auth::AuthSettings {
+    let mut auth = auth.clone();
+    if auth.device.verification_uri.is_empty() {
+        let base = match edge.public_url.trim_end_matches('/') {
+            "" => format!("http://{}:{}", edge.listen.host, edge.listen.port),
+            url => url.to_owned(),
+        };
+        auth.device.verification_uri = format!("{base}/#/activate");
+    }
+    auth
 }
 
 async fn create_user(

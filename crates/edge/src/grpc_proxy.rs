@@ -30,6 +30,16 @@ pub(crate) const PUBLIC: &[&str] = &[
     "/ottr.auth.v1.AuthService/ListUsers",
     "/ottr.auth.v1.AuthService/SetRoles",
     "/ottr.auth.v1.AuthService/GetJwks",
+    "/ottr.auth.v1.AuthService/ChangePassword",
+    "/ottr.auth.v1.AuthService/SetDisabled",
+    "/ottr.auth.v1.AuthService/LookupUsers",
+    // TV sign-in: TV apps ask for codes and poll over gRPC-web; the viewer approves on the
+    // web app (REST) or in another app.
+    "/ottr.auth.v1.AuthService/StartDeviceAuthorization",
+    "/ottr.auth.v1.AuthService/PollDeviceToken",
+    "/ottr.auth.v1.AuthService/ApproveDevice",
+    // Not DeleteAccount: the catalog's data of the account must go too, which only the
+    // edge's `DELETE /api/v1/me` does.
     "/ottr.catalog.v1.CatalogService/CreateTitle",
     "/ottr.catalog.v1.CatalogService/UpdateTitle",
     "/ottr.catalog.v1.CatalogService/SetVisibility",

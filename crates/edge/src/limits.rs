@@ -25,7 +25,7 @@ use crate::{EdgeError, client_ip::ClientKey};
 pub struct LimitSettings {
     /// Largest JSON request body; uploads have their own limit (`max_upload_bytes`).
     pub json_body_bytes: usize,
-    /// Auth routes (sign-in, registration, refresh, sign-out) per client address: one more
+    /// Auth routes (sign-in, registration, refresh, sign-out, TV sign-in) per client address: one more
     /// request allowed every `auth_period_ms`, at most `auth_burst` at once.
     pub auth_period_ms: u64,
     pub auth_burst: u32,

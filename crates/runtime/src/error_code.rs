@@ -66,6 +66,21 @@ codes! {
     InvalidRefreshToken => "invalid_refresh_token", Unauthenticated, 401;
     RefreshTokenReused => "refresh_token_reused", Unauthenticated, 401;
     UserNotFound => "user_not_found", NotFound, 404;
+    // An admin disabled the account: no sign-in, no refresh, until it is enabled again.
+    AccountDisabled => "account_disabled", PermissionDenied, 403;
+    // An admin may not lock themself out.
+    CannotDisableSelf => "cannot_disable_self", FailedPrecondition, 409;
+    // TV sign-in, RFC 8628's device flow. The first four are the RFC's own names (§3.5), with
+    // the 400 its token endpoint answers, so a device client written to the RFC branches
+    // the same way on `code`.
+    AuthorizationPending => "authorization_pending", FailedPrecondition, 400;
+    SlowDown => "slow_down", ResourceExhausted, 400;
+    ExpiredToken => "expired_token", FailedPrecondition, 400;
+    AccessDenied => "access_denied", PermissionDenied, 400;
+    // A device code that was never issued, or was already exchanged for a session.
+    InvalidDeviceCode => "invalid_device_code", InvalidArgument, 400;
+    // No pending sign-in has this user code (mistyped, already used): what the viewer sees.
+    InvalidUserCode => "invalid_user_code", NotFound, 404;
     // Catalog.
     SlugTaken => "slug_taken", AlreadyExists, 409;
     NumberTaken => "number_taken", AlreadyExists, 409;

@@ -17,8 +17,9 @@ use ottr_media::{
     transcode::{command::Ladder, ladder, picture::Picture, rate::Encoder},
 };
 use ottr_runtime::{
-    config::{ListenSettings, TokenSettings},
-    token::TokenVerifier,
+    config::{ListenSettings, RedisSettings, TokenSettings},
+    redis::Redis,
+    token::{Revocations, TokenVerifier},
 };
 use ottr_storage::{LocalStore, ObjectStore};
 use ottr_testkit::Clip;
@@ -156,7 +157,8 @@ async fn run(scratch: &Path, seconds: u32, connections: u32) -> anyhow::Result<s
     let mut settings = EdgeSettings { listen: ListenSettings::new("127.0.0.1", 0), ..Default::default() };
     settings.playback.secret = SECRET.to_owned().into();
     // Delivery needs no sign-in; the verifier connects to auth lazily, so none has to run.
-    let verifier = std::sync::Arc::new(TokenVerifier::from_settings(&TokenSettings::default())?);
+    let revocations = Revocations::new(Redis::connect(&RedisSettings::default())?);
+    let verifier = std::sync::Arc::new(TokenVerifier::from_settings(&TokenSettings::default(), revocations)?);
     let deps = ottr_edge::Dependencies { store: ObjectStore::Local(LocalStore::new(&objects)), verifier };
     let edge = ottr_edge::Application::build(&settings, deps).await?;
     let edge_port = edge.port();

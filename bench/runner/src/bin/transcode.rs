@@ -41,7 +41,7 @@ use ottr_proto::media::v1::Phase;
 use ottr_runtime::{
     config::{ListenSettings, RedisSettings, TokenSettings},
     redis::Redis,
-    token::TokenVerifier,
+    token::{Revocations, TokenVerifier},
 };
 use ottr_storage::keys::AssetKeys;
 use ottr_testkit::Clip;
@@ -360,7 +360,8 @@ async fn pipeline(scratch: &Path, source: &Path, info: &probe::SourceInfo, until
             settings.worker.heartbeat_secs = 1;
         }
         // Anonymous: the benchmark never calls an RPC that needs a token.
-        let verifier = Arc::new(TokenVerifier::from_settings(&TokenSettings::default())?);
+        let verifier =
+            Arc::new(TokenVerifier::from_settings(&TokenSettings::default(), Revocations::new(redis.clone()))?);
         let app = ottr_media::Application::build(
             settings,
             Dependencies { pool: pool.clone(), redis, redis_settings, verifier },

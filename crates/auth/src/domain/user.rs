@@ -13,6 +13,8 @@ pub struct User {
     pub email: String,
     pub roles: Vec<Role>,
     pub created_at: OffsetDateTime,
+    /// Disabled by an admin: no sign-in, no refresh.
+    pub disabled: bool,
 }
 
 impl From<User> for pb::User {
@@ -22,6 +24,7 @@ impl From<User> for pb::User {
             email: user.email,
             roles: user.roles.into_iter().map(|r| r.to_proto() as i32).collect(),
             created_at: user.created_at.unix_timestamp(),
+            disabled: user.disabled,
         }
     }
 }

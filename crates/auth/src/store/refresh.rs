@@ -9,8 +9,11 @@ use crate::AuthError;
 /// What a presented refresh token turned out to be.
 pub(crate) enum Presented {
     Unknown,
-    /// Its family was revoked (logout, or reuse detected earlier).
-    Revoked,
+    /// Its family was revoked (logout, reuse detected earlier, a password change, the
+    /// account disabled).
+    Revoked {
+        user_id: Uuid,
+    },
     /// Already exchanged once. Within the grace window that is the same browser racing
     /// itself; after it, someone holds a copy.
     Spent {
@@ -68,7 +71,7 @@ pub(crate) async fn lock(conn: &mut PgConnection, token_hash: &[u8], grace_secs:
     .await?;
     Ok(match row {
         None => Presented::Unknown,
-        Some((_, _, _, _, Some(_), _)) => Presented::Revoked,
+        Some((_, user_id, _, _, Some(_), _)) => Presented::Revoked { user_id },
         Some((family_id, user_id, _, Some(_), None, in_grace)) => Presented::Spent { family_id, user_id, in_grace },
         Some((_, _, expires_at, None, None, _)) if expires_at <= OffsetDateTime::now_utc() => Presented::Expired,
         Some((family_id, user_id, _, None, None, _)) => Presented::Live { family_id, user_id },
@@ -89,6 +92,49 @@ pub(crate) async fn revoke_family(conn: &mut PgConnection, family_id: Uuid) -> R
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// The families one call revoked.
+pub(crate) struct Revoked {
+    pub count: usize,
+    /// Those that may still hold an unexpired access token: given a token in the last
+    /// `recent_secs` (every access token is issued with a refresh token). Only these need
+    /// ending in Redis, which stays small however many old sign-ins an account has.
+    pub with_live_tokens: Vec<Uuid>,
+}
+
+/// Revokes every live family of the user but `except` (the caller's own session, when it
+/// stays).
+pub(crate) async fn revoke_all(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    except: Option<Uuid>,
+    recent_secs: i64,
+) -> Result<Revoked, AuthError> {
+    let rows: Vec<(Uuid, bool)> = sqlx::query_as(
+        "UPDATE auth.refresh_families f SET revoked_at = now()
+         WHERE user_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR id <> $2)
+         RETURNING id, EXISTS (SELECT 1 FROM auth.refresh_tokens t
+                               WHERE t.family_id = f.id AND t.created_at > now() - make_interval(secs => $3))",
+    )
+    .bind(user_id)
+    .bind(except)
+    .bind(recent_secs as f64)
+    .fetch_all(conn)
+    .await?;
+    let count = rows.len();
+    let with_live_tokens = rows.into_iter().filter_map(|(id, recent)| recent.then_some(id)).collect();
+    Ok(Revoked { count, with_live_tokens })
+}
+
+/// Whether the family exists and is not revoked.
+pub(crate) async fn is_live(conn: &mut PgConnection, family_id: Uuid) -> Result<bool, AuthError> {
+    let live =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM auth.refresh_families WHERE id = $1 AND revoked_at IS NULL)")
+            .bind(family_id)
+            .fetch_one(conn)
+            .await?;
+    Ok(live)
 }
 
 /// The family a token belongs to, whatever its state.

@@ -1,7 +1,7 @@
 //! Queries on `auth.users`.
 
 use ottr_runtime::token::Role;
-use sqlx::{PgExecutor, PgPool};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -16,20 +16,35 @@ struct UserRow {
     email: String,
     roles: Vec<String>,
     created_at: OffsetDateTime,
+    disabled: bool,
 }
 
 impl From<UserRow> for User {
     fn from(row: UserRow) -> Self {
         // The check constraint allows only known names.
         let roles = row.roles.iter().filter_map(|r| Role::parse(r)).collect();
-        User { id: row.id, email: row.email, roles, created_at: row.created_at }
+        User { id: row.id, email: row.email, roles, created_at: row.created_at, disabled: row.disabled }
+    }
+}
+
+/// A user with the password hash, for checking a password.
+#[derive(sqlx::FromRow)]
+struct CredentialsRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    password_hash: String,
+}
+
+impl From<CredentialsRow> for (User, String) {
+    fn from(row: CredentialsRow) -> Self {
+        (row.user.into(), row.password_hash)
     }
 }
 
 /// The columns of [`UserRow`], spliced into literal queries.
 macro_rules! columns {
     () => {
-        "id, email, roles, created_at"
+        "id, email, roles, created_at, disabled_at IS NOT NULL AS disabled"
     };
 }
 
@@ -69,11 +84,31 @@ pub(crate) async fn email_exists(pool: &PgPool, email: &Email) -> Result<bool, A
 /// The user and its password hash, for sign-in.
 pub(crate) async fn find_credentials(pool: &PgPool, email: &Email) -> Result<Option<(User, String)>, AuthError> {
     let query = concat!("SELECT ", columns!(), ", password_hash FROM auth.users WHERE email = $1");
-    let row = sqlx::query_as::<_, (Uuid, String, Vec<String>, OffsetDateTime, String)>(query)
-        .bind(email.as_str())
-        .fetch_optional(pool)
-        .await?;
-    Ok(row.map(|(id, email, roles, created_at, hash)| (UserRow { id, email, roles, created_at }.into(), hash)))
+    let row = sqlx::query_as::<_, CredentialsRow>(query).bind(email.as_str()).fetch_optional(pool).await?;
+    Ok(row.map(Into::into))
+}
+
+/// How [`lock_credentials`] holds the account's row until the transaction ends.
+pub(crate) enum Lock {
+    /// Against changes (password, disabling, deletion): a session starts only for the
+    /// account as it is now, and any number may start at once.
+    Share,
+    /// Against everything, sessions starting included: for deleting the account.
+    Update,
+}
+
+/// The user and its password hash, locked as `lock` says.
+pub(crate) async fn lock_credentials(
+    conn: &mut PgConnection,
+    id: Uuid,
+    lock: Lock,
+) -> Result<(User, String), AuthError> {
+    let query = match lock {
+        Lock::Share => concat!("SELECT ", columns!(), ", password_hash FROM auth.users WHERE id = $1 FOR SHARE"),
+        Lock::Update => concat!("SELECT ", columns!(), ", password_hash FROM auth.users WHERE id = $1 FOR UPDATE"),
+    };
+    let row = sqlx::query_as::<_, CredentialsRow>(query).bind(id).fetch_optional(conn).await?;
+    row.map(Into::into).ok_or(AuthError::UserNotFound)
 }
 
 pub(crate) async fn get(executor: impl PgExecutor<'_>, id: Uuid) -> Result<User, AuthError> {
@@ -111,4 +146,58 @@ pub(crate) async fn set_roles(pool: &PgPool, id: Uuid, roles: &Roles) -> Result<
         .await?
         .map(User::from)
         .ok_or(AuthError::UserNotFound)
+}
+
+/// Replaces the password hash, if it is still `verified` (the one the caller checked the
+/// old password against); otherwise another change came first: `invalid_credentials`.
+pub(crate) async fn set_password(
+    conn: &mut PgConnection,
+    id: Uuid,
+    verified: &str,
+    password_hash: &str,
+) -> Result<(), AuthError> {
+    let done = sqlx::query("UPDATE auth.users SET password_hash = $3 WHERE id = $1 AND password_hash = $2")
+        .bind(id)
+        .bind(verified)
+        .bind(password_hash)
+        .execute(conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(AuthError::InvalidCredentials);
+    }
+    Ok(())
+}
+
+/// Disables (keeping the first moment it was disabled) or enables an account.
+pub(crate) async fn set_disabled(conn: &mut PgConnection, id: Uuid, disabled: bool) -> Result<User, AuthError> {
+    let query = concat!(
+        "UPDATE auth.users SET disabled_at = CASE WHEN $2 THEN coalesce(disabled_at, now()) END
+         WHERE id = $1 RETURNING ",
+        columns!()
+    );
+    sqlx::query_as::<_, UserRow>(query)
+        .bind(id)
+        .bind(disabled)
+        .fetch_optional(conn)
+        .await?
+        .map(User::from)
+        .ok_or(AuthError::UserNotFound)
+}
+
+/// Deletes the account; its refresh families and device sign-ins go with it (cascades).
+pub(crate) async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<(), AuthError> {
+    let done = sqlx::query("DELETE FROM auth.users WHERE id = $1").bind(id).execute(conn).await?;
+    if done.rows_affected() == 0 {
+        return Err(AuthError::UserNotFound);
+    }
+    Ok(())
+}
+
+/// Id and email of each of `ids` that exists, by email.
+pub(crate) async fn lookup(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<(Uuid, String)>, AuthError> {
+    let rows = sqlx::query_as("SELECT id, email FROM auth.users WHERE id = ANY($1) ORDER BY email, id")
+        .bind(ids)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows)
 }

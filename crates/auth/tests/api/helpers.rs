@@ -5,7 +5,7 @@ use ottr_proto::auth::v1::{self as pb, auth_service_client::AuthServiceClient};
 use ottr_runtime::{
     config::{ListenSettings, RedisSettings, TokenSettings},
     redis::Redis,
-    token::Role,
+    token::{Revocations, Role, TokenVerifier},
 };
 pub use ottr_testkit::{bearer, code};
 use sqlx::PgPool;
@@ -18,6 +18,8 @@ pub struct TestApp {
     pub pool: PgPool,
     pub client: AuthServiceClient<Channel>,
     pub tokens: TokenSettings,
+    /// Where auth announces ended sessions.
+    pub redis: Redis,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -48,7 +50,7 @@ pub async fn spawn_app_with(pool: PgPool, change: impl FnOnce(&mut Knobs)) -> Te
     };
     change(&mut knobs);
     let redis = Redis::connect(&knobs.redis).expect("redis settings are valid");
-    let deps = Dependencies { pool: pool.clone(), redis };
+    let deps = Dependencies { pool: pool.clone(), redis: redis.clone() };
     let app = Application::build(&knobs.auth, &knobs.tokens, deps).await.expect("auth starts");
     let url = format!("http://127.0.0.1:{}", app.port());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -58,7 +60,7 @@ pub async fn spawn_app_with(pool: PgPool, change: impl FnOnce(&mut Knobs)) -> Te
     // The listener is already bound, so connecting needs no waiting.
     let client = AuthServiceClient::connect(url.clone()).await.expect("auth accepts connections");
     let tokens = TokenSettings { auth_url: url.clone(), ..knobs.tokens };
-    TestApp { url, pool, client, tokens, _stop: stop }
+    TestApp { url, pool, client, tokens, redis, _stop: stop }
 }
 
 /// A request carrying the caller's address in the metadata the edge sets.
@@ -115,6 +117,22 @@ impl TestApp {
     pub async fn register_from(&self, address: &str, email: &str) -> Result<pb::Session, tonic::Status> {
         let request = from(address, pb::RegisterRequest { email: email.into(), password: PASSWORD.into() });
         self.client.clone().register(request).await.map(tonic::Response::into_inner)
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> Result<pb::Session, tonic::Status> {
+        let request = pb::RefreshRequest { refresh_token: refresh_token.into() };
+        self.client.clone().refresh(request).await.map(tonic::Response::into_inner)
+    }
+
+    /// The caller of `access_token`, as auth itself sees it.
+    pub async fn me(&self, access_token: &str) -> Result<pb::User, tonic::Status> {
+        self.client.clone().me(bearer(pb::MeRequest {}, access_token)).await.map(tonic::Response::into_inner)
+    }
+
+    /// A verifier as another service builds one: keys from auth over gRPC, ended sessions
+    /// from the Redis auth announces them in.
+    pub fn other_service(&self) -> TokenVerifier {
+        TokenVerifier::from_settings(&self.tokens, Revocations::new(self.redis.clone())).unwrap()
     }
 
     /// An account made the way an operator makes one (the CLI's path), signed in.

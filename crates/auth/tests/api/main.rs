@@ -8,7 +8,13 @@
 mod accounts;
 mod admin;
 mod busy;
+mod deletion;
+mod device;
+mod disabling;
 mod helpers;
+mod lookup;
+mod password;
+mod revocation;
 mod sessions;
 mod throttle;
 mod tokens;

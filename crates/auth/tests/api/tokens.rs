@@ -11,14 +11,14 @@ use aws_lc_rs::{rand::SystemRandom, signature::Ed25519KeyPair};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use ottr_proto::auth::v1 as pb;
-use ottr_runtime::token::{GrpcJwksSource, JwksFuture, JwksSource, Role, TokenError, TokenVerifier};
+use ottr_runtime::token::{GrpcJwksSource, JwksFuture, JwksSource, Revocations, Role, TokenError, TokenVerifier};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
 use crate::helpers::{TestApp, bearer, code, spawn_app};
 
 fn verifier(app: &TestApp) -> TokenVerifier {
-    TokenVerifier::from_settings(&app.tokens).unwrap()
+    TokenVerifier::from_settings(&app.tokens, Revocations::new(app.redis.clone())).unwrap()
 }
 
 /// The key auth signs with now, read from its table as an attacker with the key would.
@@ -185,7 +185,7 @@ async fn after_rotation_old_tokens_verify_while_their_key_is_published(pool: PgP
     // Two rotations later the first key is no longer published.
     rotate().await;
     rotate().await;
-    let fresh = TokenVerifier::from_settings(&app.tokens).unwrap();
+    let fresh = TokenVerifier::from_settings(&app.tokens, Revocations::new(app.redis.clone())).unwrap();
     assert_invalid(fresh.verify(&before).await, "a retired key");
 }
 

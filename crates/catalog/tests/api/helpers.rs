@@ -9,7 +9,7 @@ use ottr_proto::catalog::v1::{
 use ottr_runtime::{
     config::{ListenSettings, RedisSettings, TokenSettings},
     redis::Redis,
-    token::{Role, TokenVerifier},
+    token::{Revocations, Role, TokenVerifier},
 };
 pub use ottr_testkit::{bearer, code};
 use sqlx::PgPool;
@@ -54,8 +54,9 @@ pub async fn spawn_app_with_redis(pool: PgPool, redis_url: Option<String>) -> Te
 pub async fn spawn_app_with(pool: PgPool, redis_url: Option<String>, settings: CatalogSettings) -> TestApp {
     let mut stops = Vec::new();
     let auth_settings = ottr_auth::AuthSettings { listen: ListenSettings::new("127.0.0.1", 0), ..Default::default() };
-    let auth_deps =
-        ottr_auth::Dependencies { pool: pool.clone(), redis: Redis::connect(&redis_settings(None)).unwrap() };
+    // Auth's Redis is where it announces ended sessions, so the catalog's verifier reads it.
+    let auth_redis = Redis::connect(&redis_settings(None)).unwrap();
+    let auth_deps = ottr_auth::Dependencies { pool: pool.clone(), redis: auth_redis.clone() };
     let auth = ottr_auth::Application::build(&auth_settings, &TokenSettings::default(), auth_deps).await.unwrap();
     let auth_url = format!("http://127.0.0.1:{}", auth.port());
     let (stop, stopped) = stopper();
@@ -63,7 +64,7 @@ pub async fn spawn_app_with(pool: PgPool, redis_url: Option<String>, settings: C
     tokio::spawn(auth.run_until_stopped(stopped));
 
     let tokens = TokenSettings { auth_url: auth_url.clone(), ..TokenSettings::default() };
-    let verifier = Arc::new(TokenVerifier::from_settings(&tokens).unwrap());
+    let verifier = Arc::new(TokenVerifier::from_settings(&tokens, Revocations::new(auth_redis)).unwrap());
     let redis = Redis::connect(&redis_settings(redis_url)).unwrap();
     let settings = CatalogSettings { listen: ListenSettings::new("127.0.0.1", 0), ..settings };
     let app = Application::build(&settings, Dependencies { pool: pool.clone(), redis, verifier }).await.unwrap();

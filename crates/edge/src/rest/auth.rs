@@ -28,6 +28,8 @@ pub(super) struct User {
     pub roles: Vec<String>,
     /// Unix seconds.
     pub created_at: i64,
+    /// Disabled by an admin: cannot sign in or refresh.
+    pub disabled: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -47,7 +49,7 @@ impl From<pb::User> for User {
             .filter_map(|r| pb::Role::try_from(r).ok())
             .map(|r| r.as_str_name().trim_start_matches("ROLE_").to_lowercase())
             .collect();
-        Self { id: u.id, email: u.email, roles, created_at: u.created_at }
+        Self { id: u.id, email: u.email, roles, created_at: u.created_at, disabled: u.disabled }
     }
 }
 

@@ -1,6 +1,7 @@
 //! REST/JSON under `/api/v1`, described by the OpenAPI document at
 //! `/api/v1/openapi.json`, which is generated from these handlers.
 
+mod account;
 mod artwork;
 mod assets;
 mod auth;
@@ -51,6 +52,8 @@ pub(crate) struct Api {
     info(title = "ottr", description = "ottr's public REST API. Errors are `{ code, message }` with stable codes."),
     paths(
         auth::register, auth::login, auth::refresh, auth::logout, auth::me,
+        account::change_password, account::delete_me, account::set_disabled, account::lookup_users,
+        account::device_code, account::device_token, account::device_approve,
         catalog::list_titles, catalog::get_title, catalog::search, catalog::get_series,
         catalog::create_title, catalog::update_title, catalog::set_visibility,
         library::list_profiles, library::create_profile, library::update_profile, library::delete_profile, library::watchlist, library::add_to_watchlist,
@@ -92,11 +95,17 @@ pub(crate) fn router(api: Api, limits: &LimitSettings) -> Router {
         .route("/api/v1/auth/login", post(auth::login))
         .route("/api/v1/auth/refresh", post(auth::refresh))
         .route("/api/v1/auth/logout", post(auth::logout))
+        .route("/api/v1/device/code", post(account::device_code))
+        .route("/api/v1/device/token", post(account::device_token))
+        .route("/api/v1/device/approve", post(account::device_approve))
         .route_layer(crate::limits::auth_rate_limit(limits));
     let json = Router::new()
         .merge(auth)
         .route("/api/v1/openapi.json", get(openapi))
-        .route("/api/v1/me", get(auth::me))
+        .route("/api/v1/me", get(auth::me).delete(account::delete_me))
+        .route("/api/v1/me/password", put(account::change_password))
+        .route("/api/v1/users", get(account::lookup_users))
+        .route("/api/v1/users/{id}/disabled", put(account::set_disabled))
         .route("/api/v1/titles", get(catalog::list_titles).post(catalog::create_title))
         .route("/api/v1/titles/{id}", get(catalog::get_title).put(catalog::update_title).delete(removal::delete_title))
         .route("/api/v1/episodes/{id}", delete(removal::delete_episode))

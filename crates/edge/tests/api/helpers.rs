@@ -12,7 +12,7 @@ use ottr_proto::{
 use ottr_runtime::{
     config::{ListenSettings, RedisSettings, TokenSettings},
     redis::Redis,
-    token::{Role, TokenVerifier},
+    token::{Revocations, Role, TokenVerifier},
 };
 use ottr_testkit::Clip;
 pub use ottr_testkit::bearer;
@@ -36,6 +36,8 @@ pub struct Stack {
     /// What a second edge in front of the same services is built from.
     edge_settings: EdgeSettings,
     tokens: TokenSettings,
+    /// Where auth announces ended sessions, for a second edge's verifier.
+    redis: Redis,
     scratch: PathBuf,
     _stop: Vec<tokio::sync::oneshot::Sender<()>>,
     /// Asks the edge alone to stop; its task says when it has.
@@ -85,7 +87,7 @@ pub async fn spawn_stack_adjusted(
     let auth_url = format!("http://127.0.0.1:{}", auth.port());
     tokio::spawn(auth.run_until_stopped(stopper(&mut stops)));
     let tokens = TokenSettings { auth_url: auth_url.clone(), ..Default::default() };
-    let verifier = || Arc::new(TokenVerifier::from_settings(&tokens).unwrap());
+    let verifier = || Arc::new(TokenVerifier::from_settings(&tokens, Revocations::new(redis.clone())).unwrap());
 
     let catalog_settings = ottr_catalog::CatalogSettings { listen: local(), ..Default::default() };
     let catalog_deps = ottr_catalog::Dependencies { pool: pool.clone(), redis: redis.clone(), verifier: verifier() };
@@ -101,7 +103,8 @@ pub async fn spawn_stack_adjusted(
     edit_media(&mut media_settings);
     // Media opens the store to write; the edge, as in production, only to read.
     let store = ottr_storage::ObjectStore::open_read_only(&media_settings.storage).await.unwrap();
-    let media_deps = ottr_media::Dependencies { pool: pool.clone(), redis, redis_settings, verifier: verifier() };
+    let media_deps =
+        ottr_media::Dependencies { pool: pool.clone(), redis: redis.clone(), redis_settings, verifier: verifier() };
     let media = ottr_media::Application::build(media_settings, media_deps).await.unwrap();
     let media_ctx = media.context();
     let media_url = format!("http://127.0.0.1:{}", media.port());
@@ -142,6 +145,7 @@ pub async fn spawn_stack_adjusted(
         media_ctx,
         edge_settings,
         tokens,
+        redis,
         scratch,
         _stop: stops,
         stop_edge: Some(stop_edge),
@@ -181,7 +185,8 @@ impl Stack {
     /// It runs until the test ends.
     pub async fn another_edge(&self) -> String {
         let store = ottr_storage::ObjectStore::open_read_only(&self.media_ctx.settings.storage).await.unwrap();
-        let verifier = Arc::new(TokenVerifier::from_settings(&self.tokens).unwrap());
+        let revocations = Revocations::new(self.redis.clone());
+        let verifier = Arc::new(TokenVerifier::from_settings(&self.tokens, revocations).unwrap());
         let deps = ottr_edge::Dependencies { store, verifier };
         let edge = ottr_edge::Application::build(&self.edge_settings, deps).await.unwrap();
         let url = format!("http://127.0.0.1:{}", edge.port());

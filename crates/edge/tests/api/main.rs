@@ -5,6 +5,7 @@
 // failure report.
 #![allow(unreachable_pub, clippy::unwrap_used)]
 
+mod account;
 mod browser;
 mod delivery;
 mod episodes;

@@ -10,7 +10,7 @@ use ottr_proto::media::v1::{self as pb, media_service_client::MediaServiceClient
 use ottr_runtime::{
     config::{ListenSettings, RedisSettings, TokenSettings},
     redis::Redis,
-    token::{Role, TokenVerifier},
+    token::{Revocations, Role, TokenVerifier},
 };
 use ottr_testkit::Clip;
 pub use ottr_testkit::{bearer, code};
@@ -112,7 +112,7 @@ pub async fn spawn_app_with(pool: PgPool, change: impl FnOnce(&mut MediaSettings
     }));
 
     let tokens = TokenSettings { auth_url: auth_url.clone(), ..TokenSettings::default() };
-    let verifier = Arc::new(TokenVerifier::from_settings(&tokens).unwrap());
+    let verifier = Arc::new(TokenVerifier::from_settings(&tokens, Revocations::new(redis.clone())).unwrap());
     let mut settings = settings(&scratch.0);
     change(&mut settings);
     let objects = settings.storage.local_root.clone();

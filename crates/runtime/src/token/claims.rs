@@ -22,6 +22,11 @@ pub struct AccessClaims {
     pub exp: i64,
     pub jti: String,
     pub typ: String,
+    /// The session: the refresh-token family the token was issued for. Ending the session
+    /// voids its access tokens at once (see `revocation`). Absent from tokens issued
+    /// before sessions were named, which then live until they expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// What an account may do. `viewer` watches, `editor` manages content, `admin` manages users.

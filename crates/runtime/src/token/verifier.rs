@@ -1,6 +1,7 @@
 //! Verifies access tokens against auth's published keys. The key set is cached; an
 //! unknown `kid` triggers a refetch, at most once per refetch interval, so rotation is
-//! picked up at once while forged `kid`s cannot flood auth.
+//! picked up at once while forged `kid`s cannot flood auth. A verifier built with
+//! [`Revocations`] also refuses tokens of ended sessions, on every call.
 
 use std::{
     collections::HashMap,
@@ -19,7 +20,7 @@ use tonic::{
 
 use ottr_proto::auth::v1::{self as pb, auth_service_client::AuthServiceClient};
 
-use super::{ACCESS_TYP, AccessClaims, Caller, Role};
+use super::{ACCESS_TYP, AccessClaims, Caller, Revocations, Role};
 use crate::{ErrorCode, config::TokenSettings, request_id};
 
 /// Why a token was refused.
@@ -99,9 +100,13 @@ pub struct TokenVerifier {
     cache: RwLock<KeyCache>,
     /// One fetch at a time; callers that waited for it look at its result first.
     fetching: Mutex<()>,
+    /// Ended sessions; `None` checks signatures and claims only (tools, fuzzing).
+    revocations: Option<Revocations>,
 }
 
 impl TokenVerifier {
+    /// A verifier of signatures and claims alone; services add
+    /// [`checking_revocations`](Self::checking_revocations) (or use [`from_settings`](Self::from_settings)).
     pub fn new(settings: &TokenSettings, source: Arc<dyn JwksSource>) -> Self {
         // The algorithm is pinned: a token's own `alg` never chooses how it is checked.
         let mut validation = Validation::new(Algorithm::EdDSA);
@@ -117,16 +122,35 @@ impl TokenVerifier {
             max_age: Duration::from_secs(settings.max_age_secs),
             cache: RwLock::default(),
             fetching: Mutex::default(),
+            revocations: None,
         }
     }
 
-    /// A verifier that fetches keys from auth over gRPC.
-    pub fn from_settings(settings: &TokenSettings) -> Result<Self, tonic::transport::Error> {
-        Ok(Self::new(settings, Arc::new(GrpcJwksSource::new(&settings.auth_url)?)))
+    /// Also refuses the tokens of sessions auth has ended (see [`Revocations`]).
+    pub fn checking_revocations(mut self, revocations: Revocations) -> Self {
+        self.revocations = Some(revocations);
+        self
     }
 
-    /// Checks signature, algorithm, `kid`, `iss`, `aud`, `typ`, `exp` and `nbf`.
+    /// What a service verifies with: keys fetched from auth over gRPC, and ended sessions
+    /// looked up in the Redis auth writes them to.
+    pub fn from_settings(settings: &TokenSettings, revocations: Revocations) -> Result<Self, tonic::transport::Error> {
+        Ok(Self::new(settings, Arc::new(GrpcJwksSource::new(&settings.auth_url)?)).checking_revocations(revocations))
+    }
+
+    /// Checks signature, algorithm, `kid`, `iss`, `aud`, `typ`, `exp` and `nbf`, then that
+    /// the token's session has not been ended.
     pub async fn verify(&self, token: &str) -> Result<Caller, TokenError> {
+        let caller = self.verify_signed(token).await?;
+        if let (Some(revocations), Some(session)) = (&self.revocations, caller.session_id)
+            && revocations.is_revoked(session).await == Some(true)
+        {
+            return Err(TokenError::Invalid("the session has ended"));
+        }
+        Ok(caller)
+    }
+
+    async fn verify_signed(&self, token: &str) -> Result<Caller, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid("malformed"))?;
         if header.alg != Algorithm::EdDSA {
             return Err(TokenError::Invalid("algorithm not allowed"));
@@ -149,7 +173,11 @@ impl TokenVerifier {
         let user_id = claims.sub.parse().map_err(|_| TokenError::Invalid("malformed subject"))?;
         // Roles this build does not know grant nothing.
         let roles = claims.roles.iter().filter_map(|r| Role::parse(r)).collect();
-        Ok(Caller { user_id, roles })
+        let session_id = match claims.sid.as_deref() {
+            Some(sid) => Some(sid.parse().map_err(|_| TokenError::Invalid("malformed session"))?),
+            None => None,
+        };
+        Ok(Caller { user_id, roles, session_id })
     }
 
     async fn key(&self, kid: &str) -> Result<DecodingKey, TokenError> {

@@ -24,7 +24,7 @@ use ottr_runtime::{
     config::{DatabaseSettings, ListenSettings, RedisSettings, TokenSettings},
     db,
     redis::Redis,
-    token::TokenVerifier,
+    token::{Revocations, TokenVerifier},
 };
 use tonic::transport::Channel;
 
@@ -71,7 +71,7 @@ async fn run(database: &DatabaseSettings, rate: u32, duration: Duration) -> anyh
     .await?;
     let tokens = TokenSettings { auth_url: format!("http://127.0.0.1:{}", auth.port()), ..Default::default() };
     tokio::spawn(auth.run_until_stopped(std::future::pending()));
-    let verifier = Arc::new(TokenVerifier::from_settings(&tokens)?);
+    let verifier = Arc::new(TokenVerifier::from_settings(&tokens, Revocations::new(redis.clone()))?);
     let catalog_settings =
         ottr_catalog::CatalogSettings { listen: ListenSettings::new("127.0.0.1", 0), ..Default::default() };
     let catalog = ottr_catalog::Application::build(
@@ -92,7 +92,7 @@ async fn run(database: &DatabaseSettings, rate: u32, duration: Duration) -> anyh
     edge_settings.playback.secret = ottr_edge::config::PlaybackSettings::generate_secret();
     let objects = std::env::temp_dir().join(format!("ottr-bench-{}", uuid::Uuid::new_v4().simple()));
     let store = ottr_storage::ObjectStore::Local(ottr_storage::LocalStore::new(&objects));
-    let verifier = Arc::new(TokenVerifier::from_settings(&tokens)?);
+    let verifier = Arc::new(TokenVerifier::from_settings(&tokens, Revocations::new(redis.clone()))?);
     let edge = ottr_edge::Application::build(&edge_settings, ottr_edge::Dependencies { store, verifier }).await?;
     let rest_url = format!("http://127.0.0.1:{}/api/v1/titles/", edge.port());
     tokio::spawn(edge.run_until_stopped(std::future::pending()));

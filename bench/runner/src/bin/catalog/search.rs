@@ -14,7 +14,7 @@ use ottr_runtime::{
     config::{DatabaseSettings, ListenSettings, RedisSettings, TokenSettings},
     db,
     redis::Redis,
-    token::TokenVerifier,
+    token::{Revocations, TokenVerifier},
 };
 use serde_json::json;
 use tonic::transport::Channel;
@@ -45,7 +45,7 @@ async fn serve(database: &DatabaseSettings, fuzzy: bool) -> anyhow::Result<Clien
         search: ottr_catalog::SearchSettings { fuzzy },
         ..Default::default()
     };
-    let verifier = Arc::new(TokenVerifier::from_settings(&tokens)?);
+    let verifier = Arc::new(TokenVerifier::from_settings(&tokens, Revocations::new(redis.clone()))?);
     let catalog =
         ottr_catalog::Application::build(&settings, ottr_catalog::Dependencies { pool, redis, verifier }).await?;
     let url = format!("http://127.0.0.1:{}", catalog.port());

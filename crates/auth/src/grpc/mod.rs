@@ -1,6 +1,10 @@
 //! The `ottr.auth.v1.AuthService` handlers: wire types in, domain calls, wire types out.
+//! Account changes and TV sign-in have their own files.
 
-use std::sync::Arc;
+mod accounts;
+mod device;
+
+use std::{net::IpAddr, sync::Arc};
 
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -13,7 +17,8 @@ use ottr_runtime::{
 
 use crate::{
     AuthError,
-    domain::{Email, Password, Roles},
+    config::DeviceSettings,
+    domain::{Email, Password, Roles, User},
     hashing::Hasher,
     keys::KeyRing,
     sessions::Sessions,
@@ -28,6 +33,7 @@ pub(crate) struct AuthApi {
     pub hasher: Hasher,
     pub keys: Arc<KeyRing>,
     pub rotation_delay: time::Duration,
+    pub device: DeviceSettings,
 }
 
 /// The verified caller, holding `role` when one is named.
@@ -36,6 +42,45 @@ fn require<T>(request: &Request<T>, role: Option<Role>) -> Result<Caller, AuthEr
     match role {
         Some(role) if !caller.has(role) => Err(AuthError::PermissionDenied(role.as_str())),
         _ => Ok(caller.clone()),
+    }
+}
+
+impl AuthApi {
+    /// Checks the password of the account with `email` (an unknown one costs the same),
+    /// throttled per account and per address like every sign-in: a wrong password keeps
+    /// its attempt's count, a right one clears the account's. Answers the account and the
+    /// hash the password matched.
+    pub(crate) async fn check_password(
+        &self,
+        email: &Email,
+        address: Option<IpAddr>,
+        password: &str,
+    ) -> Result<(User, String), AuthError> {
+        self.throttle.reserve_login(email, address).await?;
+        let found = match users::find_credentials(&self.pool, email).await {
+            Ok(found) => found,
+            Err(error) => {
+                self.throttle.release_login(email, address).await;
+                return Err(error);
+            }
+        };
+        let (user, hash) = found.unzip();
+        let matches = match self.hasher.verify(password, hash.clone()).await {
+            Ok(matches) => matches,
+            Err(error) => {
+                // Never checked (busy, or our fault): not a guess to hold against anyone.
+                self.throttle.release_login(email, address).await;
+                return Err(error);
+            }
+        };
+        // A failure keeps its reservation: that is the count.
+        match (user, hash) {
+            (Some(user), Some(hash)) if matches => {
+                self.throttle.record_success(email, address).await;
+                Ok((user, hash))
+            }
+            _ => Err(AuthError::InvalidCredentials),
+        }
     }
 }
 
@@ -63,7 +108,7 @@ impl AuthService for AuthApi {
         let roles = Roles::new(vec![Role::Viewer])?;
         let user = users::insert(&self.pool, &email, &hash, &roles).await?;
         tracing::info!(user_id = %user.id, "account registered");
-        Ok(Response::new(self.sessions.start(user).await?))
+        Ok(Response::new(self.sessions.start(user.id, None).await?))
     }
 
     #[tracing::instrument(skip_all)]
@@ -72,33 +117,12 @@ impl AuthService for AuthApi {
         let body = request.into_inner();
         // A malformed email cannot belong to an account: same answer as a wrong password.
         let email = Email::parse(&body.email).map_err(|_| AuthError::InvalidCredentials)?;
-        self.throttle.reserve_login(&email, address).await?;
-        let found = users::find_credentials(&self.pool, &email).await;
-        let found = match found {
-            Ok(found) => found,
-            Err(error) => {
-                self.throttle.release_login(&email, address).await;
-                return Err(error.into());
-            }
-        };
-        let (user, hash) = match found {
-            Some((user, hash)) => (Some(user), Some(hash)),
-            None => (None, None),
-        };
-        let matches = match self.hasher.verify(&body.password, hash).await {
-            Ok(matches) => matches,
-            Err(error) => {
-                // Never checked (busy, or our fault): not a guess to hold against anyone.
-                self.throttle.release_login(&email, address).await;
-                return Err(error.into());
-            }
-        };
-        // A failure keeps its reservation: that is the count.
-        let Some(user) = user.filter(|_| matches) else {
-            return Err(AuthError::InvalidCredentials.into());
-        };
-        self.throttle.record_success(&email, address).await;
-        Ok(Response::new(self.sessions.start(user).await?))
+        let (user, hash) = self.check_password(&email, address, &body.password).await?;
+        // Said only to whoever knows the password, so it tells a guesser nothing.
+        if user.disabled {
+            return Err(AuthError::AccountDisabled.into());
+        }
+        Ok(Response::new(self.sessions.start(user.id, Some(&hash)).await?))
     }
 
     #[tracing::instrument(skip_all)]
@@ -171,5 +195,71 @@ impl AuthService for AuthApi {
     #[tracing::instrument(skip_all)]
     async fn get_jwks(&self, _request: Request<pb::GetJwksRequest>) -> Result<Response<pb::Jwks>, Status> {
         Ok(Response::new(pb::Jwks { keys: self.keys.published().await? }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn change_password(
+        &self,
+        request: Request<pb::ChangePasswordRequest>,
+    ) -> Result<Response<pb::ChangePasswordResponse>, Status> {
+        let caller = require(&request, None)?;
+        let address = client_addr(&request);
+        Ok(Response::new(self.change_password_of(&caller, address, request.into_inner()).await?))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn delete_account(
+        &self,
+        request: Request<pb::DeleteAccountRequest>,
+    ) -> Result<Response<pb::DeleteAccountResponse>, Status> {
+        let caller = require(&request, None)?;
+        let address = client_addr(&request);
+        Ok(Response::new(self.delete_account_of(&caller, address, request.into_inner()).await?))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn set_disabled(&self, request: Request<pb::SetDisabledRequest>) -> Result<Response<pb::User>, Status> {
+        let admin = require(&request, Some(Role::Admin))?;
+        Ok(Response::new(self.set_disabled_by(&admin, request.into_inner()).await?.into()))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn lookup_users(
+        &self,
+        request: Request<pb::LookupUsersRequest>,
+    ) -> Result<Response<pb::LookupUsersResponse>, Status> {
+        let caller = require(&request, None)?;
+        if !caller.has(Role::Editor) && !caller.has(Role::Admin) {
+            return Err(AuthError::PermissionDenied("editor or admin").into());
+        }
+        Ok(Response::new(self.lookup(request.into_inner()).await?))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn start_device_authorization(
+        &self,
+        request: Request<pb::StartDeviceAuthorizationRequest>,
+    ) -> Result<Response<pb::DeviceAuthorization>, Status> {
+        let address = client_addr(&request);
+        Ok(Response::new(self.start_device(address).await?))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn approve_device(
+        &self,
+        request: Request<pb::ApproveDeviceRequest>,
+    ) -> Result<Response<pb::ApproveDeviceResponse>, Status> {
+        let caller = require(&request, None)?;
+        let address = client_addr(&request);
+        self.decide_device(&caller, address, request.into_inner()).await?;
+        Ok(Response::new(pb::ApproveDeviceResponse {}))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn poll_device_token(
+        &self,
+        request: Request<pb::PollDeviceTokenRequest>,
+    ) -> Result<Response<pb::Session>, Status> {
+        Ok(Response::new(self.poll_device(&request.into_inner().device_code).await?))
     }
 }
