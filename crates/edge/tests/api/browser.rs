@@ -130,3 +130,31 @@ async fn a_kids_profile_does_not_see_a_mature_title_in_chromium(pool: PgPool) {
     }
     println!("{log}\nscreenshots: {}", shots.display());
 }
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn a_viewer_signs_a_tv_in_from_the_activation_link_in_chromium(pool: PgPool) {
+    let stack = spawn_stack(pool).await;
+    stack.viewer().await;
+    let started = stack.http.post(stack.url("/api/v1/device/code")).send().await.unwrap();
+    assert_eq!(started.status(), 200);
+    let device: serde_json::Value = started.json().await.unwrap();
+    let code = device["user_code"].as_str().unwrap().to_owned();
+    let shots = artifacts("device");
+    let args: [&OsStr; 5] = [
+        stack.edge.as_ref(),
+        "viewer@example.org".as_ref(),
+        "a fine passphrase".as_ref(),
+        code.as_ref(),
+        shots.as_ref(),
+    ];
+    let (status, log) = node("tests/browser/device.mjs", args).await;
+    assert!(status.success(), "{log}");
+    assert!(log.contains("code filled in") && log.contains("approved the TV"), "{log}");
+    let poll = stack
+        .http
+        .post(stack.url("/api/v1/device/token"))
+        .json(&serde_json::json!({"device_code": device["device_code"]}));
+    let session: serde_json::Value = poll.send().await.unwrap().json().await.unwrap();
+    assert_eq!(session["user"]["email"], "viewer@example.org", "the TV got its session: {session}");
+    println!("{log}\nscreenshots: {}", shots.display());
+}
