@@ -92,7 +92,9 @@ impl GrpcServer {
             .layer(self.client_addr)
             .layer(AuthLayer::new(verifier))
             .add_routes(self.routes)
-            .serve_with_incoming_shutdown(TcpIncoming::from(listener), async move {
+            // Without TCP_NODELAY an answer longer than one segment waits (Nagle) for the
+            // ACK the client delays: ~20 ms on every such call (measured in bench/catalog).
+            .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), async move {
                 shutdown.await;
                 let _ = stop_tx.send(());
             });
