@@ -327,8 +327,16 @@ const pages = {
           <option>processing</option><option>ready</option><option>failed</option><option>cancelled</option></select></label>
         <table class="assets"><thead><tr><th>File</th><th>State</th><th>Size · length</th><th>Rungs</th><th>Uploaded</th><th></th></tr></thead>
         <tbody id="asset-rows" data-testid="asset-rows"></tbody></table>
-        <button class="secondary" id="more-assets" hidden>More</button><div class="error" id="asset-error"></div></section>`);
+        <button class="secondary" id="more-assets" hidden>More</button><div class="error" id="asset-error"></div></section>
+      <section id="viewing" data-testid="viewing"><h2>Viewing <small class="muted" id="viewing-of">every title</small></h2>
+        <label>Over <select id="viewing-days" data-testid="viewing-days"><option value="7">7 days</option>
+          <option value="30" selected>30 days</option><option value="90">90 days</option></select></label>
+        <button class="secondary" id="viewing-all" hidden data-testid="viewing-all">Every title</button>
+        <div id="viewing-chart"></div><p id="viewing-total" data-testid="viewing-total"></p>
+        <table class="assets"><thead><tr><th>Most watched</th><th>Hours</th><th>Plays</th><th>Viewers</th><th>Completions</th></tr></thead>
+        <tbody id="viewing-top"></tbody></table><div class="error" id="viewing-error"></div></section>`);
     assetList();
+    viewingFigures();
     const form = document.getElementById('create');
     form.addEventListener('submit', async event => {
       event.preventDefault();
@@ -427,7 +435,9 @@ function assetList() {
   const filter = document.getElementById('asset-state');
   const more = document.getElementById('more-assets');
   const error = document.getElementById('asset-error');
-  let token = '', shown = [], refresh = null;
+  // `latest` numbers the loads: a filter change and a requeue can each start one, and
+  // only the newest may paint, or a slow stale answer would put back the old state.
+  let token = '', shown = [], refresh = null, latest = 0;
   const emails = new Map();
   const who = id => id === state.user?.id ? 'you' : emails.has(id) ? esc(emails.get(id)) : id ? `user ${esc(id.slice(0, 8))}` : '';
   // Who uploaded what, by email: one lookup for the ids not seen yet.
@@ -460,17 +470,19 @@ function assetList() {
     if (shown.some(a => a.state === 'processing') && document.getElementById('asset-rows') === rows) refresh = setTimeout(() => load(true), 3000);
   };
   const load = async reset => {
+    const mine = ++latest;
     try {
       const query = new URLSearchParams({ page_size: '20' });
       if (filter.value) query.set('state', filter.value);
       if (!reset && token) query.set('page_token', token);
       const page = await api(`/api/v1/assets?${query}`);
       await learn(page.assets);
+      if (mine !== latest) return;
       shown = reset ? page.assets : shown.concat(page.assets);
       token = page.next_page_token;
       error.textContent = '';
       paint();
-    } catch (failure) { error.textContent = failure.message; }
+    } catch (failure) { if (mine === latest) error.textContent = failure.message; }
   };
   filter.addEventListener('change', () => load(true));
   more.addEventListener('click', () => load(false));
@@ -487,6 +499,58 @@ function assetList() {
     } catch (failure) { error.textContent = failure.message; }
   });
   load(true);
+}
+
+// The studio's viewing figures: watch time per day as bars (thirty rectangles of SVG
+// need no chart library), the range's totals, and the most watched titles; choosing one
+// shows that title's own days.
+function viewingFigures() {
+  const days = document.getElementById('viewing-days');
+  const all = document.getElementById('viewing-all');
+  const error = document.getElementById('viewing-error');
+  let title = null, latest = 0;
+  const hours = secs => (secs / 3600).toFixed(secs < 360 ? 2 : 1);
+  const chart = list => {
+    const width = 600, height = 120, most = Math.max(1, ...list.map(d => d.watch_secs));
+    const step = width / list.length;
+    const bars = list.map((d, i) => {
+      const h = Math.round(d.watch_secs / most * (height - 10));
+      return `<rect x="${(i * step).toFixed(1)}" y="${height - h}" width="${Math.max(step - 2, 1).toFixed(1)}" height="${h}"
+        data-testid="viewing-bar" data-day="${esc(d.day)}" data-secs="${d.watch_secs}"><title>${esc(d.day)}: ${hours(d.watch_secs)} h,
+        ${d.plays} plays, ${d.viewers} viewers, ${d.completions} completions</title></rect>`;
+    }).join('');
+    return `<svg class="chart" viewBox="0 0 ${width} ${height}" role="img" aria-label="Hours watched per day">${bars}
+      <line x1="0" y1="${height - 0.5}" x2="${width}" y2="${height - 0.5}"></line></svg>`;
+  };
+  const load = async () => {
+    const mine = ++latest;
+    try {
+      const path = title ? `/api/v1/titles/${title.id}/analytics` : '/api/v1/analytics';
+      const stats = await api(`${path}?days=${days.value}`);
+      if (mine !== latest) return;
+      const t = stats.total;
+      document.getElementById('viewing-of').textContent = title ? title.name : 'every title';
+      all.hidden = !title;
+      document.getElementById('viewing-chart').innerHTML = chart(stats.days);
+      document.getElementById('viewing-total').textContent =
+        `${t.plays} plays · ${t.viewers} viewers · ${hours(t.watch_secs)} hours · ${t.completions} completions`;
+      document.getElementById('viewing-top').closest('table').hidden = Boolean(title);
+      document.getElementById('viewing-top').innerHTML = title ? '' : stats.top.map(row => `<tr data-testid="viewing-title">
+        <td><button class="link" data-title="${esc(row.title_id)}" data-name="${esc(row.title)}">${esc(row.title)}</button></td>
+        <td>${hours(row.watch_secs)}</td><td>${row.plays}</td><td>${row.viewers}</td><td>${row.completions}</td></tr>`).join('')
+        || '<tr><td colspan="5" class="muted">Nothing watched yet.</td></tr>';
+      error.textContent = '';
+    } catch (failure) { if (mine === latest) error.textContent = failure.message; }
+  };
+  days.addEventListener('change', load);
+  all.addEventListener('click', () => { title = null; load(); });
+  document.getElementById('viewing-top').addEventListener('click', event => {
+    const button = event.target.closest('button[data-title]');
+    if (!button) return;
+    title = { id: button.dataset.title, name: button.dataset.name };
+    load();
+  });
+  load();
 }
 
 // The seek bar under the player, with storyboard previews: hovering or dragging shows

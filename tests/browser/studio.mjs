@@ -1,11 +1,12 @@
 // The studio's asset list in a real headless Chromium, driven by playwright-core: an
 // editor sees every asset with its state, filters by state, requeues a cancelled job
-// and deletes an asset (confirming the browser's dialog); the row goes. Screenshots of
-// each step go to <artifacts>.
-// Usage: node tests/browser/studio.mjs <edge url> <editor email> <password> <ready asset> <cancelled asset> <artifacts dir>
+// and deletes an asset (confirming the browser's dialog); the row goes. Then the viewing
+// figures: the watched title is the most watched, with a bar for today, and choosing it
+// shows its own days. Screenshots of each step go to <artifacts>.
+// Usage: node tests/browser/studio.mjs <edge url> <editor email> <password> <ready asset> <cancelled asset> <watched title> <artifacts dir>
 import { launch, openPage, run, signIn, step } from './harness.mjs';
 
-const [url, email, password, ready, cancelled, artifacts] = process.argv.slice(2);
+const [url, email, password, ready, cancelled, watched, artifacts] = process.argv.slice(2);
 const browser = await launch({ autoplay: false });
 const { page, shot } = await openPage(browser, artifacts);
 const row = id => page.locator(`[data-testid=asset-row][data-asset="${id}"]`);
@@ -32,4 +33,16 @@ await run(browser, shot, async () => {
   await row(ready).waitFor({ state: 'detached', timeout: 15_000 });
   await shot('studio-after-delete');
   step('deleted from the studio: the row is gone');
+
+  const top = page.getByTestId('viewing-title').filter({ hasText: watched });
+  await top.waitFor({ timeout: 15_000 });
+  step(`most watched: ${(await top.locator('td').allTextContents()).map(t => t.trim()).join(' ')}`);
+  const bars = page.getByTestId('viewing-bar');
+  const today = await bars.last().getAttribute('data-secs');
+  step(`viewing chart: ${await bars.count()} days, ${today} s watched today`);
+  await top.getByRole('button').click();
+  await page.waitForFunction(() => !document.getElementById('viewing-all').hidden);
+  step(`one title: ${(await page.getByTestId('viewing-total').textContent()).trim()}`);
+  await page.getByTestId('viewing').scrollIntoViewIfNeeded();
+  await shot('studio-viewing');
 });

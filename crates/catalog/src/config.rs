@@ -12,11 +12,17 @@ pub struct CatalogSettings {
     /// bounds staleness only if an invalidation was lost while Redis was away.
     pub cache_ttl_secs: i64,
     pub search: SearchSettings,
+    pub analytics: AnalyticsSettings,
 }
 
 impl Default for CatalogSettings {
     fn default() -> Self {
-        Self { listen: ListenSettings::new("127.0.0.1", 50052), cache_ttl_secs: 300, search: SearchSettings::default() }
+        Self {
+            listen: ListenSettings::new("127.0.0.1", 50052),
+            cache_ttl_secs: 300,
+            search: SearchSettings::default(),
+            analytics: AnalyticsSettings::default(),
+        }
     }
 }
 
@@ -32,5 +38,20 @@ pub struct SearchSettings {
 impl Default for SearchSettings {
     fn default() -> Self {
         Self { fuzzy: true }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(default)]
+pub struct AnalyticsSettings {
+    /// Position reports also count plays, viewers, watch time and completions per title and
+    /// day (`OTTR__CATALOG__ANALYTICS__ENABLED`). Off records positions alone: bench/catalog's
+    /// baseline for what counting costs a progress write.
+    pub enabled: bool,
+}
+
+impl Default for AnalyticsSettings {
+    fn default() -> Self {
+        Self { enabled: true }
     }
 }

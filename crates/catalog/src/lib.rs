@@ -11,6 +11,6 @@ mod grpc;
 pub mod startup;
 mod store;
 
-pub use config::{CatalogSettings, SearchSettings};
+pub use config::{AnalyticsSettings, CatalogSettings, SearchSettings};
 pub use error::CatalogError;
 pub use startup::{Application, Dependencies};

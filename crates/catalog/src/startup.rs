@@ -44,7 +44,7 @@ impl Application {
         })?;
         let cache = Cache::new(deps.redis, settings.cache_ttl_secs);
         let stats = cache.stats();
-        let state = Arc::new(State { pool: deps.pool, cache, search: settings.search });
+        let state = Arc::new(State { pool: deps.pool, cache, search: settings.search, analytics: settings.analytics });
         let server = GrpcServer::new()
             .add(CatalogServiceServer::new(CatalogApi(state.clone())))
             .await

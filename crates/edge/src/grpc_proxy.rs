@@ -54,6 +54,7 @@ pub(crate) const PUBLIC: &[&str] = &[
     "/ottr.catalog.v1.CatalogService/DeleteTitle",
     "/ottr.catalog.v1.CatalogService/DeleteEpisode",
     "/ottr.catalog.v1.CatalogService/DetachAsset",
+    "/ottr.catalog.v1.CatalogService/GetViewingStats",
     "/ottr.catalog.v1.LibraryService/CreateProfile",
     "/ottr.catalog.v1.LibraryService/ListProfiles",
     "/ottr.catalog.v1.LibraryService/UpdateProfile",

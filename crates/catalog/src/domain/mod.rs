@@ -6,6 +6,7 @@ pub mod episode;
 pub mod maturity;
 pub mod progress;
 pub mod title;
+pub mod views;
 
 pub use access::Scope;
 pub use episode::EpisodeFields;

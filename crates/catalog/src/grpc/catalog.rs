@@ -10,7 +10,7 @@ use super::{State, caller};
 use crate::{
     CatalogError,
     domain::{self, EpisodeFields, Kind, Scope, TitleFields, Visibility, cursor, parse_id, text},
-    store::{removal, series, titles},
+    store::{removal, series, titles, views},
 };
 
 pub(crate) struct CatalogApi(pub Arc<State>);
@@ -280,6 +280,61 @@ impl CatalogService for CatalogApi {
             title_ids: detached.titles.iter().map(|(id, _)| id.to_string()).collect(),
             episode_ids: detached.episodes.iter().map(|(id, _)| id.to_string()).collect(),
         }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_viewing_stats(
+        &self,
+        request: Request<pb::GetViewingStatsRequest>,
+    ) -> Result<Response<pb::ViewingStats>, Status> {
+        Scope::require_staff(caller(&request).as_ref())?;
+        let body = request.into_inner();
+        let title_id = domain::parse_optional_id("title_id", &body.title_id)?;
+        let (from, to) = domain::views::range(body.days, domain::views::today())?;
+        if let Some(id) = title_id {
+            self.0.title(&id.to_string()).await?.ok_or(CatalogError::NotFound("title"))?;
+        }
+        let mut rows = views::figures(&self.0.pool, title_id, from, to).await?;
+        // GROUPING SETS puts the range's total (no day) last.
+        let total = rows.pop().filter(|row| row.day.is_none()).unwrap_or_default();
+        let found = rows.into_iter().filter_map(|row| Some((row.day?, day_figures(row)))).collect();
+        let days = domain::views::every_day(from, to, found, |day| pb::DayFigures {
+            day: day.to_string(),
+            ..Default::default()
+        });
+        let top = match title_id {
+            Some(_) => Vec::new(),
+            None => {
+                views::top_titles(&self.0.pool, from, to, TOP_TITLES).await?.into_iter().map(title_figures).collect()
+            }
+        };
+        Ok(Response::new(pb::ViewingStats { days, total: Some(day_figures(total)), top }))
+    }
+}
+
+const TOP_TITLES: i64 = 10;
+
+fn day_figures(row: views::Figures) -> pb::DayFigures {
+    pb::DayFigures {
+        day: row.day.map(|day| day.to_string()).unwrap_or_default(),
+        plays: row.plays,
+        viewers: row.viewers,
+        watch_secs: row.watch_secs,
+        completions: row.completions,
+    }
+}
+
+fn title_figures(row: views::TitleFigures) -> pb::TitleFigures {
+    pb::TitleFigures {
+        title_id: row.title_id.to_string(),
+        title: row.title,
+        figures: Some(pb::DayFigures {
+            day: String::new(),
+            plays: row.plays,
+            viewers: row.viewers,
+            watch_secs: row.watch_secs,
+            completions: row.completions,
+        }),
     }
 }
 

@@ -204,7 +204,8 @@ impl LibraryService for LibraryApi {
         if is_series && episode_id.is_none() {
             return Err(CatalogError::invalid("episode_id", "progress in a series is kept per episode").into());
         }
-        let row = progress::record(&self.0.pool, profile_id, title_id, episode_id, at).await?;
+        let row =
+            progress::record(&self.0.pool, profile_id, title_id, episode_id, at, self.0.analytics.enabled).await?;
         let item = self.items(vec![(row, false)], scope, limit).await?.pop().ok_or(CatalogError::NotFound("title"))?;
         Ok(Response::new(item))
     }

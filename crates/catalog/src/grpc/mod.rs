@@ -10,7 +10,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::{
-    CatalogError, SearchSettings,
+    AnalyticsSettings, CatalogError, SearchSettings,
     cache::Cache,
     domain::{Scope, Visibility, maturity, parse_id},
     store::titles,
@@ -23,6 +23,7 @@ pub(crate) struct State {
     pub pool: PgPool,
     pub cache: Cache,
     pub search: SearchSettings,
+    pub analytics: AnalyticsSettings,
 }
 
 fn caller<T>(request: &tonic::Request<T>) -> Option<Caller> {

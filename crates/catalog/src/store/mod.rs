@@ -5,6 +5,7 @@ pub(crate) mod progress;
 pub(crate) mod removal;
 pub(crate) mod series;
 pub(crate) mod titles;
+pub(crate) mod views;
 
 use time::OffsetDateTime;
 

@@ -5,7 +5,10 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{from_micros, micros};
-use crate::{CatalogError, domain::progress::Position};
+use crate::{
+    CatalogError,
+    domain::progress::{FINISHED, Position},
+};
 
 #[derive(sqlx::FromRow, Clone, Debug)]
 pub(crate) struct ProgressRow {
@@ -27,29 +30,34 @@ impl ProgressRow {
     }
 }
 
+/// Saves a position report. With `counted`, the same statement adds it to the day's
+/// viewing figures ([`super::views`]).
 pub(crate) async fn record(
     pool: &PgPool,
     profile_id: Uuid,
     title_id: Uuid,
     episode_id: Option<Uuid>,
     at: Position,
+    counted: bool,
 ) -> Result<ProgressRow, CatalogError> {
-    Ok(sqlx::query_as(
-        "INSERT INTO catalog.progress (profile_id, item_id, title_id, episode_id, position_secs, duration_secs)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (profile_id, item_id) DO UPDATE
-            SET position_secs = EXCLUDED.position_secs, duration_secs = EXCLUDED.duration_secs, updated_at = now()
-         RETURNING item_id, title_id, episode_id, position_secs, duration_secs, updated_at",
-    )
-    .bind(profile_id)
-    .bind(episode_id.unwrap_or(title_id))
-    .bind(title_id)
-    .bind(episode_id)
-    .bind(at.position_secs)
-    .bind(at.duration_secs)
-    .fetch_one(pool)
-    .await?)
+    let query = sqlx::query_as(if counted { super::views::RECORD_AND_COUNT } else { RECORD })
+        .bind(profile_id)
+        .bind(episode_id.unwrap_or(title_id))
+        .bind(title_id)
+        .bind(episode_id)
+        .bind(at.position_secs)
+        .bind(at.duration_secs);
+    let query = if counted { query.bind(FINISHED) } else { query };
+    Ok(query.fetch_one(pool).await?)
 }
+
+/// The upsert alone.
+const RECORD: &str =
+    "INSERT INTO catalog.progress (profile_id, item_id, title_id, episode_id, position_secs, duration_secs)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (profile_id, item_id) DO UPDATE
+        SET position_secs = EXCLUDED.position_secs, duration_secs = EXCLUDED.duration_secs, updated_at = now()
+     RETURNING item_id, title_id, episode_id, position_secs, duration_secs, updated_at";
 
 /// Most recent first, after the row whose key is `after`.
 pub(crate) async fn history(

@@ -5,6 +5,7 @@
 // failure report.
 #![allow(unreachable_pub, clippy::unwrap_used)]
 
+mod analytics;
 mod cache;
 mod database;
 mod helpers;

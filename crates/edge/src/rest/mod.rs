@@ -2,6 +2,7 @@
 //! `/api/v1/openapi.json`, which is generated from these handlers.
 
 mod account;
+mod analytics;
 mod artwork;
 mod assets;
 mod auth;
@@ -62,6 +63,7 @@ pub(crate) struct Api {
         assets::list_assets, assets::get_asset, jobs::requeue, jobs::cancel, assets::add_subtitle, assets::replace_subtitle, assets::remove_subtitle,
         removal::delete_title, removal::delete_episode, removal::delete_asset,
         uploads::direct::grant,
+        analytics::catalog, analytics::title,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth)
@@ -112,6 +114,8 @@ pub(crate) fn router(api: Api, limits: &LimitSettings) -> Router {
         .route("/api/v1/titles/{id}/visibility", put(catalog::set_visibility))
         .route("/api/v1/titles/{id}/playback", get(playback::title))
         .route("/api/v1/titles/{id}/poster", get(artwork::poster))
+        .route("/api/v1/titles/{id}/analytics", get(analytics::title))
+        .route("/api/v1/analytics", get(analytics::catalog))
         .route("/api/v1/episodes/{id}/playback", get(playback::episode))
         .route("/api/v1/series/{id}", get(catalog::get_series))
         .route("/api/v1/search", get(catalog::search))

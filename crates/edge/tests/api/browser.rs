@@ -79,13 +79,15 @@ async fn an_editor_requeues_and_deletes_assets_from_the_studio_in_chromium(pool:
     let cancel =
         stack.authed(reqwest::Method::POST, &format!("/api/v1/jobs/{}/cancel", cancelled.job_id), &stack.editor);
     assert_eq!(cancel.send().await.unwrap().status(), 200);
+    crate::analytics::watched_movie(&stack, "watched", "Watched Film").await;
     let shots = artifacts("studio");
-    let args: [&OsStr; 6] = [
+    let args: [&OsStr; 7] = [
         stack.edge.as_ref(),
         "editor@example.org".as_ref(),
         "a fine passphrase".as_ref(),
         ready.id.as_ref(),
         cancelled.id.as_ref(),
+        "Watched Film".as_ref(),
         shots.as_ref(),
     ];
     let (status, log) = node("tests/browser/studio.mjs", args).await;
@@ -93,9 +95,15 @@ async fn an_editor_requeues_and_deletes_assets_from_the_studio_in_chromium(pool:
     assert!(log.contains("the filter shows the cancelled asset alone"), "{log}");
     assert!(log.contains("requeued"), "{log}");
     assert!(log.contains("deleted from the studio"), "{log}");
+    assert!(
+        log.contains("most watched: Watched Film 0.00 1 1 0"),
+        "the title, its hours, plays, viewers, completions: {log}"
+    );
+    assert!(log.contains("viewing chart: 30 days, 1.5 s watched today"), "today's bar holds the 1.5 s watched: {log}");
+    assert!(log.contains("one title: 1 plays · 1 viewers"), "{log}");
     let left: Vec<String> = stack.stored_files().into_iter().filter(|f| f.contains(&ready.id)).collect();
     assert!(left.is_empty(), "nothing of the deleted asset is stored: {left:?}");
-    for shot in ["studio-assets", "studio-after-delete"] {
+    for shot in ["studio-assets", "studio-after-delete", "studio-viewing"] {
         assert!(shots.join(format!("{shot}.png")).is_file(), "{shot}.png was saved");
     }
     println!("{log}\nscreenshots: {}", shots.display());

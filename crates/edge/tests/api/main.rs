@@ -6,6 +6,7 @@
 #![allow(unreachable_pub, clippy::unwrap_used)]
 
 mod account;
+mod analytics;
 mod browser;
 mod delivery;
 mod episodes;
