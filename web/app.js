@@ -307,6 +307,7 @@ const pages = {
       <input name="slug" placeholder="slug-like-this" required pattern="[a-z0-9]+(-[a-z0-9]+)*" data-testid="new-slug">
       <textarea name="synopsis" placeholder="Synopsis"></textarea>
       <select name="kind"><option value="movie">Movie</option><option value="series">Series</option></select>
+      <label><input type="checkbox" name="downloadable" data-testid="new-downloadable"> Offer an MP4 download</label>
       <input name="file" type="file" accept="video/*" required data-testid="file">
       <button data-testid="create-upload">Create and upload</button>
       <div class="error" id="error"></div></form>
@@ -341,7 +342,7 @@ const pages = {
     form.addEventListener('submit', async event => {
       event.preventDefault();
       try {
-        const body = { kind: form.kind.value, slug: form.slug.value, title: form.title.value, synopsis: form.synopsis.value };
+        const body = { kind: form.kind.value, slug: form.slug.value, title: form.title.value, synopsis: form.synopsis.value, downloadable: form.downloadable.checked };
         const title = await api('/api/v1/titles', { method: 'POST', body });
         document.getElementById('progress').hidden = false;
         const { asset, job } = await upload(form.file.files[0], percent => { document.getElementById('upload-bar').value = percent; });
@@ -370,7 +371,8 @@ async function play(kind, id, paint) {
     <div class="player-bar"><label>Quality <select id="quality" data-testid="quality"><option value="-1">Auto</option></select></label>
     <label hidden>Audio <select id="audio" data-testid="audio"></select></label>
     <label hidden>Subtitles <select id="subtitles" data-testid="subtitles"><option value="-1">Off</option></select></label>
-    <span class="muted" id="level" data-testid="level"></span></div>
+    <span class="muted" id="level" data-testid="level"></span>
+    ${playback.download_url ? `<a href="${esc(playback.download_url)}" download data-testid="download">Download MP4 · ${(playback.download_bytes / 1048576).toFixed(1)} MiB</a>` : ''}</div>
     <div class="scrub"><div id="preview" class="preview" hidden data-testid="preview"></div>
       <input id="scrub" type="range" min="0" max="1000" value="0" data-testid="scrub" aria-label="Seek"></div>
     ${next ? `<section id="up-next" class="up-next" hidden data-testid="up-next">Up next: <strong>${episodeLabel(next)} · ${esc(next.title)}</strong>

@@ -91,7 +91,7 @@ impl Application {
             store,
             signer: Signer::new(&settings.playback.secret_bytes().map_err(StartupError::PlaybackSecret)?),
             cache: HotCache::new(settings.hls_cache_bytes),
-            reads: tokio::sync::Semaphore::new(settings.playback.max_concurrent_reads.max(1)),
+            reads: Arc::new(tokio::sync::Semaphore::new(settings.playback.max_concurrent_reads.max(1))),
         });
         let stopping = CancellationToken::new();
         let player = Player {
@@ -112,6 +112,7 @@ impl Application {
         let hls_routes = Router::new()
             .route("/hls/{token}/{*rest}", hls::route(Tree::Hls))
             .route("/images/{token}/{*rest}", hls::route(Tree::Images))
+            .route("/files/{token}/{*rest}", hls::route(Tree::Files))
             .with_state(delivery);
         let channels = &upstream.channels;
         let grpc = grpc_proxy::router(

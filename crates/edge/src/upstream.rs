@@ -10,7 +10,7 @@ use tonic::{
 use ottr_proto::{
     auth::v1::auth_service_client::AuthServiceClient,
     catalog::v1::{catalog_service_client::CatalogServiceClient, library_service_client::LibraryServiceClient},
-    media::v1::media_service_client::MediaServiceClient,
+    media::v1::{media_service_client::MediaServiceClient, webhook_service_client::WebhookServiceClient},
 };
 use ottr_runtime::{client_addr::CLIENT_IP_HEADER, request_id};
 
@@ -24,6 +24,7 @@ pub(crate) struct Upstream {
     pub catalog: CatalogServiceClient<Channel>,
     pub library: LibraryServiceClient<Channel>,
     pub media: MediaServiceClient<Channel>,
+    pub webhooks: WebhookServiceClient<Channel>,
 }
 
 fn channel(url: &str) -> Result<Channel, tonic::transport::Error> {
@@ -50,6 +51,7 @@ impl Upstream {
             catalog: CatalogServiceClient::new(channels.catalog.clone()),
             library: LibraryServiceClient::new(channels.catalog.clone()),
             media: MediaServiceClient::new(channels.media.clone()),
+            webhooks: WebhookServiceClient::new(channels.media.clone()),
             channels,
         })
     }

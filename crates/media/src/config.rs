@@ -9,7 +9,8 @@ use ottr_storage::StorageSettings;
 
 use crate::{
     probe::Limits,
-    transcode::{loudness::LoudnessTarget, rate::Encoder},
+    transcode::{download::DownloadSettings, loudness::LoudnessTarget, rate::Encoder},
+    webhooks::WebhookSettings,
 };
 
 #[derive(Clone, Debug, Deserialize)]
@@ -27,6 +28,10 @@ pub struct MediaSettings {
     pub audio: AudioSettings,
     /// `OTTR__MEDIA__VIDEO__PRESET`, `…__CRF`: how every rung is encoded.
     pub video: Encoder,
+    /// `OTTR__MEDIA__DOWNLOADS__ENABLED`, `…__MAX_LINES`: the MP4 made beside the ladder.
+    pub downloads: DownloadSettings,
+    /// `OTTR__MEDIA__WEBHOOKS__*`: who may be sent webhooks, and how retries go.
+    pub webhooks: WebhookSettings,
 }
 
 impl Default for MediaSettings {
@@ -40,6 +45,8 @@ impl Default for MediaSettings {
             worker: WorkerSettings::default(),
             audio: AudioSettings::default(),
             video: Encoder::default(),
+            downloads: DownloadSettings::default(),
+            webhooks: WebhookSettings::default(),
         }
     }
 }

@@ -165,6 +165,8 @@ impl From<AssetRow> for pb::Asset {
             bytes_per_hour,
             created_by: row.created_by.map(|id| id.to_string()).unwrap_or_default(),
             job: Some(job),
+            download: row.download_key.unwrap_or_default(),
+            download_bytes: row.download_bytes.unwrap_or_default().max(0) as u64,
         }
     }
 }
@@ -185,6 +187,8 @@ impl TryFrom<AssetRow> for pb::Playback {
             storyboard: row.storyboard_key.unwrap_or_default(),
             ready: row.state == AssetState::Ready,
             duration_secs: row.source.duration_secs,
+            download: row.download_key.unwrap_or_default(),
+            download_bytes: row.download_bytes.unwrap_or_default().max(0) as u64,
         })
     }
 }

@@ -51,6 +51,8 @@ pub enum MediaError {
     Subtitles(#[from] SubtitleError),
     #[error("the asset is not ready; tracks are added once its ladder is complete")]
     NotReady,
+    #[error("the webhook URL is refused: {0}")]
+    WebhookUrlRefused(String),
     #[error("sign in first")]
     Unauthenticated,
     #[error("only editors and admins manage media")]
@@ -110,6 +112,7 @@ impl ServiceError for MediaError {
             MediaError::JobState(_) => ErrorCode::JobStateConflict,
             MediaError::Subtitles(_) => ErrorCode::InvalidSubtitles,
             MediaError::NotReady => ErrorCode::AssetNotReady,
+            MediaError::WebhookUrlRefused(_) => ErrorCode::WebhookUrlRefused,
             MediaError::Unauthenticated => ErrorCode::Unauthenticated,
             MediaError::PermissionDenied => ErrorCode::PermissionDenied,
             MediaError::Storage(_) => ErrorCode::Unavailable,
@@ -138,6 +141,7 @@ impl ServiceError for MediaError {
                 | MediaError::JobState(_)
                 | MediaError::Subtitles(_)
                 | MediaError::NotReady
+                | MediaError::WebhookUrlRefused(_)
                 | MediaError::Unauthenticated
                 | MediaError::PermissionDenied
         )

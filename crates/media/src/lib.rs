@@ -1,6 +1,7 @@
 //! ottr's media service (`ottr.media.v1`): object storage, upload intake with ffprobe
 //! validation, the durable transcode queue, the single-decode HLS ladder with segments
-//! uploaded as they are made, poster and storyboard, and streaming job progress.
+//! uploaded as they are made, poster and storyboard, the MP4 download, streaming job
+//! progress, and the webhooks that tell other systems what happened.
 
 pub mod config;
 mod convert;
@@ -19,6 +20,7 @@ pub mod store;
 pub mod subtitles;
 pub mod transcode;
 pub mod uploads;
+pub mod webhooks;
 pub mod worker;
 
 pub use config::MediaSettings;

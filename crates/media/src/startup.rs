@@ -5,7 +5,7 @@ use std::{future::Future, sync::Arc};
 use sqlx::PgPool;
 use tokio::{net::TcpListener, sync::watch};
 
-use ottr_proto::media::v1::media_service_server::MediaServiceServer;
+use ottr_proto::media::v1::{media_service_server::MediaServiceServer, webhook_service_server::WebhookServiceServer};
 use ottr_runtime::{
     config::RedisSettings,
     grpc::{self, GrpcServer},
@@ -15,7 +15,10 @@ use ottr_runtime::{
 
 use ottr_storage::ObjectStore;
 
-use crate::{MediaError, MediaSettings, events::Events, grpc::MediaApi, pipeline::Context, uploads, worker};
+use crate::{
+    MediaError, MediaSettings, events::Events, grpc::MediaApi, pipeline::Context, uploads, webhooks,
+    webhooks::WebhookApi, worker,
+};
 
 #[derive(Clone)]
 pub struct Dependencies {
@@ -70,7 +73,12 @@ impl Application {
         let events = Events::start(deps.pool.clone(), deps.redis, &deps.redis_settings)?;
         let upload_writers = Arc::new(tokio::sync::Semaphore::new(settings.uploads.max_writers.max(1)));
         let ctx = Context { pool: deps.pool, store, events, settings: Arc::new(settings), upload_writers };
-        let server = GrpcServer::new().add(MediaServiceServer::new(MediaApi { ctx: ctx.clone() })).await;
+        let webhooks = WebhookApi { pool: ctx.pool.clone(), settings: ctx.settings.webhooks };
+        let server = GrpcServer::new()
+            .add(MediaServiceServer::new(MediaApi { ctx: ctx.clone() }))
+            .await
+            .add(WebhookServiceServer::new(webhooks))
+            .await;
         Ok(Self { listener, server, verifier: deps.verifier, ctx })
     }
 
@@ -90,6 +98,8 @@ impl Application {
     ) -> Result<(), tonic::transport::Error> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let sweeper = uploads::sweep::spawn(self.ctx.clone(), stop_rx.clone());
+        let settings = self.ctx.settings.webhooks;
+        let sender = settings.send.then(|| webhooks::send::spawn(self.ctx.pool.clone(), settings, stop_rx.clone()));
         let mut workers =
             if self.ctx.settings.worker.enabled { Some(worker::spawn(self.ctx.clone(), stop_rx)) } else { None };
         let served = self
@@ -103,6 +113,9 @@ impl Application {
             while workers.join_next().await.is_some() {}
         }
         let _ = sweeper.await;
+        if let Some(sender) = sender {
+            let _ = sender.await;
+        }
         served
     }
 }

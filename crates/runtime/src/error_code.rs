@@ -122,6 +122,9 @@ codes! {
     // direct upload URL that is unknown, expired or already used.
     UploadExpired => "upload_expired", NotFound, 410;
     DirectUploadInvalid => "direct_upload_invalid", PermissionDenied, 403;
+    // A webhook URL that is not https, or whose host is (or resolves to) a loopback,
+    // private or link-local address: no requests into the operator's own network.
+    WebhookUrlRefused => "webhook_url_refused", InvalidArgument, 422;
 }
 
 impl ErrorCode {

@@ -14,6 +14,7 @@ pub mod service_error;
 pub mod shutdown;
 pub mod telemetry;
 pub mod token;
+pub mod webhooks;
 
 pub use error_code::ErrorCode;
 pub use service_error::{ServiceError, to_status};

@@ -5,6 +5,7 @@
 //! hls/<asset>/<attempt>/master.m3u8       the ladder of one transcode attempt
 //! hls/<asset>/<attempt>/<rung>/…          init.mp4, seg_00001.m4s …, index.m3u8
 //! images/<asset>/<attempt>/poster.jpg     poster, storyboard.jpg, storyboard.vtt
+//! files/<asset>/<attempt>/<rung>.mp4      the progressive download, remuxed from a rung
 //! ```
 //! Each attempt writes under its own number, so a late write from an abandoned attempt
 //! can never mix into the objects of the attempt that completes; the winner deletes the
@@ -23,6 +24,7 @@ pub use delivery::DeliveryKey;
 pub enum Tree {
     Hls,
     Images,
+    Files,
 }
 
 impl Tree {
@@ -30,6 +32,7 @@ impl Tree {
         match self {
             Tree::Hls => "hls",
             Tree::Images => "images",
+            Tree::Files => "files",
         }
     }
 
@@ -37,6 +40,7 @@ impl Tree {
         match text {
             "hls" => Some(Tree::Hls),
             "images" => Some(Tree::Images),
+            "files" => Some(Tree::Files),
             _ => None,
         }
     }
@@ -74,9 +78,9 @@ impl AssetKeys {
         format!("sources/{}/", self.0)
     }
 
-    /// Every prefix the asset has objects under: its source, ladders and images.
-    pub fn every_root(self) -> [String; 3] {
-        [self.sources_root(), self.hls_root(), self.images_root()]
+    /// Every prefix the asset has objects under: its source, ladders, images and downloads.
+    pub fn every_root(self) -> [String; 4] {
+        [self.sources_root(), self.hls_root(), self.images_root(), self.root(Tree::Files)]
     }
 
     /// Every attempt of the asset in one tree.

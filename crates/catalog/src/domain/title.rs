@@ -111,6 +111,7 @@ pub struct TitleFields {
     pub poster_url: String,
     pub backdrop_url: String,
     pub asset_id: Option<Uuid>,
+    pub downloadable: bool,
 }
 
 impl TitleFields {
@@ -207,6 +208,7 @@ impl TryFrom<pb::TitleFields> for TitleFields {
             poster_url: url("fields.artwork.poster_url", &artwork.poster_url)?,
             backdrop_url: url("fields.artwork.backdrop_url", &artwork.backdrop_url)?,
             asset_id,
+            downloadable: raw.downloadable,
         })
     }
 }
@@ -226,6 +228,7 @@ impl From<TitleFields> for pb::TitleFields {
             credits: f.credits.into_iter().map(|c| pb::Credit { name: c.name, role: c.role }).collect(),
             artwork: Some(pb::Artwork { poster_url: f.poster_url, backdrop_url: f.backdrop_url }),
             asset_id: f.asset_id.map(|id| id.to_string()).unwrap_or_default(),
+            downloadable: f.downloadable,
         }
     }
 }

@@ -15,7 +15,7 @@ use crate::{
 macro_rules! columns {
     () => {
         "id, kind, slug, title, synopsis, release_year, runtime_secs, maturity_rating, genres, tags, \
-         credits, poster_url, backdrop_url, asset_id, visibility, created_at, updated_at, published_at, sort_at"
+         credits, poster_url, backdrop_url, asset_id, downloadable, visibility, created_at, updated_at, published_at, sort_at"
     };
 }
 
@@ -39,6 +39,7 @@ pub struct TitleRow {
     poster_url: String,
     backdrop_url: String,
     asset_id: Option<Uuid>,
+    downloadable: bool,
     visibility: String,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
@@ -72,6 +73,7 @@ impl From<TitleRow> for pb::Title {
             poster_url: row.poster_url,
             backdrop_url: row.backdrop_url,
             asset_id: row.asset_id,
+            downloadable: row.downloadable,
         };
         pb::Title {
             id: row.id.to_string(),
@@ -102,6 +104,7 @@ fn bind_editable<'q>(query: TitleQuery<'q>, f: &'q TitleFields) -> TitleQuery<'q
         .bind(&f.poster_url)
         .bind(&f.backdrop_url)
         .bind(f.asset_id)
+        .bind(f.downloadable)
 }
 
 fn slug_taken(error: sqlx::Error) -> CatalogError {
@@ -111,8 +114,8 @@ fn slug_taken(error: sqlx::Error) -> CatalogError {
 pub(crate) async fn insert(pool: &PgPool, f: &TitleFields) -> Result<pb::Title, CatalogError> {
     let query = concat!(
         "INSERT INTO catalog.titles (id, slug, title, synopsis, release_year, runtime_secs, maturity_rating,
-            genres, tags, credits, credit_names, poster_url, backdrop_url, asset_id, kind)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING ",
+            genres, tags, credits, credit_names, poster_url, backdrop_url, asset_id, downloadable, kind)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING ",
         columns!()
     );
     let query = sqlx::query_as::<_, TitleRow>(query).bind(Uuid::new_v4());
@@ -135,7 +138,7 @@ pub(crate) async fn update(pool: &PgPool, id: Uuid, f: &TitleFields) -> Result<(
     let query = concat!(
         "UPDATE catalog.titles SET slug = $2, title = $3, synopsis = $4, release_year = $5, runtime_secs = $6,
             maturity_rating = $7, genres = $8, tags = $9, credits = $10, credit_names = $11, poster_url = $12,
-            backdrop_url = $13, asset_id = $14, updated_at = now()
+            backdrop_url = $13, asset_id = $14, downloadable = $15, updated_at = now()
          WHERE id = $1 RETURNING ",
         columns!()
     );
@@ -156,13 +159,26 @@ pub(crate) async fn set_visibility(pool: &PgPool, id: Uuid, visibility: Visibili
          WHERE id = $1 RETURNING ",
         columns!()
     );
-    sqlx::query_as::<_, TitleRow>(query)
+    let mut tx = pool.begin().await?;
+    let before: Option<String> = sqlx::query_scalar("SELECT visibility FROM catalog.titles WHERE id = $1 FOR UPDATE")
         .bind(id)
-        .bind(visibility.as_str())
-        .fetch_optional(pool)
-        .await?
-        .map(Into::into)
-        .ok_or(CatalogError::NotFound("title"))
+        .fetch_optional(&mut *tx)
+        .await?;
+    let before = before.ok_or(CatalogError::NotFound("title"))?;
+    let title: pb::Title =
+        sqlx::query_as::<_, TitleRow>(query).bind(id).bind(visibility.as_str()).fetch_one(&mut *tx).await?.into();
+    // `title.published` when it becomes visible to everyone, in the same transaction.
+    if visibility == Visibility::Published && before != Visibility::Published.as_str() {
+        let fields = title.fields.clone().unwrap_or_default();
+        let kind = if fields.kind == pb::Kind::Series as i32 { "series" } else { "movie" };
+        let data = serde_json::json!({
+            "title_id": title.id, "slug": fields.slug, "title": fields.title, "kind": kind,
+            "asset_id": fields.asset_id, "published_at": title.published_at,
+        });
+        ottr_runtime::webhooks::enqueue(&mut tx, "title.published", data).await?;
+    }
+    tx.commit().await?;
+    Ok(title)
 }
 
 pub(crate) async fn get(executor: impl PgExecutor<'_>, id: Uuid) -> Result<Option<pb::Title>, CatalogError> {

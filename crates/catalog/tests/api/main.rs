@@ -14,3 +14,4 @@ mod profiles;
 mod search;
 mod series;
 mod titles;
+mod webhooks;

@@ -1,7 +1,10 @@
-//! HLS delivery from object storage: `/hls/<token>/<attempt>/…` and
-//! `/images/<token>/<attempt>/…`, each request's token checked, with the right
-//! Content-Type, Range (206), HEAD, ETag and If-None-Match, and Cache-Control (long and
-//! immutable for segments and images, short for playlists, which grow while encoding).
+//! HLS delivery from object storage: `/hls/<token>/<attempt>/…`,
+//! `/images/<token>/<attempt>/…` and `/files/<token>/<attempt>/…` (MP4 downloads), each
+//! request's token checked, with the right Content-Type, Range (206), HEAD, ETag and
+//! If-None-Match, and Cache-Control (long and immutable for segments, images and files,
+//! short for playlists, which grow while encoding). Downloads are streamed from storage a
+//! chunk at a time and never held whole in memory or in the hot cache: one is as large as
+//! a rung of the whole film.
 
 mod cache;
 pub mod token;
@@ -31,7 +34,7 @@ pub struct Delivery {
     pub cache: HotCache,
     /// Storage reads running at once: beyond it, requests wait their turn instead of
     /// opening ever more connections to storage (or file handles and buffers).
-    pub reads: tokio::sync::Semaphore,
+    pub reads: Arc<tokio::sync::Semaphore>,
 }
 
 /// Whether an object never changes once written: every attempt writes under its own
@@ -39,6 +42,9 @@ pub struct Delivery {
 fn immutable(key: &DeliveryKey) -> bool {
     !key.relative().ends_with(".m3u8")
 }
+
+/// How much of a download one storage read fetches.
+const FILE_CHUNK: u64 = 8 * 1024 * 1024;
 
 /// FNV-1a: a stable hash for ETags, the same on every edge.
 fn fnv(text: &str) -> u64 {
@@ -104,8 +110,16 @@ impl Delivery {
             status = StatusCode::PARTIAL_CONTENT;
             answer.push((header::CONTENT_RANGE, format!("bytes {start}-{end}/{}", meta.size)));
         }
+        if tree == Tree::Files {
+            let name = key.relative().rsplit('/').next().unwrap_or("download.mp4");
+            answer.push((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{asset}-{name}\"")));
+        }
         if method == Method::HEAD {
             return Ok((status, AppendHeaders(answer)).into_response());
+        }
+        if tree == Tree::Files {
+            let (start, end) = wanted.unwrap_or((0, meta.size.saturating_sub(1)));
+            return Ok((status, AppendHeaders(answer), self.chunks(key, start, end)).into_response());
         }
         let body = match (wanted, self.cache.get(key.as_str())) {
             (Some((start, end)), Some(whole)) => whole.slice(start as usize..=end as usize),
@@ -119,6 +133,25 @@ impl Delivery {
             (_, None) => self.whole(&key).await?,
         };
         Ok((status, AppendHeaders(answer), Body::from(body)).into_response())
+    }
+
+    /// Bytes `start..=end` of a download, read from storage `FILE_CHUNK` at a time as the
+    /// client takes them; each read waits its turn with every other storage read.
+    fn chunks(&self, key: DeliveryKey, start: u64, end: u64) -> Body {
+        let (store, reads) = (self.store.clone(), self.reads.clone());
+        let stream = futures_util::stream::try_unfold(start, move |at| {
+            let (store, reads, key) = (store.clone(), reads.clone(), key.clone());
+            async move {
+                if at > end {
+                    return Ok::<_, EdgeError>(None);
+                }
+                let last = (at + FILE_CHUNK - 1).min(end);
+                let _permit = reads.acquire().await.map_err(|e| EdgeError::internal("waiting for a read", e))?;
+                let bytes = store.get_range(key.as_str(), at, Some(last)).await.map_err(EdgeError::Storage)?;
+                Ok(Some((Bytes::from(bytes), last + 1)))
+            }
+        });
+        Body::from_stream(stream)
     }
 
     /// The whole object from storage, kept in memory when it never changes.

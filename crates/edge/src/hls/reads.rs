@@ -36,7 +36,7 @@ async fn fixture(max_reads: usize) -> Fixture {
         store,
         signer,
         cache: HotCache::new(64 * 1024 * 1024),
-        reads: tokio::sync::Semaphore::new(max_reads),
+        reads: std::sync::Arc::new(tokio::sync::Semaphore::new(max_reads)),
     };
     Fixture { delivery, token, root }
 }

@@ -39,7 +39,8 @@ impl Player {
         let request = forward(headers, catalog::GetTitleRequest { id_or_slug, profile_id });
         let title = self.upstream.catalog.clone().get_title(request).await?.into_inner();
         let asset_id = title.fields.as_ref().map(|f| f.asset_id.clone()).unwrap_or_default();
-        let mut playback = self.sign(headers, asset_id, "this title has nothing to play yet").await?;
+        let downloadable = title.fields.as_ref().is_some_and(|f| f.downloadable);
+        let mut playback = self.sign(headers, asset_id, "this title has nothing to play yet", downloadable).await?;
         playback.title = Some(title);
         Ok(playback)
     }
@@ -54,8 +55,10 @@ impl Player {
         let request = forward(headers, catalog::GetEpisodeRequest { id, profile_id });
         let found = self.upstream.catalog.clone().get_episode(request).await?.into_inner();
         let asset_id = found.episode.as_ref().and_then(|e| e.fields.as_ref()).map(|f| f.asset_id.clone());
-        let mut playback =
-            self.sign(headers, asset_id.unwrap_or_default(), "this episode has nothing to play yet").await?;
+        // A series offers downloads for all its episodes or none.
+        let downloadable = found.series.as_ref().and_then(|s| s.fields.as_ref()).is_some_and(|f| f.downloadable);
+        let nothing = "this episode has nothing to play yet";
+        let mut playback = self.sign(headers, asset_id.unwrap_or_default(), nothing, downloadable).await?;
         playback.title = found.series;
         playback.episode = found.episode;
         playback.next_episode = found.next;
@@ -77,12 +80,14 @@ impl Player {
         Ok(Some(sign::signed_url(&self.public_url, &token, Tree::Images, key)))
     }
 
-    /// Signed URLs for a playable asset; `nothing` when no asset is attached.
+    /// Signed URLs for a playable asset, and its download when `downloadable` (the title
+    /// offers it) and the asset has one; `nothing` when no asset is attached.
     async fn sign(
         &self,
         headers: &HeaderMap,
         asset_id: String,
         nothing: &'static str,
+        downloadable: bool,
     ) -> Result<pb::Playback, EdgeError> {
         if asset_id.is_empty() {
             return Err(EdgeError::NotFound(nothing));
@@ -94,7 +99,10 @@ impl Player {
         let expires_at = time::OffsetDateTime::now_utc().unix_timestamp() + self.ttl_secs;
         let token = self.delivery.signer.sign(asset, expires_at);
         let url = |tree: Tree, key: &str| sign::signed_url(&self.public_url, &token, tree, key);
+        let offered = downloadable && !found.download.is_empty();
         Ok(pb::Playback {
+            download_url: if offered { url(Tree::Files, &found.download) } else { String::new() },
+            download_bytes: if offered { found.download_bytes } else { 0 },
             url: url(Tree::Hls, &found.master_playlist),
             poster_url: url(Tree::Images, &found.poster),
             storyboard_url: url(Tree::Images, &found.storyboard),

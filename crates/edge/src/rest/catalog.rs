@@ -37,6 +37,8 @@ pub(super) struct Title {
     pub backdrop_url: String,
     /// Movies: the asset that plays it, empty until attached.
     pub asset_id: String,
+    /// Playback hands out a signed MP4 download (a series: of every episode).
+    pub downloadable: bool,
     /// `draft`, `published` or `unlisted`.
     pub visibility: String,
     pub created_at: i64,
@@ -74,6 +76,7 @@ impl From<pb::Title> for Title {
             poster_url,
             backdrop_url: artwork.backdrop_url,
             asset_id: f.asset_id,
+            downloadable: f.downloadable,
             visibility: enum_name(
                 pb::Visibility::try_from(t.visibility).unwrap_or_default().as_str_name(),
                 "VISIBILITY_",
@@ -276,6 +279,9 @@ pub(super) struct TitleInput {
     pub backdrop_url: String,
     #[serde(default)]
     pub asset_id: String,
+    /// Playback also hands out a signed MP4 download (a series: of every episode).
+    #[serde(default)]
+    pub downloadable: bool,
 }
 
 impl TitleInput {
@@ -298,6 +304,7 @@ impl TitleInput {
             credits: Vec::new(),
             artwork: Some(pb::Artwork { poster_url: own_artwork(self.poster_url), backdrop_url: self.backdrop_url }),
             asset_id: self.asset_id,
+            downloadable: self.downloadable,
         })
     }
 }

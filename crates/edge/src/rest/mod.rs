@@ -12,6 +12,7 @@ mod library;
 mod playback;
 mod removal;
 pub(crate) mod uploads;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -64,6 +65,7 @@ pub(crate) struct Api {
         removal::delete_title, removal::delete_episode, removal::delete_asset,
         uploads::direct::grant,
         analytics::catalog, analytics::title,
+        webhooks::create, webhooks::list, webhooks::delete, webhooks::deliveries, webhooks::resend,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth)
@@ -116,6 +118,10 @@ pub(crate) fn router(api: Api, limits: &LimitSettings) -> Router {
         .route("/api/v1/titles/{id}/poster", get(artwork::poster))
         .route("/api/v1/titles/{id}/analytics", get(analytics::title))
         .route("/api/v1/analytics", get(analytics::catalog))
+        .route("/api/v1/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/api/v1/webhooks/{id}", delete(webhooks::delete))
+        .route("/api/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route("/api/v1/webhooks/{id}/deliveries/{delivery}/resend", post(webhooks::resend))
         .route("/api/v1/episodes/{id}/playback", get(playback::episode))
         .route("/api/v1/series/{id}", get(catalog::get_series))
         .route("/api/v1/search", get(catalog::search))

@@ -35,6 +35,10 @@ pub(super) struct Playback {
     pub episode: Option<Episode>,
     /// The episode after this one, when there is one: what to offer at the end.
     pub next_episode: Option<Episode>,
+    /// A signed progressive MP4 (Range requests welcome) when the title offers downloads
+    /// and the asset has one; empty otherwise.
+    pub download_url: String,
+    pub download_bytes: u64,
 }
 
 impl From<pb::Playback> for Playback {
@@ -49,6 +53,8 @@ impl From<pb::Playback> for Playback {
             title: p.title.map(Into::into),
             episode: p.episode.map(Into::into),
             next_episode: p.next_episode.map(Into::into),
+            download_url: p.download_url,
+            download_bytes: p.download_bytes,
         }
     }
 }

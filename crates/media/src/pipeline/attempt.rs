@@ -2,13 +2,13 @@
 //! tracks (measuring each audio stream's loudness, taking out its text subtitles), run the
 //! single ffmpeg ladder (supervised, see [`super::supervise`]) while its output is
 //! published, then the master, poster and storyboard, measure the audio that came out,
-//! verify every object, and mark the asset ready in one transaction. The work folder goes
-//! on every path.
+//! remux the MP4 download from a rung, verify every object, and mark the asset ready in
+//! one transaction. The work folder goes on every path.
 
 use std::path::PathBuf;
 
 use ottr_proto::media::v1::{JobEvent, Phase};
-use ottr_storage::keys::AssetKeys;
+use ottr_storage::keys::{AssetKeys, Tree};
 
 use super::{
     Context, WorkDir,
@@ -22,6 +22,7 @@ use crate::{
     subtitles,
     transcode::{
         command::{self, AudioGroup, Ladder},
+        download,
         ladder::{self, Rung},
         loudness::{self, Peak},
         picture::{self, Picture},
@@ -32,6 +33,9 @@ use crate::{
 
 /// How long the poster and the storyboard sheet may take.
 const IMAGE_LIMIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// How long the download's remux may take: a copy, bound by the disk, not the picture.
+const REMUX_LIMIT: std::time::Duration = std::time::Duration::from_secs(1800);
 
 pub(super) struct Attempt<'a> {
     pub(super) ctx: &'a Context,
@@ -99,8 +103,10 @@ impl<'a> Attempt<'a> {
         self.ctx.store.put_bytes(&publisher.master_key(), master.into_bytes()).await?;
         self.phase(Phase::Finalizing).await?;
         let images = self.beating(self.images(&plan)).await?;
+        let download = self.beating(self.download(&plan, &publisher, &tracks)).await?;
         let mut expected = publisher.expected_keys();
         expected.extend(images.iter().cloned());
+        expected.extend(download.iter().map(|(key, _)| key.clone()));
         self.verify(&expected).await?;
         let finished = Finished {
             master_key: &publisher.master_key(),
@@ -108,6 +114,7 @@ impl<'a> Attempt<'a> {
             storyboard_key: &images[2],
             rungs: &publisher.measured_rungs(),
             tracks: &tracks,
+            download: download.as_ref().map(|(key, bytes)| (key.as_str(), *bytes)),
         };
         self.finish(&finished).await
     }
@@ -184,14 +191,7 @@ impl<'a> Attempt<'a> {
         }
         let mut files = Vec::new();
         for rendition in &tracks.audio {
-            // An fMP4 init segment followed by its media segments is one fragmented MP4.
-            let joined = plan.work.0.join(format!("{}.mp4", rendition.name));
-            let mut out = tokio::fs::File::create(&joined).await?;
-            for part in publisher.local_files(&rendition.name) {
-                let mut input = tokio::fs::File::open(part).await?;
-                tokio::io::copy(&mut input, &mut out).await?;
-            }
-            files.push(joined);
+            files.push(joined(plan, publisher, &rendition.name).await?);
         }
         let inputs: Vec<&std::path::Path> = files.iter().map(PathBuf::as_path).collect();
         let streams: Vec<(String, &str)> =
@@ -256,6 +256,37 @@ impl<'a> Attempt<'a> {
         Ok(keys)
     }
 
+    /// The MP4 download of the rung the settings pick, with the default audio: its key and
+    /// size, or none when downloads are off. Made from the segments still on disk.
+    async fn download(
+        &self,
+        plan: &Plan,
+        publisher: &Publisher,
+        tracks: &Tracks,
+    ) -> Result<Option<(String, u64)>, Stop> {
+        let settings = self.ctx.settings.downloads;
+        let Some(rung) = download::pick(&plan.rungs, settings.max_lines).filter(|_| settings.enabled) else {
+            return Ok(None);
+        };
+        let video = joined(plan, publisher, &rung.name).await?;
+        let audio = tracks.audio.iter().find(|a| a.default).or(tracks.audio.first());
+        let audio = match audio {
+            Some(rendition) => Some(joined(plan, publisher, &rendition.name).await?),
+            None => None,
+        };
+        let out = plan.work.0.join("download.mp4");
+        let args = download::args(&video, audio.as_deref(), &out);
+        process::run("ffmpeg", &args, REMUX_LIMIT).await.map_err(Fault::from)?;
+        let bytes = tokio::fs::metadata(&out).await?.len();
+        let key = format!(
+            "{}{}.mp4",
+            AssetKeys::new(self.claim.asset_id).attempt(Tree::Files, self.claim.attempt),
+            rung.name
+        );
+        self.ctx.store.put_file(&key, &out).await?;
+        Ok(Some((key, bytes)))
+    }
+
     /// Nothing is marked ready until every object is there and not empty.
     async fn verify(&self, expected: &[String]) -> Result<(), Stop> {
         for key in expected {
@@ -288,8 +319,9 @@ impl<'a> Attempt<'a> {
     /// Objects of earlier attempts (a worker killed mid-way) are removed by the winner.
     async fn sweep_other_attempts(&self) {
         let (asset_id, attempt) = (self.claim.asset_id, self.claim.attempt);
-        let own = [AssetKeys::new(asset_id).hls(attempt), AssetKeys::new(asset_id).images(attempt)];
-        for root in [AssetKeys::new(asset_id).hls_root(), AssetKeys::new(asset_id).images_root()] {
+        let keys = AssetKeys::new(asset_id);
+        let own = [Tree::Hls, Tree::Images, Tree::Files].map(|tree| keys.attempt(tree, attempt));
+        for root in [Tree::Hls, Tree::Images, Tree::Files].map(|tree| keys.root(tree)) {
             let Ok(found) = self.ctx.store.list(&root).await else { continue };
             for key in found.iter().filter(|k| !own.iter().any(|o| k.starts_with(o.as_str()))) {
                 if let Err(error) = self.ctx.store.delete(key).await {
@@ -303,6 +335,21 @@ impl<'a> Attempt<'a> {
 /// The audio group: each rendition's loudness measured once (the scanner reads only the
 /// audio, while the ladder already encodes the picture), then every rendition encoded
 /// once into its folder beside the rungs. Returns the renditions with their measurements.
+/// One rendition's init segment and media segments as one file: an fMP4 init segment
+/// followed by its media segments is one fragmented MP4.
+async fn joined(plan: &Plan, publisher: &Publisher, folder: &str) -> Result<PathBuf, Stop> {
+    let path = plan.work.0.join(format!("{folder}.mp4"));
+    if tokio::fs::try_exists(&path).await? {
+        return Ok(path);
+    }
+    let mut out = tokio::fs::File::create(&path).await?;
+    for part in publisher.local_files(folder) {
+        let mut input = tokio::fs::File::open(part).await?;
+        tokio::io::copy(&mut input, &mut out).await?;
+    }
+    Ok(path)
+}
+
 async fn encode_audio(ctx: &Context, plan: &Plan) -> Result<Vec<AudioRendition>, Stop> {
     let mut audio = plan.tracks.audio.clone();
     if audio.is_empty() {

@@ -26,7 +26,7 @@ text_state! {
 macro_rules! asset_columns {
     () => {
         "a.id, a.filename, a.state, a.source, a.renditions, a.tracks, a.master_key, a.poster_key, a.storyboard_key,
-         a.error_code, a.error_message, a.created_at, a.ready_at, a.created_by, j.id AS job_id, j.state AS job_state,
+         a.download_key, a.download_bytes, a.error_code, a.error_message, a.created_at, a.ready_at, a.created_by, j.id AS job_id, j.state AS job_state,
          j.progress AS job_progress, j.sequence AS job_sequence"
     };
 }
@@ -42,6 +42,8 @@ pub struct AssetRow {
     pub master_key: Option<String>,
     pub poster_key: Option<String>,
     pub storyboard_key: Option<String>,
+    pub download_key: Option<String>,
+    pub download_bytes: Option<i64>,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     pub created_at: OffsetDateTime,
@@ -135,6 +137,13 @@ pub async fn mark_playable(
     rungs: &[Rung],
     tracks: &Tracks,
 ) -> Result<bool, MediaError> {
+    let mut tx = pool.begin().await?;
+    // Whether this is the first time: `asset.playable` is told once per asset.
+    let first: Option<bool> =
+        sqlx::query_scalar("SELECT playable_at IS NULL FROM media.assets WHERE id = $1 FOR UPDATE")
+            .bind(claim.asset_id)
+            .fetch_optional(&mut *tx)
+            .await?;
     let updated = sqlx::query(
         "UPDATE media.assets a SET master_key = $3, renditions = $4, tracks = $5, playable_at = coalesce(playable_at, now())
          FROM media.jobs j
@@ -145,9 +154,14 @@ pub async fn mark_playable(
     .bind(master_key)
     .bind(sqlx::types::Json(rungs))
     .bind(sqlx::types::Json(tracks))
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
-    Ok(updated.rows_affected() == 1)
+    let marked = updated.rows_affected() == 1;
+    if marked && first == Some(true) {
+        crate::webhooks::events::asset(&mut tx, "asset.playable", claim.asset_id).await?;
+    }
+    tx.commit().await?;
+    Ok(marked)
 }
 
 /// Withdraws what an attempt made playable before its objects are deleted (it failed,
@@ -169,7 +183,7 @@ pub async fn withdraw(pool: &PgPool, asset_id: Uuid, attempt: i32) -> Result<(),
 pub(super) async fn mark_ready(conn: &mut PgConnection, asset_id: Uuid, done: &Finished<'_>) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE media.assets SET state = 'ready', master_key = $2, poster_key = $3, storyboard_key = $4, renditions = $5, tracks = $6,
-            playable_at = coalesce(playable_at, now()), ready_at = now(), error_code = NULL, error_message = NULL
+            download_key = $7, download_bytes = $8, playable_at = coalesce(playable_at, now()), ready_at = now(), error_code = NULL, error_message = NULL
          WHERE id = $1",
     )
     .bind(asset_id)
@@ -178,6 +192,8 @@ pub(super) async fn mark_ready(conn: &mut PgConnection, asset_id: Uuid, done: &F
     .bind(done.storyboard_key)
     .bind(sqlx::types::Json(done.rungs))
     .bind(sqlx::types::Json(done.tracks))
+    .bind(done.download.map(|(key, _)| key))
+    .bind(done.download.map(|(_, bytes)| bytes as i64))
     .execute(conn)
     .await?;
     Ok(())
@@ -234,6 +250,7 @@ pub async fn delete(pool: &PgPool, asset_id: Uuid) -> Result<(), MediaError> {
         // The caller cancels first; a requeue that slipped in between is refused here.
         return Err(MediaError::JobState(state));
     }
+    crate::webhooks::events::asset(&mut tx, "asset.deleted", asset_id).await?;
     sqlx::query("DELETE FROM media.uploads WHERE asset_id = $1").bind(asset_id).execute(&mut *tx).await?;
     let deleted = sqlx::query("DELETE FROM media.assets WHERE id = $1").bind(asset_id).execute(&mut *tx).await?;
     if deleted.rows_affected() == 0 {

@@ -84,6 +84,8 @@ pub struct Finished<'a> {
     pub storyboard_key: &'a str,
     pub rungs: &'a [Rung],
     pub tracks: &'a Tracks,
+    /// The MP4 download's key and bytes, when one was made.
+    pub download: Option<(&'a str, u64)>,
 }
 
 /// Job and asset become ready together, or not at all; false when the attempt was fenced off.
@@ -100,7 +102,17 @@ pub async fn complete(pool: &PgPool, claim: &Claim, done: &Finished<'_>) -> Resu
     if job.rows_affected() != 1 {
         return Ok(false);
     }
+    // A short title can finish before it was ever marked playable: it becomes both now.
+    let first_playable: Option<bool> =
+        sqlx::query_scalar("SELECT playable_at IS NULL FROM media.assets WHERE id = $1 FOR UPDATE")
+            .bind(claim.asset_id)
+            .fetch_optional(&mut *tx)
+            .await?;
     super::assets::mark_ready(&mut tx, claim.asset_id, done).await?;
+    if first_playable == Some(true) {
+        crate::webhooks::events::asset(&mut tx, "asset.playable", claim.asset_id).await?;
+    }
+    crate::webhooks::events::asset(&mut tx, "asset.ready", claim.asset_id).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -145,6 +157,7 @@ pub async fn fail(
     .await?;
     if job.rows_affected() == 1 && final_failure {
         super::assets::mark_failed(&mut tx, claim.asset_id, code, message).await?;
+        crate::webhooks::events::asset(&mut tx, "asset.failed", claim.asset_id).await?;
     }
     tx.commit().await?;
     Ok(final_failure)

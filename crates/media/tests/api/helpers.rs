@@ -52,6 +52,8 @@ pub fn landscape(dir: &Path, seconds: u32) -> PathBuf {
 
 pub struct TestApp {
     pub client: MediaServiceClient<Channel>,
+    /// Where its gRPC services answer.
+    pub url: String,
     pub editor: String,
     pub viewer: String,
     pub ctx: Context,
@@ -138,7 +140,8 @@ pub async fn spawn_app_with(pool: PgPool, change: impl FnOnce(&mut MediaSettings
     let editor = sign_in("editor@example.org", &[Role::Editor]).await;
     let viewer = sign_in("viewer@example.org", &[Role::Viewer]).await;
     TestApp {
-        client: MediaServiceClient::connect(url).await.unwrap(),
+        client: MediaServiceClient::connect(url.clone()).await.unwrap(),
+        url,
         editor,
         viewer,
         ctx,

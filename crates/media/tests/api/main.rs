@@ -13,3 +13,4 @@ mod storage;
 mod tracks;
 mod transcode;
 mod uploads;
+mod webhooks;

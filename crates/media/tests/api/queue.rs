@@ -65,6 +65,7 @@ async fn an_abandoned_attempt_is_completed_by_another_worker_exactly_once(pool: 
         storyboard_key: "x",
         rungs: &[],
         tracks: &Default::default(),
+        download: None,
     };
     assert!(!jobs::complete(&pool, &ghost, &done).await.unwrap());
     assert!(!assets::mark_playable(&pool, &ghost, "x", &[], &Default::default()).await.unwrap());

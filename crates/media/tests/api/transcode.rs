@@ -130,6 +130,20 @@ async fn a_1080p_source_with_audio_becomes_the_four_rung_ladder_with_aligned_seg
     assert!(vtt.starts_with("WEBVTT") && vtt.contains("storyboard.jpg#xywh=0,0,160,90"), "{vtt}");
     let source = asset.source.unwrap();
     assert_eq!((source.width, source.height, source.audio_codec.as_str()), (1920, 1080, "aac"));
+
+    // The download: the 720p rung and the audio, copied into one MP4 of the whole length.
+    assert!(asset.download.starts_with(&format!("files/{}/", asset.id)) && asset.download.ends_with("/720p.mp4"));
+    let download = app.objects.join(&asset.download);
+    assert_eq!(download.metadata().unwrap().len(), asset.download_bytes);
+    let probe = ffprobe(&download);
+    assert_eq!(video_sizes(&probe), vec![(1280, 720)]);
+    assert_eq!(codecs(&probe, "video"), vec!["h264"]);
+    assert_eq!(codecs(&probe, "audio"), vec!["aac"]);
+    let seconds: f64 = probe["streams"][0]["duration"].as_str().unwrap().parse().unwrap();
+    assert!((seconds - 9.0).abs() < 0.5, "{seconds} s");
+    let rung_720 = asset.renditions.iter().find(|r| r.name == "720p").unwrap();
+    assert!(asset.download_bytes > rung_720.bytes, "the rung's own bytes and the audio's, not a second encode");
+    assert!(asset.download_bytes < rung_720.bytes + asset.audio_tracks[0].bytes + 64 * 1024);
 }
 
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
@@ -189,6 +203,10 @@ async fn portrait_video_without_audio_keeps_its_shape_and_plays_silent(pool: PgP
     assert!(codecs(&probe, "audio").is_empty());
     let master = std::fs::read_to_string(master_path(&app, &asset)).unwrap();
     assert!(!master.contains("mp4a"), "no audio codec is announced: {master}");
+    // Its download is the picture alone, portrait still, at the highest rung within 720 lines.
+    let probe = ffprobe(&app.objects.join(&asset.download));
+    assert_eq!(video_sizes(&probe), vec![(720, 1280)]);
+    assert!(codecs(&probe, "audio").is_empty());
 }
 
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]

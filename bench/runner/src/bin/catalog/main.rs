@@ -3,11 +3,14 @@
 //! cache misses, with a bare Redis GET at the same rate in the same run as the floor.
 //! The five phases take turns for `--runs N` rounds (3); figures are medians over the
 //! rounds, ratios come with their range. Then SearchTitles, fuzzy search off and on, on a
-//! catalog of its own ([`search`]). `BENCH_ONLY=get` or `search` runs one part. Writes
+//! catalog of its own ([`search`]); then RecordProgress with viewing analytics off and on
+//! ([`progress`]). `BENCH_ONLY=get`, `search` or `progress` runs one part. Writes
 //! `bench/results/catalog.json`, keeping the figures of a part that did not run.
 
 mod corpus;
+mod progress;
 mod search;
+mod serve;
 
 use std::{sync::Arc, time::Duration};
 
@@ -38,7 +41,8 @@ async fn main() -> anyhow::Result<()> {
     let duration = Duration::from_secs(seconds);
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     let mut report = serde_json::Map::new();
-    if only != "search" {
+    let runs_part = |part: &str| only.is_empty() || only == part;
+    if runs_part("get") {
         let database = ScratchDatabase::create().await.context("creating a scratch database")?;
         eprintln!("bench/catalog: {rate} req/s for {seconds} s per phase; scratch database {}", database.name);
         let result = run(&database.settings, rate, duration).await;
@@ -47,11 +51,17 @@ async fn main() -> anyhow::Result<()> {
             report.extend(figures);
         }
     }
-    if only != "get" {
+    if runs_part("search") {
         let database = ScratchDatabase::create().await.context("creating a scratch database")?;
         let result = search::run(&database.settings, duration, rounds::runs()).await;
         database.drop().await;
         report.insert("search".into(), result?);
+    }
+    if runs_part("progress") {
+        let database = ScratchDatabase::create().await.context("creating a scratch database")?;
+        let result = progress::run(&database.settings, duration, rounds::runs()).await;
+        database.drop().await;
+        report.insert("progress".into(), result?);
     }
     merge_results("catalog.json", report)
 }

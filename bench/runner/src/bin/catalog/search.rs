@@ -10,51 +10,23 @@ use std::{sync::Arc, time::Duration};
 
 use ottr_bench::{Run, chart::Panel, env_or, fixed_rate, machine_caption, rounds::Spread};
 use ottr_proto::catalog::v1::{SearchTitlesRequest, catalog_service_client::CatalogServiceClient};
-use ottr_runtime::{
-    config::{DatabaseSettings, ListenSettings, RedisSettings, TokenSettings},
-    db,
-    redis::Redis,
-    token::{Revocations, TokenVerifier},
-};
+use ottr_runtime::{config::DatabaseSettings, db};
 use serde_json::json;
 use tonic::transport::Channel;
 
-use crate::corpus;
+use crate::{corpus, serve};
 
 const CHANNELS: usize = 4;
 const QUERIES: i64 = 1000;
 
 type Clients = Arc<Vec<CatalogServiceClient<Channel>>>;
 
-/// Starts auth and a catalog (fuzzy search on or off) on `database`; returns clients of the catalog.
-async fn serve(database: &DatabaseSettings, fuzzy: bool) -> anyhow::Result<Clients> {
-    let pool = db::pool(database)?;
-    let redis_settings =
-        RedisSettings { key_prefix: format!("ottr-bench:{}:", uuid::Uuid::new_v4()), ..Default::default() };
-    let redis = Redis::connect(&redis_settings)?;
-    let auth = ottr_auth::Application::build(
-        &ottr_auth::AuthSettings { listen: ListenSettings::new("127.0.0.1", 0), ..Default::default() },
-        &TokenSettings::default(),
-        ottr_auth::Dependencies { pool: pool.clone(), redis: redis.clone() },
-    )
-    .await?;
-    let tokens = TokenSettings { auth_url: format!("http://127.0.0.1:{}", auth.port()), ..Default::default() };
-    tokio::spawn(auth.run_until_stopped(std::future::pending()));
-    let settings = ottr_catalog::CatalogSettings {
-        listen: ListenSettings::new("127.0.0.1", 0),
-        search: ottr_catalog::SearchSettings { fuzzy },
-        ..Default::default()
-    };
-    let verifier = Arc::new(TokenVerifier::from_settings(&tokens, Revocations::new(redis.clone()))?);
-    let catalog =
-        ottr_catalog::Application::build(&settings, ottr_catalog::Dependencies { pool, redis, verifier }).await?;
-    let url = format!("http://127.0.0.1:{}", catalog.port());
-    tokio::spawn(catalog.run_until_stopped(std::future::pending()));
-    let mut clients = Vec::new();
-    for _ in 0..CHANNELS {
-        clients.push(CatalogServiceClient::new(Channel::from_shared(url.clone())?.connect().await?));
-    }
-    Ok(Arc::new(clients))
+/// Starts auth and a catalog with fuzzy search on or off on `database`; returns clients of the catalog.
+async fn clients(database: &DatabaseSettings, fuzzy: bool) -> anyhow::Result<Clients> {
+    let settings =
+        ottr_catalog::CatalogSettings { search: ottr_catalog::SearchSettings { fuzzy }, ..Default::default() };
+    let services = serve::start(database, settings).await?;
+    Ok(Arc::new(services.channels(CHANNELS).await?.into_iter().map(CatalogServiceClient::new).collect()))
 }
 
 /// The share of `queries` whose first page holds the title each was made from.
@@ -88,7 +60,7 @@ pub async fn run(database: &DatabaseSettings, duration: Duration, runs: usize) -
     let misspelt: Vec<(String, String)> =
         queries.iter().filter_map(|q| Some((q.slug.clone(), q.misspelt.clone()?))).collect();
     eprintln!("queries: {} as written, {} misspelt, e.g. {:?}", exact.len(), misspelt.len(), misspelt.first());
-    let (plain, fuzzy) = (serve(database, false).await?, serve(database, true).await?);
+    let (plain, fuzzy) = (clients(database, false).await?, clients(database, true).await?);
     let mut recall = serde_json::Map::new();
     for (name, clients) in [("full_text_only", &plain), ("fuzzy", &fuzzy)] {
         let (written, typo) = (found(clients, &exact).await?, found(clients, &misspelt).await?);
