@@ -335,9 +335,18 @@ const pages = {
         <button class="secondary" id="viewing-all" hidden data-testid="viewing-all">Every title</button>
         <div id="viewing-chart"></div><p id="viewing-total" data-testid="viewing-total"></p>
         <table class="assets"><thead><tr><th>Most watched</th><th>Hours</th><th>Plays</th><th>Viewers</th><th>Completions</th></tr></thead>
-        <tbody id="viewing-top"></tbody></table><div class="error" id="viewing-error"></div></section>`);
+        <tbody id="viewing-top"></tbody></table><div class="error" id="viewing-error"></div></section>
+      <section id="webhooks" data-testid="webhooks"><h2>Webhooks</h2>
+        <form id="webhook-form"><input name="url" type="url" placeholder="https://your-system.example/ottr" required data-testid="webhook-url">
+        ${WEBHOOK_EVENTS.map(e => `<label><input type="checkbox" name="events" value="${e}" checked> ${e}</label>`).join(' ')}
+        <button data-testid="add-webhook">Add endpoint</button><div class="error" id="webhook-error" data-testid="webhook-error"></div></form>
+        <p id="webhook-secret" hidden data-testid="webhook-secret"></p>
+        <table class="assets"><thead><tr><th>Endpoint</th><th>Events</th><th></th></tr></thead>
+        <tbody id="webhook-rows" data-testid="webhook-rows"></tbody></table>
+        <div id="webhook-log" data-testid="webhook-log"></div></section>`);
     assetList();
     viewingFigures();
+    webhookList();
     const form = document.getElementById('create');
     form.addEventListener('submit', async event => {
       event.preventDefault();
@@ -432,6 +441,72 @@ async function play(kind, id, paint) {
 // The studio's list of assets, newest first, filtered by state, a page at a time: each
 // with its job's phase and progress (refreshed while any is processing), its error, size,
 // length, rungs, who uploaded it and when, and buttons to cancel, requeue or delete it.
+const WEBHOOK_EVENTS = ['asset.playable', 'asset.ready', 'asset.failed', 'asset.deleted', 'title.published'];
+
+// The studio's webhooks: register an endpoint (its signing secret is shown once), list
+// them, open one's delivery log (state, attempts, the receiver's last answer) and resend
+// a delivery, or delete the endpoint.
+function webhookList() {
+  const form = document.getElementById('webhook-form');
+  const rows = document.getElementById('webhook-rows');
+  const log = document.getElementById('webhook-log');
+  const error = document.getElementById('webhook-error');
+  const secret = document.getElementById('webhook-secret');
+  const when = secs => secs ? new Date(secs * 1000).toLocaleString() : '';
+  const load = async () => {
+    const { webhooks } = await api('/api/v1/webhooks');
+    rows.innerHTML = webhooks.map(w => `<tr data-webhook="${esc(w.id)}" data-testid="webhook-row"><td>${esc(w.url)}</td>
+      <td>${w.events.map(esc).join(', ')}</td>
+      <td><button class="secondary" data-act="log" data-testid="webhook-open-log">Deliveries</button>
+      <button class="secondary" data-act="delete" data-testid="delete-webhook">Delete</button></td></tr>`).join('')
+      || '<tr><td colspan="3" class="muted">No endpoints.</td></tr>';
+  };
+  const showLog = async id => {
+    const { deliveries } = await api(`/api/v1/webhooks/${id}/deliveries`);
+    log.dataset.webhook = id;
+    log.innerHTML = `<h3>Deliveries</h3>` + (deliveries.length ? `<table class="assets"><thead><tr><th>Event</th><th>State</th>
+      <th>Attempts</th><th>Last answer</th><th>When</th><th></th></tr></thead><tbody>${deliveries.map(d => `<tr data-delivery="${esc(d.id)}">
+      <td>${esc(d.event_type)}</td><td>${esc(d.state)}</td><td>${d.attempts}</td>
+      <td>${d.last_status || ''} <small class="error">${esc(d.last_error)}</small></td>
+      <td>${when(d.delivered_at || d.created_at)}</td>
+      <td><button class="secondary" data-act="resend">Resend</button></td></tr>`).join('')}</tbody></table>`
+      : '<p class="muted" data-testid="no-deliveries">No deliveries yet.</p>');
+  };
+  form.addEventListener('submit', async event => {
+    event.preventDefault();
+    const events = [...form.querySelectorAll('input[name=events]:checked')].map(input => input.value);
+    try {
+      const created = await api('/api/v1/webhooks', { method: 'POST', body: { url: form.url.value, events } });
+      secret.hidden = false;
+      secret.innerHTML = `Signing secret, shown this once: <code>${esc(created.secret)}</code>`;
+      error.textContent = '';
+      form.reset();
+      await load();
+    } catch (failure) { error.textContent = `${failure.code || ''}: ${failure.message}`; }
+  });
+  rows.addEventListener('click', async event => {
+    const button = event.target.closest('button[data-act]');
+    if (!button) return;
+    const id = button.closest('tr').dataset.webhook;
+    try {
+      if (button.dataset.act === 'log') { await showLog(id); return; }
+      if (!confirm('Delete this endpoint and its delivery log?')) return;
+      await api(`/api/v1/webhooks/${id}`, { method: 'DELETE' });
+      if (log.dataset.webhook === id) log.innerHTML = '';
+      await load();
+    } catch (failure) { error.textContent = failure.message; }
+  });
+  log.addEventListener('click', async event => {
+    const tr = event.target.closest('button[data-act=resend]')?.closest('tr');
+    if (!tr) return;
+    try {
+      await api(`/api/v1/webhooks/${log.dataset.webhook}/deliveries/${tr.dataset.delivery}/resend`, { method: 'POST' });
+      await showLog(log.dataset.webhook);
+    } catch (failure) { error.textContent = failure.message; }
+  });
+  load().catch(failure => { error.textContent = failure.message; });
+}
+
 function assetList() {
   const rows = document.getElementById('asset-rows');
   const filter = document.getElementById('asset-state');

@@ -45,4 +45,23 @@ await run(browser, shot, async () => {
   step(`one title: ${(await page.getByTestId('viewing-total').textContent()).trim()}`);
   await page.getByTestId('viewing').scrollIntoViewIfNeeded();
   await shot('studio-viewing');
+
+  // Webhooks: an endpoint inside the network is refused with its code; a public one is
+  // added, its secret shown once, its (empty or growing) log opened, and it is deleted.
+  await page.getByTestId('webhook-url').fill('https://127.0.0.1/hook');
+  await page.getByTestId('add-webhook').click();
+  await page.waitForFunction(() => /webhook_url_refused/.test(document.querySelector('[data-testid=webhook-error]').textContent));
+  step(`refused: ${(await page.getByTestId('webhook-error').textContent()).trim().split(':')[0]}`);
+  await page.getByTestId('webhook-url').fill('https://93.184.216.34/hook');
+  await page.getByTestId('add-webhook').click();
+  await page.getByTestId('webhook-row').waitFor({ timeout: 15_000 });
+  const shown = (await page.getByTestId('webhook-secret').textContent()).trim();
+  step(`webhook added, secret shown: ${/whsec_[A-Za-z0-9+/=]{40,}/.test(shown)}`);
+  await page.getByTestId('webhook-open-log').click();
+  await page.getByTestId('webhook-log').locator('h3').waitFor();
+  await page.getByTestId('webhooks').scrollIntoViewIfNeeded();
+  await shot('studio-webhooks');
+  await page.getByTestId('delete-webhook').click();
+  await page.getByTestId('webhook-row').waitFor({ state: 'detached', timeout: 15_000 });
+  step('webhook deleted');
 });

@@ -46,6 +46,40 @@ impl Spread {
     }
 }
 
+/// Open-loop phases measured round after round: each phase's percentile per round, and
+/// their medians and ranges with the error counts, printed as one table.
+pub struct Phases<'a> {
+    pub names: &'a [&'a str],
+    pub rounds: &'a [Vec<crate::Run>],
+}
+
+/// What [`Phases::print`] printed, per phase.
+pub struct Summary {
+    pub p50: Vec<Spread>,
+    pub p99: Vec<Spread>,
+    pub errors: Vec<u64>,
+}
+
+impl Phases<'_> {
+    /// Percentile `q` of phase `phase`, one value per round.
+    pub fn percentile(&self, phase: usize, q: f64) -> Vec<f64> {
+        self.rounds[phase].iter().map(|run| run.percentile(q)).collect()
+    }
+
+    /// Prints `heading` and a row per phase: p50 and p99 (median, min–max) and errors.
+    pub fn print(&self, heading: &str) -> Summary {
+        let spread = |q: f64| (0..self.rounds.len()).map(|i| Spread::of(&self.percentile(i, q))).collect::<Vec<_>>();
+        let (p50, p99) = (spread(50.0), spread(99.0));
+        let errors: Vec<u64> = self.rounds.iter().map(|runs| runs.iter().map(|run| run.errors).sum()).collect();
+        println!("{heading}");
+        println!("{:<30} {:>24} {:>24} {:>8}", "", "p50 ms", "p99 ms", "errors");
+        for (i, name) in self.names.iter().enumerate() {
+            println!("{name:<30} {:>24} {:>24} {:>8}", format!("{:.3}", p50[i]), format!("{:.3}", p99[i]), errors[i]);
+        }
+        Summary { p50, p99, errors }
+    }
+}
+
 /// `1.04 (0.98–1.10)`, with two decimals.
 impl fmt::Display for Spread {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

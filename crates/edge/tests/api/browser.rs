@@ -101,9 +101,12 @@ async fn an_editor_requeues_and_deletes_assets_from_the_studio_in_chromium(pool:
     );
     assert!(log.contains("viewing chart: 30 days, 1.5 s watched today"), "today's bar holds the 1.5 s watched: {log}");
     assert!(log.contains("one title: 1 plays · 1 viewers"), "{log}");
+    assert!(log.contains("refused: webhook_url_refused"), "{log}");
+    assert!(log.contains("webhook added, secret shown: true"), "{log}");
+    assert!(log.contains("webhook deleted"), "{log}");
     let left: Vec<String> = stack.stored_files().into_iter().filter(|f| f.contains(&ready.id)).collect();
     assert!(left.is_empty(), "nothing of the deleted asset is stored: {left:?}");
-    for shot in ["studio-assets", "studio-after-delete", "studio-viewing"] {
+    for shot in ["studio-assets", "studio-after-delete", "studio-viewing", "studio-webhooks"] {
         assert!(shots.join(format!("{shot}.png")).is_file(), "{shot}.png was saved");
     }
     println!("{log}\nscreenshots: {}", shots.display());

@@ -98,7 +98,13 @@ pub async fn run(pool: PgPool, settings: WebhookSettings, mut stop: watch::Recei
     };
     let mut rounds: u64 = 0;
     while !*stop.borrow() {
-        let claimed = match round(&pool, &client, &settings).await {
+        // Stopping does not wait for slow receivers: a send cut short is sent again by
+        // another sender once its lease lapses, as after a crash.
+        let outcome = tokio::select! {
+            outcome = round(&pool, &client, &settings) => outcome,
+            _ = stop.changed() => break,
+        };
+        let claimed = match outcome {
             Ok(claimed) => claimed,
             Err(error) => {
                 tracing::warn!(error = %ottr_runtime::service_error::chain(&error), "webhook round failed");

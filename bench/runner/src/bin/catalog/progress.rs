@@ -10,7 +10,12 @@
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
-use ottr_bench::{Run, chart::Panel, env_or, fixed_rate, machine_caption, rounds::Spread};
+use ottr_bench::{
+    Run,
+    chart::Panel,
+    env_or, fixed_rate, machine_caption,
+    rounds::{Phases, Spread, Summary},
+};
 use ottr_proto::{
     auth::v1::auth_service_client::AuthServiceClient,
     catalog::v1::{CreateProfileRequest, RecordProgressRequest, library_service_client::LibraryServiceClient},
@@ -145,15 +150,10 @@ fn report(
     names: &[&str; 2],
     phases: &[Vec<Run>; 2],
 ) -> anyhow::Result<serde_json::Value> {
-    let p = |phase: usize, q: f64| phases[phase].iter().map(|run| run.percentile(q)).collect::<Vec<f64>>();
-    let p50: Vec<Spread> = (0..2).map(|i| Spread::of(&p(i, 50.0))).collect();
-    let p99: Vec<Spread> = (0..2).map(|i| Spread::of(&p(i, 99.0))).collect();
-    let errors: Vec<u64> = phases.iter().map(|runs| runs.iter().map(|run| run.errors).sum()).collect();
-    println!("RecordProgress at {rate} req/s, {titles} titles, median of {runs} rounds (min–max)");
-    println!("{:<30} {:>24} {:>24} {:>8}", "", "p50 ms", "p99 ms", "errors");
-    for (i, name) in names.iter().enumerate() {
-        println!("{name:<30} {:>24} {:>24} {:>8}", format!("{:.3}", p50[i]), format!("{:.3}", p99[i]), errors[i]);
-    }
+    let table = Phases { names, rounds: phases };
+    let p = |phase: usize, q: f64| table.percentile(phase, q);
+    let Summary { p50, p99, errors } =
+        table.print(&format!("RecordProgress at {rate} req/s, {titles} titles, median of {runs} rounds (min–max)"));
     let p99_ratio = Spread::ratio(&p(1, 99.0), &p(0, 99.0));
     let p50_ratio = Spread::ratio(&p(1, 50.0), &p(0, 50.0));
     println!("analytics on / off: p50 {p50_ratio}, p99 {p99_ratio}; {counted} figure rows counted today");

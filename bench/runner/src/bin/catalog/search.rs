@@ -8,7 +8,12 @@
 
 use std::{sync::Arc, time::Duration};
 
-use ottr_bench::{Run, chart::Panel, env_or, fixed_rate, machine_caption, rounds::Spread};
+use ottr_bench::{
+    Run,
+    chart::Panel,
+    env_or, fixed_rate, machine_caption,
+    rounds::{Phases, Spread, Summary},
+};
 use ottr_proto::catalog::v1::{SearchTitlesRequest, catalog_service_client::CatalogServiceClient};
 use ottr_runtime::{config::DatabaseSettings, db};
 use serde_json::json;
@@ -107,15 +112,10 @@ fn report(
     names: &[&str; 4],
     phases: &[Vec<Run>; 4],
 ) -> anyhow::Result<serde_json::Value> {
-    let p = |phase: usize, q: f64| phases[phase].iter().map(|run| run.percentile(q)).collect::<Vec<f64>>();
-    let p50: Vec<Spread> = (0..4).map(|i| Spread::of(&p(i, 50.0))).collect();
-    let p99: Vec<Spread> = (0..4).map(|i| Spread::of(&p(i, 99.0))).collect();
-    let errors: Vec<u64> = phases.iter().map(|runs| runs.iter().map(|run| run.errors).sum()).collect();
-    println!("SearchTitles at {rate} req/s on {titles} titles, median of {runs} rounds (min–max)");
-    println!("{:<30} {:>24} {:>24} {:>8}", "", "p50 ms", "p99 ms", "errors");
-    for (i, name) in names.iter().enumerate() {
-        println!("{name:<30} {:>24} {:>24} {:>8}", format!("{:.3}", p50[i]), format!("{:.3}", p99[i]), errors[i]);
-    }
+    let table = Phases { names, rounds: phases };
+    let p = |phase: usize, q: f64| table.percentile(phase, q);
+    let Summary { p50, p99, errors } =
+        table.print(&format!("SearchTitles at {rate} req/s on {titles} titles, median of {runs} rounds (min–max)"));
     let exact_ratio = Spread::ratio(&p(1, 99.0), &p(0, 99.0));
     let misspelt_ratio = Spread::ratio(&p(3, 99.0), &p(2, 99.0));
     println!("p99 fuzzy / full-text only: as written {exact_ratio}, misspelt {misspelt_ratio}");
