@@ -80,6 +80,26 @@ impl Phases<'_> {
     }
 }
 
+impl Summary {
+    /// Phase `i` for the result file: p50, p99 and its range, errors.
+    pub fn figures(&self, i: usize) -> serde_json::Value {
+        let (p50, p99) = (self.p50[i], self.p99[i]);
+        serde_json::json!({ "p50_ms": p50.median, "p99_ms": p99.median, "p99_ms_range": [p99.min, p99.max], "errors": self.errors[i] })
+    }
+
+    /// The p50 and p99 panels of a bar chart, the phases labelled as `labels` says (a
+    /// bar is 80 px wide: short labels), written to `bench/results/<name>.svg`.
+    pub fn chart(&self, title: &str, name: &str, labels: &[&'static str]) -> anyhow::Result<()> {
+        let bars = |spreads: &[Spread]| labels.iter().zip(spreads).map(|(l, s)| (*l, s.median)).collect();
+        let panels = [
+            crate::chart::Panel { title: "p50", unit: "ms", bars: bars(&self.p50) },
+            crate::chart::Panel { title: "p99", unit: "ms", bars: bars(&self.p99) },
+        ];
+        crate::chart::write(name, &crate::chart::bar_chart(title, &crate::machine_caption(), &panels))?;
+        Ok(())
+    }
+}
+
 /// `1.04 (0.98–1.10)`, with two decimals.
 impl fmt::Display for Spread {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -11,10 +11,8 @@ use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
 use ottr_bench::{
-    Run,
-    chart::Panel,
-    env_or, fixed_rate, machine_caption,
-    rounds::{Phases, Spread, Summary},
+    Run, env_or, fixed_rate,
+    rounds::{Phases, Spread},
 };
 use ottr_proto::{
     auth::v1::auth_service_client::AuthServiceClient,
@@ -152,19 +150,14 @@ fn report(
 ) -> anyhow::Result<serde_json::Value> {
     let table = Phases { names, rounds: phases };
     let p = |phase: usize, q: f64| table.percentile(phase, q);
-    let Summary { p50, p99, errors } =
+    let summary =
         table.print(&format!("RecordProgress at {rate} req/s, {titles} titles, median of {runs} rounds (min–max)"));
     let p99_ratio = Spread::ratio(&p(1, 99.0), &p(0, 99.0));
     let p50_ratio = Spread::ratio(&p(1, 50.0), &p(0, 50.0));
     println!("analytics on / off: p50 {p50_ratio}, p99 {p99_ratio}; {counted} figure rows counted today");
-    let bars = |spreads: &[Spread]| vec![("off", spreads[0].median), ("on", spreads[1].median)];
-    let svg = ottr_bench::chart::bar_chart(
-        &format!("Catalog: RecordProgress at {rate} req/s, analytics off and on, median of {runs}"),
-        &machine_caption(),
-        &[Panel { title: "p50", unit: "ms", bars: bars(&p50) }, Panel { title: "p99", unit: "ms", bars: bars(&p99) }],
-    );
-    ottr_bench::chart::write("catalog-progress", &svg)?;
-    let figures = |i: usize| json!({ "p50_ms": p50[i].median, "p99_ms": p99[i].median, "p99_ms_range": [p99[i].min, p99[i].max], "errors": errors[i] });
+    let title = format!("Catalog: RecordProgress at {rate} req/s, analytics off and on, median of {runs}");
+    summary.chart(&title, "catalog-progress", &["off", "on"])?;
+    let figures = |i: usize| summary.figures(i);
     Ok(json!({
         "rate_rps": rate,
         "seconds_per_phase": duration.as_secs(),

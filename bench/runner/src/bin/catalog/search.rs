@@ -9,10 +9,8 @@
 use std::{sync::Arc, time::Duration};
 
 use ottr_bench::{
-    Run,
-    chart::Panel,
-    env_or, fixed_rate, machine_caption,
-    rounds::{Phases, Spread, Summary},
+    Run, env_or, fixed_rate,
+    rounds::{Phases, Spread},
 };
 use ottr_proto::catalog::v1::{SearchTitlesRequest, catalog_service_client::CatalogServiceClient};
 use ottr_runtime::{config::DatabaseSettings, db};
@@ -114,28 +112,16 @@ fn report(
 ) -> anyhow::Result<serde_json::Value> {
     let table = Phases { names, rounds: phases };
     let p = |phase: usize, q: f64| table.percentile(phase, q);
-    let Summary { p50, p99, errors } =
+    let summary =
         table.print(&format!("SearchTitles at {rate} req/s on {titles} titles, median of {runs} rounds (min–max)"));
     let exact_ratio = Spread::ratio(&p(1, 99.0), &p(0, 99.0));
     let misspelt_ratio = Spread::ratio(&p(3, 99.0), &p(2, 99.0));
     println!("p99 fuzzy / full-text only: as written {exact_ratio}, misspelt {misspelt_ratio}");
 
-    // Short labels: a bar is 80 px wide. "text" is the full-text search alone (fuzzy off).
-    let bars = |spreads: &[Spread]| {
-        vec![
-            ("text", spreads[0].median),
-            ("fuzzy", spreads[1].median),
-            ("text, typo", spreads[2].median),
-            ("fuzzy, typo", spreads[3].median),
-        ]
-    };
-    let svg = ottr_bench::chart::bar_chart(
-        &format!("Catalog: SearchTitles at {rate} req/s on {titles} titles, median of {runs}"),
-        &machine_caption(),
-        &[Panel { title: "p50", unit: "ms", bars: bars(&p50) }, Panel { title: "p99", unit: "ms", bars: bars(&p99) }],
-    );
-    ottr_bench::chart::write("catalog-search", &svg)?;
-    let figures = |i: usize| json!({ "p50_ms": p50[i].median, "p99_ms": p99[i].median, "p99_ms_range": [p99[i].min, p99[i].max], "errors": errors[i] });
+    // "text" is the full-text search alone (fuzzy off).
+    let title = format!("Catalog: SearchTitles at {rate} req/s on {titles} titles, median of {runs}");
+    summary.chart(&title, "catalog-search", &["text", "fuzzy", "text, typo", "fuzzy, typo"])?;
+    let figures = |i: usize| summary.figures(i);
     Ok(json!({
         "rate_rps": rate,
         "seconds_per_phase": duration.as_secs(),
