@@ -56,7 +56,7 @@ fn checksum(header: &pb::AppendHeader) -> Result<Option<uploads::Checksum>, Medi
     Ok(Some((header.checksum.to_vec(), digest::Context::new(algorithm))))
 }
 
-fn parse_id(field: &'static str, raw: &str) -> Result<Uuid, MediaError> {
+pub(crate) fn parse_id(field: &'static str, raw: &str) -> Result<Uuid, MediaError> {
     raw.parse().map_err(|_| MediaError::Invalid { field, message: "must be a UUID".into() })
 }
 

@@ -138,12 +138,7 @@ pub async fn mark_playable(
     tracks: &Tracks,
 ) -> Result<bool, MediaError> {
     let mut tx = pool.begin().await?;
-    // Whether this is the first time: `asset.playable` is told once per asset.
-    let first: Option<bool> =
-        sqlx::query_scalar("SELECT playable_at IS NULL FROM media.assets WHERE id = $1 FOR UPDATE")
-            .bind(claim.asset_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let first = never_playable(&mut tx, claim.asset_id).await?;
     let updated = sqlx::query(
         "UPDATE media.assets a SET master_key = $3, renditions = $4, tracks = $5, playable_at = coalesce(playable_at, now())
          FROM media.jobs j
@@ -157,11 +152,22 @@ pub async fn mark_playable(
     .execute(&mut *tx)
     .await?;
     let marked = updated.rows_affected() == 1;
-    if marked && first == Some(true) {
+    if marked && first {
         crate::webhooks::events::asset(&mut tx, "asset.playable", claim.asset_id).await?;
     }
     tx.commit().await?;
     Ok(marked)
+}
+
+/// Whether the asset was never playable yet, its row locked until the transaction ends:
+/// `asset.playable` is told once per asset, by whichever change makes it playable first.
+pub(super) async fn never_playable(conn: &mut PgConnection, asset_id: Uuid) -> sqlx::Result<bool> {
+    let never: Option<bool> =
+        sqlx::query_scalar("SELECT playable_at IS NULL FROM media.assets WHERE id = $1 FOR UPDATE")
+            .bind(asset_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(never == Some(true))
 }
 
 /// Withdraws what an attempt made playable before its objects are deleted (it failed,

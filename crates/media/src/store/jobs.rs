@@ -103,13 +103,9 @@ pub async fn complete(pool: &PgPool, claim: &Claim, done: &Finished<'_>) -> Resu
         return Ok(false);
     }
     // A short title can finish before it was ever marked playable: it becomes both now.
-    let first_playable: Option<bool> =
-        sqlx::query_scalar("SELECT playable_at IS NULL FROM media.assets WHERE id = $1 FOR UPDATE")
-            .bind(claim.asset_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let first_playable = super::assets::never_playable(&mut tx, claim.asset_id).await?;
     super::assets::mark_ready(&mut tx, claim.asset_id, done).await?;
-    if first_playable == Some(true) {
+    if first_playable {
         crate::webhooks::events::asset(&mut tx, "asset.playable", claim.asset_id).await?;
     }
     crate::webhooks::events::asset(&mut tx, "asset.ready", claim.asset_id).await?;

@@ -11,7 +11,7 @@ use ottr_runtime::{
 };
 
 use super::{WebhookSettings, sign, store, target};
-use crate::MediaError;
+use crate::{MediaError, grpc::parse_id};
 
 pub(crate) struct WebhookApi {
     pub pool: sqlx::PgPool,
@@ -40,10 +40,6 @@ impl Owner {
     fn filter(&self) -> Option<Uuid> {
         (!self.all).then_some(self.id)
     }
-}
-
-fn parse_id(field: &'static str, raw: &str) -> Result<Uuid, MediaError> {
-    raw.parse().map_err(|_| MediaError::Invalid { field, message: "must be a UUID".into() })
 }
 
 /// At least one event, each known, none twice.
