@@ -2,6 +2,7 @@
 //! latency percentiles, interleaved rounds with median ratios, and a description of the
 //! machine for the result files.
 
+pub mod best_case;
 pub mod chart;
 pub mod rounds;
 pub mod scatter;

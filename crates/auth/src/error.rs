@@ -35,6 +35,8 @@ pub enum AuthError {
     AccountDisabled,
     #[error("an admin cannot disable their own account")]
     CannotDisableSelf,
+    #[error("this is the only admin: make another account admin first")]
+    LastAdmin,
     #[error("the sign-in has not been confirmed yet")]
     AuthorizationPending,
     #[error("polled too soon; poll at most every {interval_secs} s")]
@@ -95,6 +97,7 @@ impl ServiceError for AuthError {
             AuthError::UserNotFound => ErrorCode::UserNotFound,
             AuthError::AccountDisabled => ErrorCode::AccountDisabled,
             AuthError::CannotDisableSelf => ErrorCode::CannotDisableSelf,
+            AuthError::LastAdmin => ErrorCode::LastAdmin,
             AuthError::AuthorizationPending => ErrorCode::AuthorizationPending,
             AuthError::SlowDown { .. } => ErrorCode::SlowDown,
             AuthError::ExpiredToken => ErrorCode::ExpiredToken,

@@ -32,6 +32,9 @@ pub struct EdgeSettings {
     pub cors_origins: Vec<String>,
     /// Bytes of immutable HLS objects (segments, init segments, images) kept in memory.
     pub hls_cache_bytes: usize,
+    /// How long an object is served from that memory before storage is asked again: the
+    /// longest a deleted asset keeps playing from another edge instance's memory.
+    pub hls_cache_secs: u64,
     /// Refused up front, before a byte is received (media has its own limit, and the
     /// expiry and quota of unfinished uploads: `OTTR__MEDIA__UPLOADS__*`).
     pub max_upload_bytes: u64,
@@ -62,6 +65,7 @@ impl Default for EdgeSettings {
             storage: None,
             cors_origins: vec!["*".into()],
             hls_cache_bytes: 256 * 1024 * 1024,
+            hls_cache_secs: 60,
             max_upload_bytes: 50 * 1024 * 1024 * 1024,
             web_dir: Default::default(),
             hls_js: Default::default(),

@@ -90,7 +90,7 @@ impl Application {
         let delivery = Arc::new(Delivery {
             store,
             signer: Signer::new(&settings.playback.secret_bytes().map_err(StartupError::PlaybackSecret)?),
-            cache: HotCache::new(settings.hls_cache_bytes),
+            cache: HotCache::new(settings.hls_cache_bytes, Duration::from_secs(settings.hls_cache_secs.max(1))),
             reads: Arc::new(tokio::sync::Semaphore::new(settings.playback.max_concurrent_reads.max(1))),
         });
         let stopping = CancellationToken::new();

@@ -70,6 +70,8 @@ codes! {
     AccountDisabled => "account_disabled", PermissionDenied, 403;
     // An admin may not lock themself out.
     CannotDisableSelf => "cannot_disable_self", FailedPrecondition, 409;
+    // Neither demoted nor deleted: the only enabled admin (someone must manage accounts).
+    LastAdmin => "last_admin", FailedPrecondition, 409;
     // TV sign-in, RFC 8628's device flow. The first four are the RFC's own names (§3.5), with
     // the 400 its token endpoint answers, so a device client written to the RFC branches
     // the same way on `code`.

@@ -6,7 +6,9 @@
 //! its default settings (or each `preset:crf` of `BENCH_QUALITY_VARIANTS`). Each rung's
 //! bytes are its HLS segments on disk; its SSIM is ffmpeg's `ssim` filter against the
 //! source scaled to the rung's size. Writes `bench/results/quality.json` and
-//! `quality.svg` (bytes against SSIM, seed beside ottr, a panel per clip).
+//! `quality.svg` (bytes against SSIM, seed beside ottr, a panel per clip). With several
+//! CRFs of one preset among the variants, it also reports the best case of any per-title
+//! CRF choice (see `ottr_bench::best_case`).
 
 use std::{
     path::{Path, PathBuf},
@@ -15,7 +17,7 @@ use std::{
 
 use anyhow::Context;
 use ottr_bench::{
-    env_or, machine, machine_caption, results_path,
+    best_case, env_or, machine, machine_caption, results_path,
     scatter::{Plot, Series, scatter_chart},
     seed, version_of, write_results,
 };
@@ -210,8 +212,19 @@ fn run(clips: &[Clip], variants: &[Encoder], scratch: &Path) -> anyhow::Result<s
             report["min_ssim_delta"].as_f64().unwrap_or(f64::NAN)
         );
     }
+    let best = best_case::report(&reports);
+    for preset in &best {
+        println!(
+            "best case at {} (each rung at the CRF that gives exactly the seed's SSIM, from crf {}): mean bytes ratio {:.3}, {} rungs out of reach",
+            preset["preset"].as_str().unwrap_or("?"),
+            preset["crfs_tried"],
+            preset["mean_bytes_ratio"].as_f64().unwrap_or(f64::NAN),
+            preset["rungs_out_of_reach"]
+        );
+    }
     let mut report = reports[0].clone();
     report["variants"] = serde_json::Value::Array(reports.clone());
+    report["best_case_per_rung_crf"] = serde_json::Value::Array(best);
     report["seed_command"] =
         "libx264 at its default preset (medium), -b:v at the rung's seed rate, no cap, 4-second GOP, one run per rung"
             .into();

@@ -52,6 +52,10 @@ impl Roles {
         Self::new(roles)
     }
 
+    pub fn contains(&self, role: Role) -> bool {
+        self.0.contains(&role)
+    }
+
     pub fn names(&self) -> Vec<String> {
         self.0.iter().map(|r| r.as_str().to_owned()).collect()
     }

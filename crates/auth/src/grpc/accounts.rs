@@ -7,12 +7,12 @@ use std::net::IpAddr;
 use uuid::Uuid;
 
 use ottr_proto::auth::v1 as pb;
-use ottr_runtime::token::Caller;
+use ottr_runtime::token::{Caller, Role};
 
 use super::AuthApi;
 use crate::{
     AuthError,
-    domain::{Email, Password, User},
+    domain::{Email, Password, Roles, User},
     store::users,
 };
 
@@ -57,10 +57,13 @@ impl AuthApi {
         let email = self.email_of(caller.user_id).await?;
         let (_, verified) = self.check_password(&email, address, &body.password).await?;
         let user_id = caller.user_id.to_string();
+        let mut tx = self.pool.begin().await?;
+        // Checked on the check-only call too: the edge erases the catalog's data between
+        // the two, and must not for an account that is then refused.
+        users::keep_an_admin(&mut tx, caller.user_id).await?;
         if body.check_only {
             return Ok(pb::DeleteAccountResponse { user_id });
         }
-        let mut tx = self.pool.begin().await?;
         // Locked first, so a sign-in racing this either ends before (and its session is
         // revoked below) or waits and finds no account.
         let (_, current) = users::lock_credentials(&mut tx, caller.user_id, users::Lock::Update).await?;
@@ -75,6 +78,19 @@ impl AuthApi {
         self.sessions.announce_ended(&ended.with_live_tokens).await;
         tracing::info!(%user_id, "account deleted");
         Ok(pb::DeleteAccountResponse { user_id })
+    }
+
+    /// Replaces an account's roles; the only enabled admin keeps theirs (`last_admin`).
+    pub(super) async fn set_roles_of(&self, body: pb::SetRolesRequest) -> Result<User, AuthError> {
+        let id = Uuid::parse_str(&body.user_id).map_err(|_| AuthError::UserNotFound)?;
+        let roles = Roles::from_proto(&body.roles)?;
+        let mut tx = self.pool.begin().await?;
+        if !roles.contains(Role::Admin) {
+            users::keep_an_admin(&mut tx, id).await?;
+        }
+        let user = users::set_roles(&mut tx, id, &roles).await?;
+        tx.commit().await?;
+        Ok(user)
     }
 
     pub(super) async fn set_disabled_by(

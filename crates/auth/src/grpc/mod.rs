@@ -173,10 +173,7 @@ impl AuthService for AuthApi {
     #[tracing::instrument(skip_all)]
     async fn set_roles(&self, request: Request<pb::SetRolesRequest>) -> Result<Response<pb::User>, Status> {
         let admin = require(&request, Some(Role::Admin))?;
-        let body = request.into_inner();
-        let id = Uuid::parse_str(&body.user_id).map_err(|_| AuthError::UserNotFound)?;
-        let roles = Roles::from_proto(&body.roles)?;
-        let user = users::set_roles(&self.pool, id, &roles).await?;
+        let user = self.set_roles_of(request.into_inner()).await?;
         tracing::info!(admin = %admin.user_id, user_id = %user.id, roles = ?user.roles, "roles set");
         Ok(Response::new(user.into()))
     }

@@ -137,15 +137,30 @@ pub(crate) async fn list(pool: &PgPool, after: Option<Uuid>, limit: i64) -> Resu
     Ok(rows.into_iter().map(User::from).collect())
 }
 
-pub(crate) async fn set_roles(pool: &PgPool, id: Uuid, roles: &Roles) -> Result<User, AuthError> {
+pub(crate) async fn set_roles(conn: &mut PgConnection, id: Uuid, roles: &Roles) -> Result<User, AuthError> {
     let query = concat!("UPDATE auth.users SET roles = $2 WHERE id = $1 RETURNING ", columns!());
     sqlx::query_as::<_, UserRow>(query)
         .bind(id)
         .bind(roles.names())
-        .fetch_optional(pool)
+        .fetch_optional(conn)
         .await?
         .map(User::from)
         .ok_or(AuthError::UserNotFound)
+}
+
+/// Refuses with `last_admin` when `id` is the only enabled admin, before a change that
+/// would leave it no admin (its role taken away, or the account deleted): nobody could
+/// then manage roles or accounts. Every enabled admin's row is locked, in one order, for
+/// the rest of the caller's transaction, so two admins demoting each other at once cannot
+/// both pass: the second sees the first's change and is refused.
+pub(crate) async fn keep_an_admin(conn: &mut PgConnection, id: Uuid) -> Result<(), AuthError> {
+    const ADMINS: &str = "SELECT id FROM auth.users WHERE 'admin' = ANY(roles) AND disabled_at IS NULL
+                          ORDER BY id FOR UPDATE";
+    let admins: Vec<Uuid> = sqlx::query_scalar(ADMINS).fetch_all(conn).await?;
+    if admins.contains(&id) && admins.iter().all(|admin| *admin == id) {
+        return Err(AuthError::LastAdmin);
+    }
+    Ok(())
 }
 
 /// Replaces the password hash, if it is still `verified` (the one the caller checked the

@@ -120,3 +120,47 @@ async fn an_admin_sets_roles_and_the_user_signs_in_with_them(pool: PgPool) {
     assert_eq!(nobody.code(), tonic::Code::NotFound);
     assert_eq!(code(&nobody), "user_not_found");
 }
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn the_only_admin_can_neither_step_down_nor_leave_and_two_cannot_demote_each_other(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let ada = app.signed_in_with("ada@example.org", &[Role::Admin]).await;
+    let ada_id = ada.user.clone().unwrap().id;
+    let set = |token: String, user_id: String, role: pb::Role| {
+        let mut client = app.client.clone();
+        async move {
+            let request = pb::SetRolesRequest { user_id, roles: vec![role as i32] };
+            client.set_roles(bearer(request, &token)).await.map(tonic::Response::into_inner)
+        }
+    };
+
+    let down = set(ada.access_token.clone(), ada_id.clone(), pb::Role::Editor).await.unwrap_err();
+    assert_eq!((down.code(), code(&down)), (tonic::Code::FailedPrecondition, "last_admin"));
+    for check_only in [true, false] {
+        let request = pb::DeleteAccountRequest { password: crate::helpers::PASSWORD.into(), check_only };
+        let leave = app.client.clone().delete_account(bearer(request, &ada.access_token)).await.unwrap_err();
+        assert_eq!(code(&leave), "last_admin", "check_only: {check_only}");
+    }
+    assert_eq!(app.me(&ada.access_token).await.unwrap().roles, vec![pb::Role::Admin as i32], "nothing changed");
+
+    // With a second admin, either may step down, but not both at once.
+    let bob = app.signed_in_with("bob@example.org", &[Role::Admin]).await;
+    let bob_id = bob.user.clone().unwrap().id;
+    let (bob_demoted, ada_demoted) = tokio::join!(
+        set(ada.access_token.clone(), bob_id.clone(), pb::Role::Viewer),
+        set(bob.access_token.clone(), ada_id.clone(), pb::Role::Viewer),
+    );
+    let refused: Vec<_> = [&bob_demoted, &ada_demoted].into_iter().filter_map(|r| r.as_ref().err()).collect();
+    assert_eq!(refused.len(), 1, "exactly one wins: {bob_demoted:?} {ada_demoted:?}");
+    assert_eq!(code(refused[0]), "last_admin");
+    let (winner, winner_id) = if ada_demoted.is_ok() { (&bob, &bob_id) } else { (&ada, &ada_id) };
+    assert_eq!(app.me(&winner.access_token).await.unwrap().roles, vec![pb::Role::Admin as i32]);
+
+    // A disabled admin does not count as the other admin.
+    let carol = app.signed_in_with("carol@example.org", &[Role::Admin]).await;
+    let carol_id = carol.user.clone().unwrap().id;
+    let disable = pb::SetDisabledRequest { user_id: carol_id, disabled: true };
+    app.client.clone().set_disabled(bearer(disable, &winner.access_token)).await.unwrap();
+    let down = set(winner.access_token.clone(), winner_id.clone(), pb::Role::Viewer).await.unwrap_err();
+    assert_eq!(code(&down), "last_admin");
+}

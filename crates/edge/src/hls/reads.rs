@@ -35,7 +35,7 @@ async fn fixture(max_reads: usize) -> Fixture {
     let delivery = Delivery {
         store,
         signer,
-        cache: HotCache::new(64 * 1024 * 1024),
+        cache: HotCache::new(64 * 1024 * 1024, std::time::Duration::from_secs(3600)),
         reads: std::sync::Arc::new(tokio::sync::Semaphore::new(max_reads)),
     };
     Fixture { delivery, token, root }

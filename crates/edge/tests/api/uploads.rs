@@ -224,12 +224,13 @@ async fn tus_refusals_keep_their_statuses_and_headers_and_carry_a_code(pool: PgP
 }
 
 /// Waits until some upload's writer holds its write lock (a PATCH is inside media).
+/// `pg_locks` is cluster-wide: only this test's database counts, since other tests (and sqlx's
+/// own test harness) hold advisory locks of their own at the same time.
 async fn wait_for_writer(pool: &PgPool) {
+    const HELD: &str = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted \
+                        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
     for _ in 0..500 {
-        let held: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
-            .fetch_one(pool)
-            .await
-            .unwrap();
+        let held: i64 = sqlx::query_scalar(HELD).fetch_one(pool).await.unwrap();
         if held > 0 {
             return;
         }
