@@ -61,7 +61,8 @@ pub(super) struct PasswordAgain {
 /// session of it ends at once.
 #[utoipa::path(delete, path = "/api/v1/me", request_body = PasswordAgain, tag = "auth",
     security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody, description = "last_admin: the only admin stays"),
+        (status = 429, body = ErrorBody)))]
 pub(super) async fn delete_me(
     State(api): State<Api>,
     headers: HeaderMap,

@@ -24,8 +24,12 @@ use crate::{
     transcode::{progress::Parser, tracks::Tracks},
 };
 
-/// How often finished segments are looked for.
+/// How often finished segments are looked for once the asset is playable.
 const PUBLISH_EVERY: Duration = Duration::from_millis(500);
+
+/// How often until then: each look is a listing of the work folder, and until the first
+/// segment of every rung is out a viewer is waiting for it (half a period on average).
+const FIRST_PLAYABLE_EVERY: Duration = Duration::from_millis(100);
 
 /// The timers of one run.
 struct Clock {
@@ -35,18 +39,27 @@ struct Clock {
     deadline: Instant,
 }
 
+fn tick(period: Duration) -> Interval {
+    let mut t = tokio::time::interval(period);
+    t.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    t
+}
+
 impl Clock {
-    fn new(worker: &WorkerSettings) -> Self {
-        let tick = |period: Duration| {
-            let mut t = tokio::time::interval(period);
-            t.set_missed_tick_behavior(MissedTickBehavior::Delay);
-            t
-        };
+    fn new(worker: &WorkerSettings, playable: bool) -> Self {
         Self {
-            publish: tick(PUBLISH_EVERY),
+            publish: tick(if playable { PUBLISH_EVERY } else { FIRST_PLAYABLE_EVERY }),
             heartbeat: tick(Duration::from_secs(worker.heartbeat_secs)),
             report: tick(Duration::from_millis(worker.progress_interval_ms)),
             deadline: Instant::now() + Duration::from_secs(worker.hard_cap_secs),
+        }
+    }
+
+    /// Slows the look for segments down once the asset is playable.
+    fn publishing(&mut self, playable: bool) {
+        if playable && self.publish.period() != PUBLISH_EVERY {
+            self.publish = tick(PUBLISH_EVERY);
+            self.publish.reset();
         }
     }
 }
@@ -78,7 +91,7 @@ impl Attempt<'_> {
         let mut child = process::spawn("ffmpeg", &args).map_err(Fault::from)?;
         let stderr = process::drain_tail(child.stderr.take().expect("stderr is piped"));
         let mut lines = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
-        let mut clock = Clock::new(worker);
+        let mut clock = Clock::new(worker, self.event.playable);
         let mut progress = Progress {
             parser: Parser::default(),
             duration: plan.info.duration_secs,
@@ -94,7 +107,10 @@ impl Attempt<'_> {
                 },
                 status = child.wait() => break status?,
                 done = &mut audio, if audio_done.is_none() => audio_done = Some(done?),
-                _ = clock.publish.tick() => self.on_publish_tick(publisher, &plan.tracks).await?,
+                _ = clock.publish.tick() => {
+                    self.on_publish_tick(publisher, &plan.tracks).await?;
+                    clock.publishing(self.event.playable);
+                }
                 _ = clock.heartbeat.tick() => self.on_heartbeat(worker.lease_secs).await?,
                 _ = clock.report.tick() => self.on_report(&progress, worker.watchdog_secs).await?,
                 () = tokio::time::sleep_until(clock.deadline) => return Err(Fault::OverCap(worker.hard_cap_secs).into()),
