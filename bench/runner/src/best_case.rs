@@ -69,7 +69,14 @@ fn preset_report(preset: &str, group: &[&Value]) -> Value {
         let (mut seed_total, mut best_total) = (0.0, 0.0);
         let mut rungs = Vec::new();
         for (r, seed_rung) in seed_rungs.iter().enumerate() {
-            let target = seed_rung["seed_ssim"].as_f64().unwrap_or(f64::NAN);
+            // A rung the seed has no measure of says nothing either way.
+            let (Some(target), Some(seed_bytes)) = (seed_rung["seed_ssim"].as_f64(), seed_rung["seed_bytes"].as_f64())
+            else {
+                continue;
+            };
+            if seed_bytes <= 0.0 {
+                continue;
+            }
             let points: Vec<Point> = group
                 .iter()
                 .filter_map(|v| {
@@ -78,7 +85,6 @@ fn preset_report(preset: &str, group: &[&Value]) -> Value {
                 })
                 .collect();
             let Some(best) = at_target(&points, target) else { continue };
-            let seed_bytes = seed_rung["seed_bytes"].as_f64().unwrap_or(f64::NAN);
             seed_total += seed_bytes;
             best_total += best.bytes;
             out_of_reach += usize::from(!best.reached);
@@ -89,9 +95,16 @@ fn preset_report(preset: &str, group: &[&Value]) -> Value {
                 "reaches_seed_ssim": best.reached,
             }));
         }
+        if rungs.is_empty() {
+            continue;
+        }
+        // A rung out of reach counts the bytes of its best encode, which still falls short of
+        // the seed's SSIM: reaching it would cost more, so the ratio is then a lower bound.
+        let lower_bound = rungs.iter().any(|rung| rung["reaches_seed_ssim"] == false);
         clips.push(json!({
             "clip": group[0]["clips"][c]["clip"],
             "bytes_ratio": best_total / seed_total,
+            "bytes_ratio_is_lower_bound": lower_bound,
             "rungs": rungs,
         }));
     }
@@ -101,6 +114,7 @@ fn preset_report(preset: &str, group: &[&Value]) -> Value {
         "preset": preset,
         "crfs_tried": crfs,
         "mean_bytes_ratio": ratios.iter().sum::<f64>() / ratios.len().max(1) as f64,
+        "mean_bytes_ratio_is_lower_bound": out_of_reach > 0,
         "rungs_out_of_reach": out_of_reach,
         "clips": clips,
     })
@@ -140,5 +154,21 @@ mod tests {
         assert_eq!(reports[0]["preset"], "faster");
         assert!((reports[0]["mean_bytes_ratio"].as_f64().unwrap() - 1.0).abs() < 1e-9, "{}", reports[0]);
         assert_eq!(reports[0]["rungs_out_of_reach"], 0);
+        assert_eq!(reports[0]["mean_bytes_ratio_is_lower_bound"], false);
+    }
+
+    #[test]
+    fn a_rung_out_of_reach_makes_the_ratio_a_lower_bound_and_an_unmeasured_rung_is_skipped() {
+        let variant = |crf: f64, ssim: f64, bytes: f64| {
+            json!({ "preset": "faster", "crf": crf, "clips": [{ "clip": "a", "rungs": [
+                { "rung": "720p", "seed_ssim": 0.99, "seed_bytes": 2000.0, "ottr_ssim": ssim, "ottr_bytes": bytes },
+                { "rung": "360p", "seed_ssim": null, "seed_bytes": 0.0, "ottr_ssim": ssim, "ottr_bytes": bytes }
+            ]}]})
+        };
+        let reports = report(&[variant(18.0, 0.98, 3000.0), variant(22.0, 0.97, 1000.0)]);
+        assert_eq!(reports[0]["rungs_out_of_reach"], 1);
+        assert_eq!(reports[0]["mean_bytes_ratio_is_lower_bound"], true);
+        assert_eq!(reports[0]["clips"][0]["rungs"].as_array().unwrap().len(), 1, "{}", reports[0]);
+        assert!((reports[0]["mean_bytes_ratio"].as_f64().unwrap() - 1.5).abs() < 1e-9, "{}", reports[0]);
     }
 }

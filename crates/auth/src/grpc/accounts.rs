@@ -103,6 +103,11 @@ impl AuthApi {
             return Err(AuthError::CannotDisableSelf);
         }
         let mut tx = self.pool.begin().await?;
+        if body.disabled {
+            // A demoted admin's token still says admin until it expires: without this, it could
+            // disable the last enabled admin.
+            users::keep_an_admin(&mut tx, id).await?;
+        }
         let user = users::set_disabled(&mut tx, id, body.disabled).await?;
         let ended = match body.disabled {
             true => Some(self.sessions.revoke_all(&mut tx, id, None).await?),

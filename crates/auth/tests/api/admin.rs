@@ -153,8 +153,15 @@ async fn the_only_admin_can_neither_step_down_nor_leave_and_two_cannot_demote_ea
     let refused: Vec<_> = [&bob_demoted, &ada_demoted].into_iter().filter_map(|r| r.as_ref().err()).collect();
     assert_eq!(refused.len(), 1, "exactly one wins: {bob_demoted:?} {ada_demoted:?}");
     assert_eq!(code(refused[0]), "last_admin");
-    let (winner, winner_id) = if ada_demoted.is_ok() { (&bob, &bob_id) } else { (&ada, &ada_id) };
+    let (winner, winner_id, loser) = if ada_demoted.is_ok() { (&bob, &bob_id, &ada) } else { (&ada, &ada_id, &bob) };
     assert_eq!(app.me(&winner.access_token).await.unwrap().roles, vec![pb::Role::Admin as i32]);
+
+    // The demoted one's access token still says admin until it expires; it cannot disable the
+    // last enabled admin either.
+    let disable = pb::SetDisabledRequest { user_id: winner_id.clone(), disabled: true };
+    let refused = app.client.clone().set_disabled(bearer(disable, &loser.access_token)).await.unwrap_err();
+    assert_eq!((refused.code(), code(&refused)), (tonic::Code::FailedPrecondition, "last_admin"));
+    assert!(app.me(&winner.access_token).await.is_ok(), "the last admin is still enabled and signed in");
 
     // A disabled admin does not count as the other admin.
     let carol = app.signed_in_with("carol@example.org", &[Role::Admin]).await;

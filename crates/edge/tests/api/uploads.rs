@@ -213,7 +213,7 @@ async fn tus_refusals_keep_their_statuses_and_headers_and_carry_a_code(pool: PgP
 
     // A PATCH still arriving holds the upload; a second writer is told it is busy.
     let (more, slow) = stack.patch_in_flight(&location, 7, b"abc".to_vec()).await;
-    wait_for_writer(&pool).await;
+    wait_for_writer(&pool, &location).await;
     let busy = refusal(patch(&stack, &location, 0, b"def", None).await).await;
     assert_eq!(busy, (409, "upload_busy".into(), None));
     more.send(Ok(b"defg".to_vec())).await.unwrap();
@@ -223,20 +223,25 @@ async fn tus_refusals_keep_their_statuses_and_headers_and_carry_a_code(pool: PgP
     assert_eq!(done.headers()["upload-offset"], "7");
 }
 
-/// Waits until some upload's writer holds its write lock (a PATCH is inside media).
-/// `pg_locks` is cluster-wide: only this test's database counts, since other tests (and sqlx's
-/// own test harness) hold advisory locks of their own at the same time.
-async fn wait_for_writer(pool: &PgPool) {
-    const HELD: &str = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted \
-                        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+/// Waits until a PATCH of the upload at `location` holds its write lock (it is inside media).
+/// The lock is a session advisory lock keyed by the upload id's first 64 bits (media's
+/// `lock_key`); `pg_locks` shows a bigint key as its high and low halves, and is cluster-wide,
+/// so only this key in this test's database counts: other tests, auth and catalog hold
+/// advisory locks of their own at the same time.
+async fn wait_for_writer(pool: &PgPool, location: &str) {
+    const HELD: &str = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 \
+                        AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+                        AND ((classid::bigint << 32) | objid::bigint) = $1";
+    let id = location.rsplit('/').next().and_then(|last| last.split('?').next()).unwrap();
+    let (high, _) = uuid::Uuid::parse_str(id).unwrap().as_u64_pair();
     for _ in 0..500 {
-        let held: i64 = sqlx::query_scalar(HELD).fetch_one(pool).await.unwrap();
+        let held: i64 = sqlx::query_scalar(HELD).bind(high as i64).fetch_one(pool).await.unwrap();
         if held > 0 {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    panic!("no PATCH took its upload's write lock");
+    panic!("no PATCH took the write lock of {location}");
 }
 
 /// The source files and multipart staging files under media's store: what an upload
@@ -345,7 +350,7 @@ async fn two_patches_at_once_through_two_edges_one_wins_and_nothing_is_corrupted
 
     let half = large.len() / 2;
     let (more, slow) = stack.patch_in_flight(&location, half as u64, large[..1024].to_vec()).await;
-    wait_for_writer(&pool).await;
+    wait_for_writer(&pool, &location).await;
     let rival = patch(&stack, &elsewhere, 0, &large[..half], None).await;
     assert_eq!(rival.status(), 409);
     assert_eq!(rival.json::<serde_json::Value>().await.unwrap()["code"], "upload_busy");
