@@ -1,6 +1,6 @@
 // The studio's asset list in a real headless Chromium, driven by playwright-core: an
-// editor sees every asset with its state, filters by state, requeues a cancelled job
-// and deletes an asset (confirming the browser's dialog); the row goes. Then the viewing
+// editor sees every asset with its state, filters by state, requeues a cancelled job,
+// cancels it again while it runs, and deletes an asset (confirming the browser's dialog); the row goes. Then the viewing
 // figures: the watched title is the most watched, with a bar for today, and choosing it
 // shows its own days. Screenshots of each step go to <artifacts>.
 // Usage: node tests/browser/studio.mjs <edge url> <editor email> <password> <ready asset> <cancelled asset> <watched title> <artifacts dir>
@@ -28,6 +28,10 @@ await run(browser, shot, async () => {
   await page.getByTestId('asset-state').selectOption('');
   await page.waitForFunction(id => /^(processing|ready)/.test(document.querySelector(`[data-testid=asset-row][data-asset="${id}"] [data-testid=asset-state-cell]`)?.textContent || ''), cancelled, { timeout: 15_000 });
   step('requeued: the job is back in the queue');
+  // The source is long enough that its transcode is still running: cancel it from here.
+  await row(cancelled).getByTestId('cancel-job').click();
+  await page.waitForFunction(id => /^cancelled/.test(document.querySelector(`[data-testid=asset-row][data-asset="${id}"] [data-testid=asset-state-cell]`)?.textContent || ''), cancelled, { timeout: 15_000 });
+  step('cancelled from the studio: the job stopped');
 
   await row(ready).getByTestId('delete-asset').click();
   await row(ready).waitFor({ state: 'detached', timeout: 15_000 });

@@ -39,7 +39,10 @@ pub(crate) const PUBLIC: &[&str] = &[
     "/ottr.auth.v1.AuthService/PollDeviceToken",
     "/ottr.auth.v1.AuthService/ApproveDevice",
     // Not DeleteAccount: the catalog's data of the account must go too, which only the
-    // edge's `DELETE /api/v1/me` does.
+    // edge's `DELETE /api/v1/me` does. Not the catalog's DeleteTitle, DeleteEpisode and
+    // DetachAsset nor media's DeleteAsset either: each is half a delete (the catalog's
+    // leave the assets' objects in storage, media's leaves titles naming a gone asset), and
+    // only the edge's REST `DELETE` routes join the halves up.
     "/ottr.catalog.v1.CatalogService/CreateTitle",
     "/ottr.catalog.v1.CatalogService/UpdateTitle",
     "/ottr.catalog.v1.CatalogService/SetVisibility",
@@ -51,9 +54,6 @@ pub(crate) const PUBLIC: &[&str] = &[
     "/ottr.catalog.v1.CatalogService/UpdateEpisode",
     "/ottr.catalog.v1.CatalogService/GetSeries",
     "/ottr.catalog.v1.CatalogService/GetEpisode",
-    "/ottr.catalog.v1.CatalogService/DeleteTitle",
-    "/ottr.catalog.v1.CatalogService/DeleteEpisode",
-    "/ottr.catalog.v1.CatalogService/DetachAsset",
     "/ottr.catalog.v1.CatalogService/GetViewingStats",
     "/ottr.catalog.v1.LibraryService/CreateProfile",
     "/ottr.catalog.v1.LibraryService/ListProfiles",
@@ -73,9 +73,13 @@ pub(crate) const PUBLIC: &[&str] = &[
     "/ottr.media.v1.MediaService/WatchJob",
     "/ottr.media.v1.MediaService/RequeueJob",
     "/ottr.media.v1.MediaService/CancelJob",
-    "/ottr.media.v1.MediaService/DeleteAsset",
     "/ottr.media.v1.MediaService/PutSubtitle",
     "/ottr.media.v1.MediaService/RemoveSubtitle",
+    "/ottr.media.v1.WebhookService/CreateWebhook",
+    "/ottr.media.v1.WebhookService/ListWebhooks",
+    "/ottr.media.v1.WebhookService/DeleteWebhook",
+    "/ottr.media.v1.WebhookService/ListDeliveries",
+    "/ottr.media.v1.WebhookService/ResendDelivery",
 ];
 
 /// Public, but only for staff through the relay: the answer names an asset's storage keys

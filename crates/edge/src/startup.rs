@@ -122,6 +122,7 @@ impl Application {
                 ("ottr.catalog.v1.CatalogService", channels.catalog.clone()),
                 ("ottr.catalog.v1.LibraryService", channels.catalog.clone()),
                 ("ottr.media.v1.MediaService", channels.media.clone()),
+                ("ottr.media.v1.WebhookService", channels.media.clone()),
             ],
         )
         .await

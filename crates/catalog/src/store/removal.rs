@@ -1,14 +1,15 @@
 //! Deletes. They are immediate: the foreign keys cascade a title to its seasons,
 //! episodes, watchlist entries and viewing history, and an episode to its history, in the
-//! one statement that deletes it.
+//! one statement that deletes it. An asset goes with what played it only when nothing else
+//! plays it: two episodes (or a movie and an episode) may share one.
 
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::CatalogError;
 
 /// What a delete took away: the title's id and slug (for the cache), the series an
-/// episode belonged to, and the assets that played what went.
+/// episode belonged to, and the assets that played what went and that nothing left plays.
 pub(crate) struct Removed {
     pub title_id: Uuid,
     pub slug: Option<String>,
@@ -31,20 +32,33 @@ pub(crate) async fn delete_title(pool: &PgPool, id: Uuid) -> Result<Removed, Cat
         .fetch_optional(&mut *tx)
         .await?;
     let slug = slug.ok_or(CatalogError::NotFound("title"))?;
+    let asset_ids = played_by_nothing(&mut tx, &asset_ids).await?;
     tx.commit().await?;
     Ok(Removed { title_id: id, slug: Some(slug), asset_ids })
 }
 
 pub(crate) async fn delete_episode(pool: &PgPool, id: Uuid) -> Result<Removed, CatalogError> {
+    let mut tx = pool.begin().await?;
     let row: Option<(Uuid, Option<Uuid>)> = sqlx::query_as(
         "DELETE FROM catalog.episodes e USING catalog.seasons s
          WHERE e.id = $1 AND s.id = e.season_id RETURNING s.series_id, e.asset_id",
     )
     .bind(id)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await?;
     let (series_id, asset_id) = row.ok_or(CatalogError::NotFound("episode"))?;
-    Ok(Removed { title_id: series_id, slug: None, asset_ids: asset_id.into_iter().collect() })
+    let asset_ids = played_by_nothing(&mut tx, &Vec::from_iter(asset_id)).await?;
+    tx.commit().await?;
+    Ok(Removed { title_id: series_id, slug: None, asset_ids })
+}
+
+/// Those of `asset_ids` that no title or episode left plays, inside the delete's
+/// transaction: the ones the delete may take with it.
+async fn played_by_nothing(conn: &mut PgConnection, asset_ids: &[Uuid]) -> Result<Vec<Uuid>, CatalogError> {
+    const UNPLAYED: &str = "SELECT a FROM unnest($1::uuid[]) a
+         WHERE NOT EXISTS (SELECT 1 FROM catalog.titles WHERE asset_id = a)
+           AND NOT EXISTS (SELECT 1 FROM catalog.episodes WHERE asset_id = a)";
+    Ok(sqlx::query_scalar(UNPLAYED).bind(asset_ids).fetch_all(conn).await?)
 }
 
 /// The movies (id, slug) and episodes (id, series) that played the asset.

@@ -9,7 +9,7 @@ use ottr_proto::catalog::v1 as catalog_pb;
 
 use crate::{
     episodes::{publish, series_with_episodes},
-    helpers::{node, spawn_stack},
+    helpers::{node, spawn_stack, spawn_stack_adjusted},
 };
 
 /// Where the browser tests leave their screenshots: the test run's artefacts.
@@ -72,10 +72,12 @@ async fn a_viewer_plays_an_episode_goes_on_to_the_next_and_continue_watching_res
 }
 
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
-async fn an_editor_requeues_and_deletes_assets_from_the_studio_in_chromium(pool: PgPool) {
-    let stack = spawn_stack(pool).await;
+async fn an_editor_requeues_cancels_and_deletes_assets_from_the_studio_in_chromium(pool: PgPool) {
+    // The studio registers a webhook at a public address: no sender here may try to reach it.
+    let stack = spawn_stack_adjusted(pool, |_| {}, |media| media.webhooks.send = false).await;
     let ready = stack.ready(stack.clip(2)).await;
-    let cancelled = stack.upload(stack.clip(3)).await;
+    // Long enough to be still transcoding when the studio cancels its requeued job.
+    let cancelled = stack.upload(stack.hd_clip(40)).await;
     let cancel =
         stack.authed(reqwest::Method::POST, &format!("/api/v1/jobs/{}/cancel", cancelled.job_id), &stack.editor);
     assert_eq!(cancel.send().await.unwrap().status(), 200);
@@ -94,6 +96,7 @@ async fn an_editor_requeues_and_deletes_assets_from_the_studio_in_chromium(pool:
     assert!(status.success(), "{log}");
     assert!(log.contains("the filter shows the cancelled asset alone"), "{log}");
     assert!(log.contains("requeued"), "{log}");
+    assert!(log.contains("cancelled from the studio"), "{log}");
     assert!(log.contains("deleted from the studio"), "{log}");
     assert!(
         log.contains("most watched: Watched Film 0.00 1 1 0"),

@@ -4,6 +4,7 @@
 use ottr_proto::{
     auth::v1::{self as auth_pb, auth_service_client::AuthServiceClient},
     catalog::v1::{self as catalog_pb, catalog_service_client::CatalogServiceClient},
+    media::v1::{self as media_pb, webhook_service_client::WebhookServiceClient},
     prost::Message,
 };
 use sqlx::PgPool;
@@ -34,6 +35,19 @@ async fn native_grpc_reaches_the_public_rpcs_through_the_edge_and_not_the_intern
     let refused =
         auth.rotate_signing_key(bearer(auth_pb::RotateSigningKeyRequest {}, &stack.editor)).await.unwrap_err();
     assert_eq!(refused.code(), tonic::Code::Unimplemented, "key rotation is not public");
+    // Half a delete would leave objects in storage or titles naming a gone asset: deletes
+    // go through the edge's REST routes, which do both halves.
+    let half = bearer(catalog_pb::DeleteTitleRequest { id: id.clone() }, &stack.editor);
+    assert_eq!(catalog.delete_title(half).await.unwrap_err().code(), tonic::Code::Unimplemented);
+    let request = catalog_pb::GetTitleRequest { id_or_slug: id.clone(), ..Default::default() };
+    assert_eq!(catalog.get_title(request).await.unwrap().into_inner().id, id, "the title is still there");
+
+    // Webhooks are managed over gRPC too, as over REST: staff only.
+    let mut webhooks = WebhookServiceClient::connect(stack.edge.clone()).await.unwrap();
+    let listed = webhooks.list_webhooks(bearer(media_pb::ListWebhooksRequest {}, &stack.editor)).await.unwrap();
+    assert_eq!(listed.into_inner().webhooks, vec![]);
+    let viewer = webhooks.list_webhooks(bearer(media_pb::ListWebhooksRequest {}, &session.access_token)).await;
+    assert_eq!(viewer.unwrap_err().code(), tonic::Code::PermissionDenied);
 }
 
 /// A gRPC-web frame: flag, big-endian length, payload.

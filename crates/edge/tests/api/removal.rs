@@ -113,6 +113,39 @@ async fn deleting_an_episode_keeps_the_series_and_the_others(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn an_asset_two_episodes_share_stays_until_deleted_itself_and_then_their_positions_go(pool: PgPool) {
+    let stack = spawn_stack(pool).await;
+    let asset = stack.ready(stack.clip(2)).await;
+    // S1E1 and S1E2 play the same asset, as a recap or a double episode may.
+    let show = series_with_episodes(&stack, &asset.id).await;
+    publish(&stack, &show.id, catalog_pb::Visibility::Published).await;
+    let viewer = stack.viewer().await;
+    let profile = watch(&stack, &viewer, &show.id, &show.episodes[1]).await;
+    let second = format!("/api/v1/episodes/{}/playback", show.episodes[1]);
+
+    let path = format!("/api/v1/episodes/{}", show.episodes[0]);
+    assert_eq!(status_of(&stack, Method::DELETE, &path, &stack.editor).await, 204);
+    assert!(!leftovers(&stack, &asset.id).is_empty(), "S1E2 still plays the asset: it stays");
+    assert_eq!(status_of(&stack, Method::GET, &second, &viewer).await, 200);
+    let history = format!("/api/v1/profiles/{profile}/history");
+    let items = json_of(stack.authed(Method::GET, &history, &viewer)).await;
+    assert_eq!(items["items"].as_array().unwrap().len(), 1, "the position in S1E2 stays: {items}");
+
+    // Deleting the asset itself: S1E2 stays with nothing to play, and positions in it go.
+    let path = format!("/api/v1/assets/{}", asset.id);
+    assert_eq!(status_of(&stack, Method::DELETE, &path, &stack.editor).await, 204);
+    assert_eq!(leftovers(&stack, &asset.id), Vec::<String>::new(), "nothing of the asset is left in storage");
+    assert_eq!(status_of(&stack, Method::GET, &second, &viewer).await, 404, "nothing to play");
+    let series = json_of(stack.authed(Method::GET, &format!("/api/v1/series/{}", show.id), &viewer)).await;
+    let episodes: Vec<&serde_json::Value> =
+        series["seasons"].as_array().unwrap().iter().flat_map(|s| s["episodes"].as_array().unwrap()).collect();
+    assert_eq!(episodes.len(), 2, "S1E2 and S2E1 stay: {series}");
+    assert!(episodes.iter().all(|e| e["asset_id"] == ""), "neither names the gone asset: {series}");
+    let items = json_of(stack.authed(Method::GET, &history, &viewer)).await;
+    assert_eq!(items["items"], json!([]), "the position in S1E2 went with its asset");
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
 async fn deleting_an_asset_mid_transcode_cancels_its_job_and_leaves_nothing_in_storage(pool: PgPool) {
     let stack = spawn_stack_adjusted(pool, |_| {}, |media| media.worker.heartbeat_secs = 1).await;
     let asset = stack.upload(stack.hd_clip(40)).await;
