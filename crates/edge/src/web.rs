@@ -1,8 +1,8 @@
 //! The web app's files: inside the binary, so `ottr up` serves the app from any folder.
 //! The app (`web/`) and the two npm scripts it loads (hls.js, tus-js-client) are embedded
-//! by rust-embed in release builds (debug builds read the same files from the checkout at
-//! run time). For development, `edge.web_dir`, `edge.hls_js` and `edge.tus_js` name files
-//! on disk to serve instead.
+//! by rust-embed in every build (`debug-embed`), so the tests' debug binary serves exactly
+//! what a release binary ships, from any folder. For development, `edge.web_dir`,
+//! `edge.hls_js` and `edge.tus_js` name files on disk to serve instead (no rebuild).
 
 use axum::{
     body::Body,
