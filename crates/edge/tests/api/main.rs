@@ -15,6 +15,7 @@ mod grpc;
 mod grpc_web_js;
 mod helpers;
 mod limits;
+mod profiles;
 mod removal;
 mod rest;
 mod shutdown;
