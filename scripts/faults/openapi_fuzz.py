@@ -21,6 +21,8 @@ with Stack("openapi-fuzz") as stack:
          "--header", f"Authorization: Bearer {token}", "--max-time", str(SECONDS), "--workers", "2",
          "--request-timeout", "10", "--suppress-health-check", "all", "--report", "junit", "--report-dir", report],
         capture_output=True, text=True, cwd=stack.work,  # its cache stays out of the tree
+        env={**os.environ, "SCHEMATHESIS_HOOKS": "fuzz_hooks",
+             "PYTHONPATH": os.path.join(ROOT, "scripts", "faults")},
     )
     lines = run.stdout.splitlines()
     # "Test cases:" is followed by e.g. "5153 generated, 5153 passed".

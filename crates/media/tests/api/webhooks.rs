@@ -189,6 +189,49 @@ async fn a_receiver_hears_playable_and_ready_signed_and_a_failed_send_is_retried
 }
 
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn a_failed_transcode_and_a_deleted_asset_are_told_and_a_rolled_back_event_is_not(pool: PgPool) {
+    let app = spawn_app_with(pool, |settings| {
+        local_webhooks(settings);
+        // A zero-second watchdog fails the transcode at its first look, for good.
+        settings.worker.watchdog_secs = 0;
+        settings.worker.max_attempts = 1;
+    })
+    .await;
+    let (state, url) = receiver(Script::default()).await;
+    register(&app, &url, &["asset.failed", "asset.deleted"]).await;
+    let scratch = Scratch::new();
+    let source = clip(&scratch.0, "doomed.mp4", "testsrc2=size=320x180:rate=10:duration=2", true, &[]);
+    let asset = app.upload(&source).await.unwrap();
+    assert_eq!(app.watch(&asset.job_id).await.pop().unwrap().phase, pb::Phase::Failed as i32);
+
+    let got = until(&state, |got| !got.is_empty()).await;
+    let failed = got[0].json();
+    assert_eq!(failed["type"], "asset.failed", "{failed}");
+    assert_eq!(failed["data"]["asset_id"], asset.id.as_str());
+    assert_eq!(
+        (&failed["data"]["state"], &failed["data"]["error_code"]),
+        (&"failed".into(), &"transcode_failed".into())
+    );
+
+    // An event is written in its change's transaction: one rolled back leaves no delivery.
+    let outbox = "SELECT count(*) FROM webhooks.deliveries";
+    let before: i64 = sqlx::query_scalar(outbox).fetch_one(&app.ctx.pool).await.unwrap();
+    let mut tx = app.ctx.pool.begin().await.unwrap();
+    ottr_runtime::webhooks::enqueue(&mut tx, "asset.deleted", serde_json::json!({})).await.unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(sqlx::query_scalar::<_, i64>(outbox).fetch_one(&app.ctx.pool).await.unwrap(), before);
+
+    let delete = bearer(pb::DeleteAssetRequest { asset_id: asset.id.clone() }, &app.editor);
+    app.client.clone().delete_asset(delete).await.unwrap();
+    let got = until(&state, |got| got.len() >= 2).await;
+    let deleted = got[1].json();
+    assert_eq!(deleted["type"], "asset.deleted", "{deleted}");
+    assert_eq!(deleted["data"]["asset_id"], asset.id.as_str());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(state.lock().unwrap().got.len(), 2, "each told once, the rolled-back one never");
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
 async fn a_sender_killed_mid_send_loses_nothing_and_the_next_sends_it_once_more(pool: PgPool) {
     let app = spawn_app_with(pool, |settings| {
         local_webhooks(settings);

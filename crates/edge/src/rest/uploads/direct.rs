@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use ottr_proto::media::v1::CreateDirectUploadRequest;
 
 use super::tus;
-use crate::{EdgeError, rest::Api, upstream::forward};
+use crate::{EdgeError, error::ErrorBody, rest::Api, upstream::forward};
 
 /// What a direct upload may be.
 #[derive(Default, Deserialize, ToSchema)]
@@ -54,8 +54,20 @@ pub(crate) async fn grant(
     }))
 }
 
-/// tus creation through a direct upload URL: no token, the URL's own token instead.
-pub(super) async fn create(
+/// tus creation through a direct upload URL: no token, the URL's own token instead. Once,
+/// within the grant's `max_bytes`; the upload's URL (`Location`) carries its own `?key=`.
+#[utoipa::path(post, path = "/api/v1/uploads/direct/{token}", tag = "uploads",
+    params(
+        ("token" = String, Path, description = "from the grant's `upload_url`"),
+        ("Tus-Resumable" = String, Header, description = "1.0.0"),
+        ("Upload-Length" = u64, Header, description = "the file's size in bytes"),
+    ),
+    responses(
+        (status = 201, description = "`Location`: the upload's URL with its key"),
+        (status = 403, body = ErrorBody, description = "direct_upload_invalid: unknown, expired or used"),
+        (status = 413, body = ErrorBody, description = "over the grant's cap; the URL is not used up"),
+    ))]
+pub(crate) async fn create(
     State(api): State<Api>,
     Path(token): Path<String>,
     headers: HeaderMap,

@@ -9,9 +9,9 @@
 //! answered (`?key=` on the upload's URL) instead.
 
 pub(crate) mod direct;
-mod multipart;
+pub(crate) mod multipart;
 mod relay;
-mod tus;
+pub(crate) mod tus;
 
 use axum::{
     Router,

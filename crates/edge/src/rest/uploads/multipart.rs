@@ -12,13 +12,32 @@ use tonic::codegen::tokio_stream;
 use ottr_proto::media::v1::{UploadHeader, UploadRequest, upload_request::Part};
 
 use super::Info;
-use crate::{EdgeError, rest::Api, upstream::forward};
+use crate::{EdgeError, error::ErrorBody, rest::Api, upstream::forward};
 
 fn unreadable(error: axum::extract::multipart::MultipartError) -> EdgeError {
     EdgeError::InvalidArgument(error.body_text())
 }
 
-pub(super) async fn multipart(
+/// The form `POST /api/v1/uploads/file` reads (for the OpenAPI document).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // read part by part from the stream, never as a whole
+pub(crate) struct FileForm {
+    /// The source file; its file name is kept as the asset's.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+/// One request, not resumable: the `file` part of a `multipart/form-data` body.
+#[utoipa::path(post, path = "/api/v1/uploads/file", tag = "uploads", security(("bearer" = [])),
+    request_body(content = FileForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, body = Info, description = "stored, probed and queued: the asset and its job"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody, description = "upload_too_large"),
+        (status = 415, body = ErrorBody, description = "unsupported_container"),
+        (status = 422, body = ErrorBody, description = "a source ffprobe refuses (no_video_stream, unreadable_media, …)"),
+    ))]
+pub(crate) async fn multipart(
     State(api): State<Api>,
     headers: HeaderMap,
     mut form: Multipart,

@@ -22,6 +22,7 @@ use ottr_runtime::ErrorCode;
 use super::{Info, Key, relay};
 use crate::{
     EdgeError,
+    error::ErrorBody,
     rest::Api,
     tus::{expected_checksum, filename, header_u64},
     upstream::forward,
@@ -54,7 +55,9 @@ fn upload_id(id: &str) -> Result<(), EdgeError> {
 }
 
 /// What the server supports.
-pub(super) async fn options(State(api): State<Api>) -> impl IntoResponse {
+#[utoipa::path(options, path = "/api/v1/uploads", tag = "uploads",
+    responses((status = 204, description = "`Tus-Version`, `Tus-Extension`, `Tus-Max-Size`, `Tus-Checksum-Algorithm`")))]
+pub(crate) async fn options(State(api): State<Api>) -> impl IntoResponse {
     (
         StatusCode::NO_CONTENT,
         [
@@ -66,8 +69,20 @@ pub(super) async fn options(State(api): State<Api>) -> impl IntoResponse {
     )
 }
 
-/// Creation with the caller's token.
-pub(super) async fn create(State(api): State<Api>, headers: HeaderMap) -> Result<Response, EdgeError> {
+/// Creation with the caller's token (tus creation): `Location` is the upload's URL.
+#[utoipa::path(post, path = "/api/v1/uploads", tag = "uploads", security(("bearer" = [])),
+    params(
+        ("Tus-Resumable" = String, Header, description = "1.0.0"),
+        ("Upload-Length" = u64, Header, description = "the file's size in bytes"),
+        ("Upload-Metadata" = Option<String>, Header, description = "tus metadata; `filename` (base64) names the file"),
+    ),
+    responses(
+        (status = 201, description = "`Location`: the upload's URL; `Upload-Expires`: when an unfinished upload goes"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "upload_quota_exceeded"),
+        (status = 413, body = ErrorBody, description = "upload_too_large"),
+    ))]
+pub(crate) async fn create(State(api): State<Api>, headers: HeaderMap) -> Result<Response, EdgeError> {
     create_upload(&api, &headers, String::new()).await
 }
 
@@ -94,8 +109,14 @@ async fn session(api: &Api, headers: &HeaderMap, id: String, key: String) -> Res
     Ok(api.upstream.media.clone().get_upload(forward(headers, UploadRef { id, key })).await?.into_inner())
 }
 
-/// Where to resume from.
-pub(super) async fn head(
+/// Where to resume from (tus core).
+#[utoipa::path(head, path = "/api/v1/uploads/{id}", tag = "uploads", security(("bearer" = [])),
+    params(("id" = String, Path), ("key" = Option<String>, Query, description = "a direct upload's key, instead of a token")),
+    responses(
+        (status = 200, description = "`Upload-Offset`, `Upload-Length`; `Upload-Expires` while unfinished"),
+        (status = 404, description = "no such upload"), (status = 410, description = "expired"),
+    ))]
+pub(crate) async fn head(
     State(api): State<Api>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -111,8 +132,11 @@ pub(super) async fn head(
     Ok((StatusCode::OK, AppendHeaders(answer)).into_response())
 }
 
-/// The upload's state, for the web app.
-pub(super) async fn status(
+/// The upload's state, for the web app: once complete, its asset and job.
+#[utoipa::path(get, path = "/api/v1/uploads/{id}", tag = "uploads", security(("bearer" = [])),
+    params(("id" = String, Path), ("key" = Option<String>, Query, description = "a direct upload's key, instead of a token")),
+    responses((status = 200, body = Info), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
+pub(crate) async fn status(
     State(api): State<Api>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -121,8 +145,11 @@ pub(super) async fn status(
     Ok(Json(session(&api, &headers, id, key).await?.into()))
 }
 
-/// Termination.
-pub(super) async fn delete(
+/// Termination (tus termination): the stored parts go.
+#[utoipa::path(delete, path = "/api/v1/uploads/{id}", tag = "uploads", security(("bearer" = [])),
+    params(("id" = String, Path), ("key" = Option<String>, Query, description = "a direct upload's key, instead of a token")),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub(crate) async fn delete(
     State(api): State<Api>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -135,7 +162,21 @@ pub(super) async fn delete(
 
 /// Appends at `Upload-Offset`, streaming the body on to media; the last PATCH answers
 /// with the asset and job.
-pub(super) async fn patch(
+#[utoipa::path(patch, path = "/api/v1/uploads/{id}", tag = "uploads", security(("bearer" = [])),
+    params(
+        ("id" = String, Path), ("key" = Option<String>, Query, description = "a direct upload's key, instead of a token"),
+        ("Upload-Offset" = u64, Header, description = "where these bytes go: the upload's current offset"),
+        ("Upload-Checksum" = Option<String>, Header, description = "`sha1` or `sha256` and the base64 digest of this body"),
+    ),
+    request_body(content = Vec<u8>, content_type = "application/offset+octet-stream"),
+    responses(
+        (status = 204, description = "`Upload-Offset`: the new offset; the last PATCH also names `Ottr-Asset-Id` and `Ottr-Job-Id`"),
+        (status = 409, body = ErrorBody, description = "upload_offset_mismatch (with the current `Upload-Offset`) or upload_busy"),
+        (status = 410, body = ErrorBody, description = "upload_expired"),
+        (status = 415, body = ErrorBody, description = "unsupported_media_type"),
+        (status = 460, body = ErrorBody, description = "checksum_mismatch: nothing of this body was kept"),
+    ))]
+pub(crate) async fn patch(
     State(api): State<Api>,
     headers: HeaderMap,
     Path(id): Path<String>,
