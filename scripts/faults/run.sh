@@ -7,7 +7,7 @@
 #   scripts/faults/run.sh all        the fast ones and the 10-minute soak
 #   scripts/faults/run.sh redis_stop soak …   the named ones
 source "$(dirname "$0")/../lib.sh"
-FAST=(redis_stop pg_restart storage_outage kill_media openapi_fuzz abuse)
+FAST=(redis_stop pg_restart storage_outage kill_media kill_sender openapi_fuzz abuse)
 case "${1:-fast}" in
   fast) TESTS=("${FAST[@]}") ;;
   all) TESTS=("${FAST[@]}" soak) ;;
