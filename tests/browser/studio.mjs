@@ -26,7 +26,9 @@ await run(browser, shot, async () => {
   step('the filter shows the cancelled asset alone');
   await row(cancelled).getByTestId('requeue-job').click();
   await page.getByTestId('asset-state').selectOption('');
-  await page.waitForFunction(id => /^(processing|ready)/.test(document.querySelector(`[data-testid=asset-row][data-asset="${id}"] [data-testid=asset-state-cell]`)?.textContent || ''), cancelled, { timeout: 15_000 });
+  // Only a running job has a Cancel button; the 40 s 1080p source takes far longer to
+  // transcode than this test takes to click it.
+  await page.waitForFunction(id => /^processing/.test(document.querySelector(`[data-testid=asset-row][data-asset="${id}"] [data-testid=asset-state-cell]`)?.textContent || ''), cancelled, { timeout: 15_000 });
   step('requeued: the job is back in the queue');
   // The source is long enough that its transcode is still running: cancel it from here.
   await row(cancelled).getByTestId('cancel-job').click();

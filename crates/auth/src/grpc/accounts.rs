@@ -80,7 +80,9 @@ impl AuthApi {
         Ok(pb::DeleteAccountResponse { user_id })
     }
 
-    /// Replaces an account's roles; the only enabled admin keeps theirs (`last_admin`).
+    /// Replaces an account's roles; the only enabled admin keeps theirs (`last_admin`). A
+    /// role taken away ends the account's sessions at once: its access tokens still name
+    /// the role until they expire, and a demoted admin's could otherwise give it back.
     pub(super) async fn set_roles_of(&self, body: pb::SetRolesRequest) -> Result<User, AuthError> {
         let id = Uuid::parse_str(&body.user_id).map_err(|_| AuthError::UserNotFound)?;
         let roles = Roles::from_proto(&body.roles)?;
@@ -88,8 +90,16 @@ impl AuthApi {
         if !roles.contains(Role::Admin) {
             users::keep_an_admin(&mut tx, id).await?;
         }
+        let before = users::get(&mut *tx, id).await?;
         let user = users::set_roles(&mut tx, id, &roles).await?;
+        let ended = match before.roles.iter().any(|role| !roles.contains(*role)) {
+            true => Some(self.sessions.revoke_all(&mut tx, id, None).await?),
+            false => None,
+        };
         tx.commit().await?;
+        if let Some(ended) = &ended {
+            self.sessions.announce_ended(&ended.with_live_tokens).await;
+        }
         Ok(user)
     }
 
@@ -104,8 +114,8 @@ impl AuthApi {
         }
         let mut tx = self.pool.begin().await?;
         if body.disabled {
-            // A demoted admin's token still says admin until it expires: without this, it could
-            // disable the last enabled admin.
+            // Demotion ends a demoted admin's sessions, but while Redis is away verifiers
+            // accept their tokens (revocations unseen): the last enabled admin stays anyway.
             users::keep_an_admin(&mut tx, id).await?;
         }
         let user = users::set_disabled(&mut tx, id, body.disabled).await?;

@@ -156,11 +156,13 @@ async fn the_only_admin_can_neither_step_down_nor_leave_and_two_cannot_demote_ea
     let (winner, winner_id, loser) = if ada_demoted.is_ok() { (&bob, &bob_id, &ada) } else { (&ada, &ada_id, &bob) };
     assert_eq!(app.me(&winner.access_token).await.unwrap().roles, vec![pb::Role::Admin as i32]);
 
-    // The demoted one's access token still says admin until it expires; it cannot disable the
-    // last enabled admin either.
+    // The demoted one's access token names the admin role until it expires, so demotion ends
+    // its sessions at once: it can neither take the role back nor disable the last admin.
+    let back = set(loser.access_token.clone(), loser.user.clone().unwrap().id, pb::Role::Admin).await.unwrap_err();
+    assert_eq!(code(&back), "token_invalid");
     let disable = pb::SetDisabledRequest { user_id: winner_id.clone(), disabled: true };
     let refused = app.client.clone().set_disabled(bearer(disable, &loser.access_token)).await.unwrap_err();
-    assert_eq!((refused.code(), code(&refused)), (tonic::Code::FailedPrecondition, "last_admin"));
+    assert_eq!(code(&refused), "token_invalid");
     assert!(app.me(&winner.access_token).await.is_ok(), "the last admin is still enabled and signed in");
 
     // A disabled admin does not count as the other admin.

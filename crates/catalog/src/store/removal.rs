@@ -53,12 +53,20 @@ pub(crate) async fn delete_episode(pool: &PgPool, id: Uuid) -> Result<Removed, C
 }
 
 /// Those of `asset_ids` that no title or episode left plays, inside the delete's
-/// transaction: the ones the delete may take with it.
+/// transaction: the ones the delete may take with it. Each asset is locked until the
+/// transaction ends, in one order, so two deletes of the last two items sharing an asset
+/// cannot both see the other still there and both keep it (orphaning its objects): the
+/// second waits, and its next statement sees the first one's delete.
 async fn played_by_nothing(conn: &mut PgConnection, asset_ids: &[Uuid]) -> Result<Vec<Uuid>, CatalogError> {
+    const LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('catalog.asset'), hashtext(a::text))
+                        FROM unnest($1::uuid[]) a";
     const UNPLAYED: &str = "SELECT a FROM unnest($1::uuid[]) a
          WHERE NOT EXISTS (SELECT 1 FROM catalog.titles WHERE asset_id = a)
            AND NOT EXISTS (SELECT 1 FROM catalog.episodes WHERE asset_id = a)";
-    Ok(sqlx::query_scalar(UNPLAYED).bind(asset_ids).fetch_all(conn).await?)
+    let mut sorted = asset_ids.to_vec();
+    sorted.sort_unstable();
+    sqlx::query(LOCK).bind(&sorted).execute(&mut *conn).await?;
+    Ok(sqlx::query_scalar(UNPLAYED).bind(&sorted).fetch_all(conn).await?)
 }
 
 /// The movies (id, slug) and episodes (id, series) that played the asset.

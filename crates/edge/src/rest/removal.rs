@@ -33,7 +33,7 @@ async fn delete_assets(api: &Api, headers: &HeaderMap, asset_ids: Vec<String>) -
 }
 
 /// Deletes a title with its seasons and episodes, every profile's list entry and history
-/// of it, and the assets they played.
+/// of it, and the assets they played that nothing else plays.
 #[utoipa::path(delete, path = "/api/v1/titles/{id}", params(("id" = String, Path, description = "the title's id")),
     tag = "catalog", security(("bearer" = [])),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -48,7 +48,8 @@ pub(super) async fn delete_title(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Deletes an episode, every profile's history of it, and its asset.
+/// Deletes an episode, every profile's history of it, and its asset unless another title
+/// or episode plays it.
 #[utoipa::path(delete, path = "/api/v1/episodes/{id}", params(("id" = String, Path, description = "the episode's id")),
     tag = "catalog", security(("bearer" = [])),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]

@@ -4,7 +4,9 @@
 use ottr_proto::{
     auth::v1::{self as auth_pb, auth_service_client::AuthServiceClient},
     catalog::v1::{self as catalog_pb, catalog_service_client::CatalogServiceClient},
-    media::v1::{self as media_pb, webhook_service_client::WebhookServiceClient},
+    media::v1::{
+        self as media_pb, media_service_client::MediaServiceClient, webhook_service_client::WebhookServiceClient,
+    },
     prost::Message,
 };
 use sqlx::PgPool;
@@ -39,6 +41,13 @@ async fn native_grpc_reaches_the_public_rpcs_through_the_edge_and_not_the_intern
     // go through the edge's REST routes, which do both halves.
     let half = bearer(catalog_pb::DeleteTitleRequest { id: id.clone() }, &stack.editor);
     assert_eq!(catalog.delete_title(half).await.unwrap_err().code(), tonic::Code::Unimplemented);
+    let half = bearer(catalog_pb::DeleteEpisodeRequest { id: id.clone() }, &stack.editor);
+    assert_eq!(catalog.delete_episode(half).await.unwrap_err().code(), tonic::Code::Unimplemented);
+    let half = bearer(catalog_pb::DetachAssetRequest { asset_id: id.clone() }, &stack.editor);
+    assert_eq!(catalog.detach_asset(half).await.unwrap_err().code(), tonic::Code::Unimplemented);
+    let mut media = MediaServiceClient::connect(stack.edge.clone()).await.unwrap();
+    let half = bearer(media_pb::DeleteAssetRequest { asset_id: id.clone() }, &stack.editor);
+    assert_eq!(media.delete_asset(half).await.unwrap_err().code(), tonic::Code::Unimplemented);
     let request = catalog_pb::GetTitleRequest { id_or_slug: id.clone(), ..Default::default() };
     assert_eq!(catalog.get_title(request).await.unwrap().into_inner().id, id, "the title is still there");
 

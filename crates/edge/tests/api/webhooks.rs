@@ -1,5 +1,5 @@
 //! Webhooks over REST: editors register, list, read the log of (by state), resend from and
-//! delete their endpoints; viewers and other editors cannot; an endpoint inside the
+//! delete their endpoints; viewers cannot; an endpoint inside the
 //! operator's network is refused with its code.
 
 use reqwest::Method;

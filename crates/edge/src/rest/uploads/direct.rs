@@ -64,7 +64,10 @@ pub(crate) async fn grant(
     ),
     responses(
         (status = 201, description = "`Location`: the upload's URL with its key"),
+        (status = 400, body = ErrorBody, description = "no Upload-Length"),
         (status = 403, body = ErrorBody, description = "direct_upload_invalid: unknown, expired or used"),
+        (status = 409, body = ErrorBody, description = "upload_quota_exceeded: the editor's unfinished uploads"),
+        (status = 422, body = ErrorBody, description = "zero_duration: an empty upload"),
         (status = 413, body = ErrorBody, description = "over the grant's cap; the URL is not used up"),
     ))]
 pub(crate) async fn create(

@@ -69,6 +69,22 @@ pub(crate) async fn options(State(api): State<Api>) -> impl IntoResponse {
     )
 }
 
+/// A PATCH body: the next bytes of the file (for the OpenAPI document).
+/// Raw bytes (a binary string), streamed on as they arrive and never held as a whole.
+pub(crate) struct Chunk;
+
+impl utoipa::PartialSchema for Chunk {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::{KnownFormat, ObjectBuilder, SchemaFormat, schema::Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Chunk {}
+
 /// Creation with the caller's token (tus creation): `Location` is the upload's URL.
 #[utoipa::path(post, path = "/api/v1/uploads", tag = "uploads", security(("bearer" = [])),
     params(
@@ -78,9 +94,11 @@ pub(crate) async fn options(State(api): State<Api>) -> impl IntoResponse {
     ),
     responses(
         (status = 201, description = "`Location`: the upload's URL; `Upload-Expires`: when an unfinished upload goes"),
+        (status = 400, body = ErrorBody, description = "no Upload-Length"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "upload_quota_exceeded"),
         (status = 413, body = ErrorBody, description = "upload_too_large"),
+        (status = 422, body = ErrorBody, description = "zero_duration: an empty upload"),
     ))]
 pub(crate) async fn create(State(api): State<Api>, headers: HeaderMap) -> Result<Response, EdgeError> {
     create_upload(&api, &headers, String::new()).await
@@ -148,7 +166,11 @@ pub(crate) async fn status(
 /// Termination (tus termination): the stored parts go.
 #[utoipa::path(delete, path = "/api/v1/uploads/{id}", tag = "uploads", security(("bearer" = [])),
     params(("id" = String, Path), ("key" = Option<String>, Query, description = "a direct upload's key, instead of a token")),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "upload_busy: a PATCH is still writing"),
+        (status = 410, body = ErrorBody, description = "upload_expired"),
+    ))]
 pub(crate) async fn delete(
     State(api): State<Api>,
     headers: HeaderMap,
@@ -168,11 +190,14 @@ pub(crate) async fn delete(
         ("Upload-Offset" = u64, Header, description = "where these bytes go: the upload's current offset"),
         ("Upload-Checksum" = Option<String>, Header, description = "`sha1` or `sha256` and the base64 digest of this body"),
     ),
-    request_body(content = Vec<u8>, content_type = "application/offset+octet-stream"),
+    request_body(content = Chunk, content_type = "application/offset+octet-stream"),
     responses(
         (status = 204, description = "`Upload-Offset`: the new offset; the last PATCH also names `Ottr-Asset-Id` and `Ottr-Job-Id`"),
+        (status = 400, body = ErrorBody, description = "no Upload-Offset"),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody, description = "no such upload"),
         (status = 409, body = ErrorBody, description = "upload_offset_mismatch (with the current `Upload-Offset`) or upload_busy"),
         (status = 410, body = ErrorBody, description = "upload_expired"),
+        (status = 413, body = ErrorBody, description = "past the Upload-Length declared"),
         (status = 415, body = ErrorBody, description = "unsupported_media_type"),
         (status = 460, body = ErrorBody, description = "checksum_mismatch: nothing of this body was kept"),
     ))]
