@@ -10,8 +10,9 @@ use tokio_stream::{Stream, StreamExt, wrappers::ReceiverStream};
 /// About this much per message: well under gRPC's 4 MiB limit.
 const MESSAGE_BYTES: usize = 1024 * 1024;
 
-/// Messages read ahead of media.
-const READ_AHEAD: usize = 4;
+/// Messages read ahead of media: enough to keep media's window full, and each one more is
+/// 1 MiB of the edge's memory per upload in flight.
+const READ_AHEAD: usize = 2;
 
 pub(super) fn messages(body: Body) -> impl Stream<Item = Bytes> {
     let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD);
