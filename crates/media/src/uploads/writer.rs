@@ -192,11 +192,22 @@ impl Writer {
             if let Some((_, context)) = checksum.as_mut() {
                 context.update(&chunk);
             }
-            self.buffer.extend_from_slice(&chunk);
-            while self.buffer.len() >= self.part_size {
-                let part = self.buffer.split_to(self.part_size).freeze();
-                self.buffer.reserve(self.part_size);
+            // A chunk that crosses a part's end is cut there: the buffer never grows past a
+            // part (growing would copy it into an allocation twice its size), and each part
+            // goes out in an allocation of its own, freed when the store has it.
+            let mut rest = chunk;
+            loop {
+                let room = self.part_size.saturating_sub(self.buffer.len());
+                self.buffer.extend_from_slice(&rest.split_to(room.min(rest.len())));
+                if self.buffer.len() < self.part_size {
+                    break; // all of `rest` fitted
+                }
+                let part = std::mem::take(&mut self.buffer).freeze();
                 self.send(part, save_each).await?;
+                self.buffer = BytesMut::with_capacity(self.part_size);
+                if rest.is_empty() {
+                    break;
+                }
             }
         }
         if let Some((expected, context)) = checksum

@@ -40,11 +40,12 @@ async fn create(app: &TestApp, length: usize, filename: &str) -> pb::UploadSessi
     app.client.clone().create_upload(bearer(request, &app.editor)).await.unwrap().into_inner()
 }
 
-/// Appends `bytes` at `offset` in 256 KiB messages.
+/// Appends `bytes` at `offset` in 300 KiB messages: a size no part is a multiple of, so
+/// messages straddle the parts' ends and are cut there.
 async fn append(app: &TestApp, id: &str, offset: usize, bytes: &[u8]) -> Result<pb::UploadSession, tonic::Status> {
     let header = pb::AppendHeader { upload_id: id.into(), offset: offset as u64, ..Default::default() };
     let mut messages = vec![pb::AppendUploadRequest { part: Some(pb::append_upload_request::Part::Header(header)) }];
-    messages.extend(bytes.chunks(256 * 1024).map(|chunk| pb::AppendUploadRequest {
+    messages.extend(bytes.chunks(300 * 1024).map(|chunk| pb::AppendUploadRequest {
         part: Some(pb::append_upload_request::Part::Chunk(chunk.to_vec().into())),
     }));
     let request = bearer(tonic::codegen::tokio_stream::iter(messages), &app.editor);
