@@ -174,3 +174,33 @@ async fn an_episode_of_a_draft_series_is_found_by_editors_only(pool: PgPool) {
     assert!(hidden.message().contains("episode"), "{}", hidden.message());
     assert_eq!(get_episode(&app, &e1.id, &app.editor).await.unwrap().episode.unwrap().id, e1.id);
 }
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn two_deletes_at_once_of_the_episodes_sharing_an_asset_name_it_exactly_once(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let show = app.published(series_fields("twins", "Twins")).await;
+    let s1 = season(&app, &show.id, 1).await;
+    let delete = |id: String| {
+        let (mut catalog, request) = (app.catalog.clone(), bearer(pb::DeleteEpisodeRequest { id }, &app.editor));
+        async move { catalog.delete_episode(request).await.unwrap().into_inner().asset_ids }
+    };
+    // Each round races the two deletes again: whichever ends last must take the asset, or
+    // its objects stay in storage with nothing naming them.
+    for round in 0..5u32 {
+        let asset = uuid::Uuid::new_v4().to_string();
+        let mut ids = Vec::new();
+        for number in [2 * round + 1, 2 * round + 2] {
+            let fields = pb::EpisodeFields {
+                number,
+                title: format!("Episode {number}"),
+                asset_id: asset.clone(),
+                ..Default::default()
+            };
+            let request = pb::CreateEpisodeRequest { season_id: s1.id.clone(), fields: Some(fields) };
+            ids.push(app.catalog.clone().create_episode(bearer(request, &app.editor)).await.unwrap().into_inner().id);
+        }
+        let (first, second) = tokio::join!(delete(ids[0].clone()), delete(ids[1].clone()));
+        let named: Vec<String> = first.into_iter().chain(second).collect();
+        assert_eq!(named, vec![asset], "round {round}");
+    }
+}
