@@ -67,8 +67,8 @@ pub(crate) async fn grant(
         (status = 400, body = ErrorBody, description = "no Upload-Length"),
         (status = 403, body = ErrorBody, description = "direct_upload_invalid: unknown, expired or used"),
         (status = 409, body = ErrorBody, description = "upload_quota_exceeded: the editor's unfinished uploads"),
-        (status = 422, body = ErrorBody, description = "zero_duration: an empty upload"),
         (status = 413, body = ErrorBody, description = "over the grant's cap; the URL is not used up"),
+        (status = 422, body = ErrorBody, description = "zero_duration: an empty upload"),
     ))]
 pub(crate) async fn create(
     State(api): State<Api>,
