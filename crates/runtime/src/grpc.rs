@@ -20,10 +20,12 @@ use crate::{
 /// How long in-flight calls get to finish after shutdown is asked for.
 pub const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 
-/// HTTP/2 receive window per stream (the connection gets twice this). Room for two 1 MiB
-/// upload messages; no more, since what the window admits waits in the receiver's memory
-/// while it stores parts (8 MiB windows cost media 12 MiB of peak RSS in `bench/upload`,
-/// for no measured throughput).
+/// HTTP/2 receive window per stream: room for about two upload messages of a little over
+/// 1 MiB; no more, since what the window admits waits in the receiver's memory while it
+/// stores parts (8 MiB windows cost media about 18 MiB of peak RSS in `bench/upload`, for
+/// no measured throughput). The connection gets eight times this, so a few uploads waiting
+/// on the store do not hold up every other call on the same connection (an edge has one
+/// connection to each service).
 const STREAM_WINDOW: u32 = 2 * 1024 * 1024;
 
 /// Binds `addr` before anything is served, so callers (and tests) may connect as soon as
@@ -90,7 +92,7 @@ impl GrpcServer {
             // Room for 1 MiB upload messages in flight: with HTTP/2's 64 KiB default window a
             // client-streamed upload waits on a window update every message.
             .initial_stream_window_size(STREAM_WINDOW)
-            .initial_connection_window_size(2 * STREAM_WINDOW)
+            .initial_connection_window_size(8 * STREAM_WINDOW)
             .layer(RequestIdLayer)
             .layer(self.client_addr)
             .layer(AuthLayer::new(verifier))

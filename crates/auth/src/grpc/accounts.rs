@@ -90,7 +90,9 @@ impl AuthApi {
         if !roles.contains(Role::Admin) {
             users::keep_an_admin(&mut tx, id).await?;
         }
-        let before = users::get(&mut *tx, id).await?;
+        // Locked, so a change of roles committing meanwhile is not missed: `before` is what
+        // this change replaces.
+        let (before, _) = users::lock_credentials(&mut tx, id, users::Lock::Update).await?;
         let user = users::set_roles(&mut tx, id, &roles).await?;
         let ended = match before.roles.iter().any(|role| !roles.contains(*role)) {
             true => Some(self.sessions.revoke_all(&mut tx, id, None).await?),
@@ -100,6 +102,8 @@ impl AuthApi {
         if let Some(ended) = &ended {
             self.sessions.announce_ended(&ended.with_live_tokens).await;
         }
+        let sessions_ended = ended.map_or(0, |e| e.count);
+        tracing::info!(user_id = %id, roles = ?roles.names(), sessions_ended, "roles set");
         Ok(user)
     }
 

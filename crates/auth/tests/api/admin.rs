@@ -152,7 +152,9 @@ async fn the_only_admin_can_neither_step_down_nor_leave_and_two_cannot_demote_ea
     );
     let refused: Vec<_> = [&bob_demoted, &ada_demoted].into_iter().filter_map(|r| r.as_ref().err()).collect();
     assert_eq!(refused.len(), 1, "exactly one wins: {bob_demoted:?} {ada_demoted:?}");
-    assert_eq!(code(refused[0]), "last_admin");
+    // The loser's call is refused as the last admin's, or, when the winner's demotion (which
+    // ends the loser's sessions) was committed before the call was checked, for its token.
+    assert!(["last_admin", "token_invalid"].contains(&code(refused[0])), "{:?}", refused[0]);
     let (winner, winner_id, loser) = if ada_demoted.is_ok() { (&bob, &bob_id, &ada) } else { (&ada, &ada_id, &bob) };
     assert_eq!(app.me(&winner.access_token).await.unwrap().roles, vec![pb::Role::Admin as i32]);
 

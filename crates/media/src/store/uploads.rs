@@ -1,8 +1,7 @@
 //! Resumable uploads' rows (`media.uploads`): the whole state of an upload, so any media
 //! instance carries on what another started. Only the holder of an upload's write lock
-//! ([`WriteLock`]) moves its parts and offset; the lock is a transaction-scoped advisory
-//! lock, released when its transaction ends, so a writer that dies lets go with its
-//! connection.
+//! ([`WriteLock`]) moves its parts and offset; the lock is a session advisory lock on a
+//! connection of its own, so a writer that dies lets go with its connection.
 
 use ottr_storage::Part;
 use sqlx::{PgConnection, PgPool, types::Json};
