@@ -61,9 +61,12 @@ impl From<UploadSession> for Info {
 }
 
 /// `?key=`: a direct upload's client names itself with the key its creation answered.
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct Key {
+    /// A direct upload's key, instead of a token.
     #[serde(default)]
+    #[param(required = false)]
     pub key: String,
 }
 

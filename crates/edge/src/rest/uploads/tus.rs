@@ -69,8 +69,8 @@ pub(crate) async fn options(State(api): State<Api>) -> impl IntoResponse {
     )
 }
 
-/// A PATCH body: the next bytes of the file (for the OpenAPI document).
-/// Raw bytes (a binary string), streamed on as they arrive and never held as a whole.
+/// A PATCH body in the OpenAPI document: the file's next bytes as a binary string (they are
+/// streamed on as they arrive, never held as a whole).
 pub(crate) struct Chunk;
 
 impl utoipa::PartialSchema for Chunk {
@@ -129,7 +129,7 @@ async fn session(api: &Api, headers: &HeaderMap, id: String, key: String) -> Res
 
 /// Where to resume from (tus core).
 #[utoipa::path(head, path = "/api/v1/uploads/{id}", tag = "uploads", security(("bearer" = [])),
-    params(("id" = String, Path), ("key" = Option<String>, Query, description = "a direct upload's key, instead of a token")),
+    params(("id" = String, Path), Key),
     responses(
         (status = 200, description = "`Upload-Offset`, `Upload-Length`; `Upload-Expires` while unfinished"),
         (status = 404, description = "no such upload"), (status = 410, description = "expired"),
@@ -152,7 +152,7 @@ pub(crate) async fn head(
 
 /// The upload's state, for the web app: once complete, its asset and job.
 #[utoipa::path(get, path = "/api/v1/uploads/{id}", tag = "uploads", security(("bearer" = [])),
-    params(("id" = String, Path), ("key" = Option<String>, Query, description = "a direct upload's key, instead of a token")),
+    params(("id" = String, Path), Key),
     responses((status = 200, body = Info), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
 pub(crate) async fn status(
     State(api): State<Api>,
@@ -165,7 +165,7 @@ pub(crate) async fn status(
 
 /// Termination (tus termination): the stored parts go.
 #[utoipa::path(delete, path = "/api/v1/uploads/{id}", tag = "uploads", security(("bearer" = [])),
-    params(("id" = String, Path), ("key" = Option<String>, Query, description = "a direct upload's key, instead of a token")),
+    params(("id" = String, Path), Key),
     responses(
         (status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "upload_busy: a PATCH is still writing"),
@@ -186,7 +186,7 @@ pub(crate) async fn delete(
 /// with the asset and job.
 #[utoipa::path(patch, path = "/api/v1/uploads/{id}", tag = "uploads", security(("bearer" = [])),
     params(
-        ("id" = String, Path), ("key" = Option<String>, Query, description = "a direct upload's key, instead of a token"),
+        ("id" = String, Path), Key,
         ("Upload-Offset" = u64, Header, description = "where these bytes go: the upload's current offset"),
         ("Upload-Checksum" = Option<String>, Header, description = "`sha1` or `sha256` and the base64 digest of this body"),
     ),
