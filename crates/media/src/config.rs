@@ -110,7 +110,7 @@ impl Default for UploadSettings {
     fn default() -> Self {
         Self {
             part_mib: 8,
-            parts_in_flight: 3,
+            parts_in_flight: 2,
             expiry_secs: 24 * 3600,
             sweep_secs: 600,
             quota_bytes: 100 * 1024 * 1024 * 1024,

@@ -5,6 +5,7 @@
 //! Media writes; the edge only reads, so it opens the store with
 //! [`ObjectStore::open_read_only`], which needs no write permission and creates nothing.
 
+pub mod feed;
 pub mod keys;
 mod local;
 pub mod multipart;
@@ -148,6 +149,24 @@ impl ObjectStore {
         match self {
             ObjectStore::Local(store) => store.put_part(key, upload_id, number, offset, bytes).await,
             ObjectStore::S3(store) => store.put_part(key, upload_id, number, bytes).await,
+        }
+    }
+
+    /// Stores part `number` of `size` bytes, which starts at byte `offset`, from `feed`
+    /// as its bytes arrive (see [`feed`]); fails, keeping nothing, when the feed closes
+    /// short.
+    pub async fn put_part_fed(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: i32,
+        offset: u64,
+        feed: feed::PartFeed,
+    ) -> Result<Part, StorageError> {
+        keys::check(key)?;
+        match self {
+            ObjectStore::Local(store) => store.put_part_fed(key, upload_id, number, offset, feed).await,
+            ObjectStore::S3(store) => store.put_part_fed(key, upload_id, number, feed).await,
         }
     }
 

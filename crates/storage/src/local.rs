@@ -88,6 +88,31 @@ impl LocalStore {
         Ok(Part { number, size, etag: String::new() })
     }
 
+    /// Writes a fed part at `offset` of the staging file as its bytes arrive. A feed that
+    /// closes short leaves bytes past the parts acknowledged, which completion cuts off or
+    /// a later part overwrites.
+    pub async fn put_part_fed(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: i32,
+        offset: u64,
+        mut feed: crate::feed::PartFeed,
+    ) -> Result<Part, StorageError> {
+        use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+        let path = self.upload_path(key, upload_id)?;
+        let mut file = tokio::fs::OpenOptions::new().write(true).open(&path).await?;
+        file.seek(std::io::SeekFrom::Start(offset)).await?;
+        let mut size = 0;
+        while let Some(bytes) = feed.next().await {
+            let bytes = bytes?;
+            file.write_all(&bytes).await?;
+            size += bytes.len() as u64;
+        }
+        file.flush().await?;
+        Ok(Part { number, size, etag: String::new() })
+    }
+
     /// Cuts the staging file to the parts' total (a longer write that was never
     /// acknowledged goes) and renames it into place.
     pub async fn complete_upload(&self, key: &str, upload_id: &str, parts: &[Part]) -> Result<(), StorageError> {

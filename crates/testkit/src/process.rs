@@ -99,6 +99,11 @@ impl Process {
         self.child.id()
     }
 
+    /// CPU seconds the process has used so far (see [`cpu_seconds`]).
+    pub fn cpu_seconds(&self) -> anyhow::Result<f64> {
+        cpu_seconds(self.child.id())
+    }
+
     /// The most memory the process has held at once (VmHWM), in MiB.
     pub fn peak_rss_mib(&self) -> anyhow::Result<f64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
@@ -119,6 +124,19 @@ impl Process {
             .and_then(|r| r.trim().parse().ok())
             .context("no write_bytes in /proc io")
     }
+}
+
+/// CPU time (user + system) process `pid` has used so far, in seconds: fields 14 and 15
+/// of `/proc/PID/stat`, in the kernel's USER_HZ ticks (100 a second on Linux). Read
+/// after the `)` that ends the command name, which may itself hold spaces.
+pub fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+    const TICKS_PER_SECOND: f64 = 100.0;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').context("no command name in /proc stat")?.1.split_whitespace().collect();
+    // After the name: state is field 3, so utime (14) and stime (15) sit at 11 and 12.
+    let ticks = |i: usize| -> anyhow::Result<f64> { Ok(fields.get(i).context("short /proc stat")?.parse::<f64>()?) };
+    Ok((ticks(11)? + ticks(12)?) / TICKS_PER_SECOND)
 }
 
 impl Drop for Process {

@@ -1,6 +1,9 @@
 //! A real S3-compatible server on a folder (s3s-fs: checks SigV4 signatures, speaks
-//! multipart), served in-process on a free port for tests, or as the `s3-server` binary
-//! that the fault tests and the upload benchmark kill and restart like an outage.
+//! multipart, and completes multipart uploads without reading them back: see
+//! [`completion`]), served in-process on a free port for tests, or as the `s3-server`
+//! binary that the fault tests and the upload benchmark kill and restart like an outage.
+
+mod completion;
 
 use std::path::Path;
 
@@ -47,8 +50,7 @@ pub fn serve(
     secret: &str,
 ) -> anyhow::Result<impl Future<Output = std::io::Result<()>> + Send + 'static> {
     std::fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
-    let fs = s3s_fs::FileSystem::new(root).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let mut builder = S3ServiceBuilder::new(fs);
+    let mut builder = S3ServiceBuilder::new(completion::Server::new(root)?);
     builder.set_auth(SimpleAuth::from_single(access.to_owned(), secret.to_owned()));
     let service = builder.build();
     Ok(async move {

@@ -28,7 +28,7 @@ use ottr_bench::{
 use ottr_storage::{S3Settings, S3Store};
 use ottr_testkit::{
     Clip,
-    process::{Process, sibling},
+    process::{Process, cpu_seconds, sibling},
 };
 use tokio::io::AsyncReadExt;
 
@@ -115,6 +115,17 @@ struct Tus {
     asset: String,
 }
 
+/// `length` bytes of the file from `offset`, read from disk as the connection takes them
+/// (as `ottr upload` and the raw PUT's SDK do), so reading the file does not add to the
+/// upload's time.
+fn streamed(path: &Path, offset: u64, length: u64) -> anyhow::Result<reqwest::Body> {
+    use std::io::Seek;
+    let mut file = std::fs::File::open(path)?;
+    file.seek(std::io::SeekFrom::Start(offset))?;
+    let part = tokio::fs::File::from_std(file).take(length);
+    Ok(reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(part, 64 * 1024)))
+}
+
 /// tus 1.0 as a client does it: create, then PATCH `chunk` bytes at a time.
 async fn tus_upload(http: &reqwest::Client, edge: &str, token: &str, path: &Path, chunk: usize) -> anyhow::Result<Tus> {
     let length = std::fs::metadata(path)?.len();
@@ -129,14 +140,11 @@ async fn tus_upload(http: &reqwest::Client, edge: &str, token: &str, path: &Path
         .await?;
     ensure!(created.status() == 201, "creating the upload answered {}", created.status());
     let location = created.headers()["location"].to_str()?.to_owned();
-    let mut file = tokio::fs::File::open(path).await?;
     let mut offset = 0u64;
     let mut asset = None;
     let mut last_patch = 0.0;
     while offset < length {
-        let mut buffer = vec![0u8; chunk.min((length - offset) as usize)];
-        file.read_exact(&mut buffer).await?;
-        let sent = buffer.len() as u64;
+        let sent = (chunk as u64).min(length - offset);
         let patch_started = Instant::now();
         let answer = http
             .patch(&location)
@@ -144,7 +152,8 @@ async fn tus_upload(http: &reqwest::Client, edge: &str, token: &str, path: &Path
             .header("Tus-Resumable", "1.0.0")
             .header("Upload-Offset", offset)
             .header("Content-Type", "application/offset+octet-stream")
-            .body(buffer)
+            .header("Content-Length", sent)
+            .body(streamed(path, offset, sent)?)
             .send()
             .await?;
         if answer.status() != 204 {
@@ -255,22 +264,38 @@ async fn run(
     s3_client(&endpoint).create_bucket().bucket("raw").send().await.context("creating the raw bucket")?;
     let (mut raw_s, mut store_s, mut ottr_s, mut last_patch_s) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut disk_per_byte = Vec::new();
+    // Where each phase's CPU time goes, process by process: with two cores, what ottr's
+    // hops cost shows here before it shows in the seconds.
+    let pids = [("client", std::process::id()), ("s3", s3.id()), ("edge", edge.id()), ("media", media.id())];
+    let cpu_now = || -> anyhow::Result<Vec<f64>> { pids.iter().map(|(_, pid)| cpu_seconds(*pid)).collect() };
+    let mut cpu: [Vec<Vec<f64>>; 3] = Default::default();
+    let mut measure_cpu = |phase: usize, before: Vec<f64>| -> anyhow::Result<()> {
+        let after = cpu_now()?;
+        cpu[phase].push(after.iter().zip(&before).map(|(a, b)| a - b).collect());
+        Ok(())
+    };
     for round in 1..=runs {
         settle()?;
         eprintln!("round {round}/{runs}: raw S3 PUT of {:.0} MiB to s3s-fs", bytes as f64 / MIB);
+        let before = cpu_now()?;
         raw_s.push(raw_put(&s3_client(&endpoint), source).await?);
+        measure_cpu(0, before)?;
         ensure!(
             std::fs::metadata(s3_dir.join("raw/source.mp4"))?.len() == bytes,
             "the raw PUT stored a different size"
         );
         settle()?;
         eprintln!("round {round}/{runs}: media's S3 store alone putting the same file (multipart)");
+        let before = cpu_now()?;
         store_s.push(store_alone(&endpoint, source).await?);
+        measure_cpu(1, before)?;
         ensure!(std::fs::metadata(s3_dir.join("raw/multipart.mp4"))?.len() == bytes, "the store put a different size");
         settle()?;
         eprintln!("round {round}/{runs}: tus upload of the same file through ottr's edge ({chunk_mib} MiB PATCHes)");
         let written_before = edge.written_bytes()? + media.written_bytes()?;
+        let before = cpu_now()?;
         let tus = tus_upload(&http, &edge_url, &token, source, chunk_mib * 1024 * 1024).await?;
+        measure_cpu(2, before)?;
         settle()?; // write-back of anything the two left in the page cache counts
         let written = edge.written_bytes()? + media.written_bytes()? - written_before;
         disk_per_byte.push(written as f64 / bytes as f64);
@@ -283,6 +308,18 @@ async fn run(
     }
 
     let (edge_rss, media_rss) = (edge.peak_rss_mib()?, media.peak_rss_mib()?);
+    let cpu_json = |rounds: &[Vec<f64>]| -> serde_json::Value {
+        let median = |i: usize| Spread::of(&rounds.iter().map(|r| r[i]).collect::<Vec<f64>>()).median;
+        let by_process: serde_json::Map<String, serde_json::Value> =
+            pids.iter().enumerate().map(|(i, (name, _))| ((*name).to_owned(), median(i).into())).collect();
+        by_process.into()
+    };
+    let cpu_seconds = serde_json::json!({
+        "raw_put": cpu_json(&cpu[0]),
+        "store_alone": cpu_json(&cpu[1]),
+        "ottr": cpu_json(&cpu[2]),
+    });
+    eprintln!("CPU seconds by process (median): {cpu_seconds}");
     let mib = bytes as f64 / MIB;
     let rate = |seconds: &[f64]| seconds.iter().map(|s| mib / s).collect::<Vec<f64>>();
     let (ottr_rates, raw_rates, store_rates) = (rate(&ottr_s), rate(&raw_s), rate(&store_s));
@@ -334,12 +371,13 @@ async fn run(
         "runs": runs,
         "order": "raw PUT, store alone, tus through ottr, round after round; figures are medians over the rounds",
         "rounds_seconds": { "ottr": ottr_s, "raw_put": raw_s, "store_alone": store_s },
+        "cpu_seconds": cpu_seconds,
         "peak_rss_mib": edge_rss + media_rss,
         "local_disk_bytes_per_uploaded_byte": disk.median,
         "local_disk_bytes_per_uploaded_byte_max": disk.max,
         "edge_peak_rss_mib": edge_rss,
         "media_peak_rss_mib": media_rss,
-        "notes": "ottr's time runs from the tus creation request to the answer of the last PATCH, by which media has completed the source's multipart upload in S3, probed the stored object and queued its job; peak_rss_mib is edge + media (VmHWM); local_disk_bytes_per_uploaded_byte is edge + media /proc/PID/io write_bytes over the tus upload, after a sync.",
+        "notes": "ottr's time runs from the tus creation request to the answer of the last PATCH, by which media has completed the source's multipart upload in S3, probed the stored object and queued its job; peak_rss_mib is edge + media (VmHWM); local_disk_bytes_per_uploaded_byte is edge + media /proc/PID/io write_bytes over the tus upload, after a sync; cpu_seconds is each process's user + system time over each phase (client is this bench, which sends the bytes).",
         "machine": machine(),
         "versions": {
             "ottr": env!("CARGO_PKG_VERSION"),

@@ -133,3 +133,47 @@ async fn a_read_only_opening_creates_no_bucket_and_reads_what_the_writer_stored(
     let unknown = StorageSettings { backend: "ftp".into(), ..Default::default() };
     assert!(matches!(ObjectStore::open_read_only(&unknown).await, Err(StorageError::UnknownBackend(_))));
 }
+
+/// The test server completes a multipart upload without reading it back (testkit's
+/// `s3::completion`), and still checks what S3 checks: the listed ETags must be the stored
+/// parts', every part but the last must hold 5 MiB, part numbers may skip but must rise.
+/// A refused completion changes nothing, and a completed one leaves no part behind.
+#[tokio::test]
+async fn the_s3_test_server_completes_by_joining_parts_and_checks_them_as_s3_does() {
+    let scratch = Scratch::new();
+    let (server, root) = s3_server(&scratch).await;
+    let s3 = s3_store(&server.endpoint, SECRET).await;
+    s3.ensure_bucket().await.unwrap();
+    let store = ObjectStore::S3(s3);
+    let key = "sources/joined/source.mp4";
+    let upload = store.begin_upload(key).await.unwrap();
+    let mib = 1024 * 1024;
+    let filled = |byte: u8, len: usize| bytes::Bytes::from(vec![byte; len]);
+    let first = store.put_part(key, &upload, 1, 0, filled(1, 6 * mib)).await.unwrap();
+    let short = store.put_part(key, &upload, 2, 6 * mib as u64, filled(2, 3 * mib)).await.unwrap();
+    let last = store.put_part(key, &upload, 4, 9 * mib as u64, filled(4, mib)).await.unwrap();
+
+    let forged = ottr_storage::Part { etag: "\"00000000000000000000000000000000\"".into(), ..first.clone() };
+    let refusals = [
+        (vec![forged, last.clone()], "an ETag that is not the stored part's"),
+        (vec![first.clone(), short.clone(), last.clone()], "a part short of 5 MiB before the last"),
+        (vec![last.clone(), first.clone()], "parts out of order"),
+        (vec![first.clone(), ottr_storage::Part { number: 3, ..last.clone() }], "a part never uploaded"),
+    ];
+    for (parts, what) in refusals {
+        assert!(store.complete_upload(key, &upload, &parts).await.is_err(), "{what} is refused");
+        assert!(store.head(key).await.unwrap().is_none(), "{what}: no object");
+    }
+
+    store.complete_upload(key, &upload, &[first, last]).await.unwrap();
+    let meta = store.head(key).await.unwrap().unwrap();
+    assert_eq!((meta.size, meta.content_type.as_str()), (7 * mib as u64, "video/mp4"));
+    let object = store.get_bytes(key).await.unwrap();
+    assert!(object[..6 * mib].iter().all(|&b| b == 1) && object[6 * mib..].iter().all(|&b| b == 4), "parts 1 and 4");
+    let left: Vec<String> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains(&upload))
+        .collect();
+    assert!(left.is_empty(), "nothing of the upload is left: {left:?}");
+}
