@@ -127,7 +127,8 @@ impl MediaService for MediaApi {
             Ok(_) => Err(MediaError::Invalid { field: "chunk", message: "only chunks may follow the header".into() }),
             Err(status) => Err(MediaError::UploadStream(status)),
         });
-        let row = uploads::append(&self.ctx, &access, id, header.offset, checksum(&header)?, chunks).await?;
+        let request = uploads::Request { offset: header.offset, length: header.length, checksum: checksum(&header)? };
+        let row = uploads::append(&self.ctx, &access, id, request, chunks).await?;
         Ok(Response::new((&row).into()))
     }
 

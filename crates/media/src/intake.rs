@@ -36,7 +36,9 @@ pub(crate) async fn intake(
         Err(status) => Err(MediaError::UploadStream(status)),
     });
     let access = Access::Owner(uploader);
-    let outcome = match uploads::append(ctx, &access, row.id, 0, None, chunks).await {
+    // The stream is the whole upload: its declared size is what it brings.
+    let request = uploads::Request { offset: 0, length: declared, checksum: None };
+    let outcome = match uploads::append(ctx, &access, row.id, request, chunks).await {
         Ok(done) if done.state == UploadState::Complete => return Ok(done.asset_id),
         Ok(short) => {
             Err(MediaError::Incomplete { received: short.received.max(0) as u64, declared: header.size_bytes })

@@ -10,6 +10,7 @@
 mod access;
 pub mod direct;
 mod finish;
+mod parts;
 pub mod sweep;
 mod writer;
 
@@ -26,7 +27,7 @@ use crate::{
 };
 
 pub(crate) use access::{Access, find};
-pub(crate) use writer::{Checksum, append};
+pub(crate) use writer::{Checksum, Request, append};
 
 /// Who creates an upload: an editor by token, or the holder of a direct upload's token.
 pub(crate) enum Creator {

@@ -43,7 +43,24 @@ async fn create(app: &TestApp, length: usize, filename: &str) -> pb::UploadSessi
 /// Appends `bytes` at `offset` in 300 KiB messages: a size no part is a multiple of, so
 /// messages straddle the parts' ends and are cut there.
 async fn append(app: &TestApp, id: &str, offset: usize, bytes: &[u8]) -> Result<pb::UploadSession, tonic::Status> {
-    let header = pb::AppendHeader { upload_id: id.into(), offset: offset as u64, ..Default::default() };
+    append_declaring(app, id, offset, bytes, None).await
+}
+
+/// As [`append`], with the request saying it brings `declared` bytes (as the edge passes on
+/// a PATCH's Content-Length), whether or not it then does.
+async fn append_declaring(
+    app: &TestApp,
+    id: &str,
+    offset: usize,
+    bytes: &[u8],
+    declared: Option<usize>,
+) -> Result<pb::UploadSession, tonic::Status> {
+    let header = pb::AppendHeader {
+        upload_id: id.into(),
+        offset: offset as u64,
+        length: declared.map(|n| n as u64),
+        ..Default::default()
+    };
     let mut messages = vec![pb::AppendUploadRequest { part: Some(pb::append_upload_request::Part::Header(header)) }];
     messages.extend(bytes.chunks(300 * 1024).map(|chunk| pb::AppendUploadRequest {
         part: Some(pb::append_upload_request::Part::Chunk(chunk.to_vec().into())),
@@ -99,6 +116,54 @@ async fn an_upload_into_s3_goes_up_in_parts_resumes_and_is_stored_byte_for_byte(
     assert_eq!(open_multipart(&scratch.0), (0, 0), "completed: no upload or part left");
     let asset = app.asset(&done.asset_id).await;
     assert_eq!(asset.source.unwrap().size_bytes, bytes.len() as u64);
+}
+
+/// The parts the row records, by size in MiB.
+async fn recorded_parts(pool: &PgPool) -> Vec<u64> {
+    let parts: serde_json::Value = sqlx::query_scalar("SELECT parts FROM media.uploads").fetch_one(pool).await.unwrap();
+    parts.as_array().unwrap().iter().map(|part| part["size"].as_u64().unwrap() / MIB as u64).collect()
+}
+
+/// A request that says how many bytes it brings has its whole parts fed to the store as
+/// they arrive, the row's tail first. When it ends inside such a part, that part is given
+/// up: nothing of it is kept on the server or in the row, the offset is where the part
+/// began (with the tail it would have taken kept), and the upload goes on from there to a
+/// byte-exact object.
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn parts_a_request_holds_whole_go_up_as_they_arrive_and_one_it_ends_inside_is_given_up(pool: PgPool) {
+    let scratch = Scratch::new();
+    let server = S3Server::start(&scratch.0, ACCESS, SECRET).await.unwrap();
+    let app = app_on_s3(pool.clone(), &server).await;
+    let source = clip(&scratch.0, "fed.mp4", "testsrc2=size=1280x720:rate=25:duration=20", false, &["-qp", "0"]);
+    let bytes = std::fs::read(source).unwrap();
+    // Past 24 MiB, so the third request's second part is whole within the file (a request
+    // is taken to bring no more than the upload has left).
+    assert!(bytes.len() > 26 * MIB, "large enough for three whole parts: {}", bytes.len());
+    let upload = create(&app, bytes.len(), "fed.mp4").await;
+
+    // 3 MiB wait in the row.
+    append(&app, &upload.id, 0, &bytes[..3 * MIB]).await.unwrap();
+    // Says 13 MiB, brings 3: the fed first part (the 3 MiB tail and 5 new) is given up.
+    let cut = append_declaring(&app, &upload.id, 3 * MIB, &bytes[3 * MIB..6 * MIB], Some(13 * MIB)).await.unwrap();
+    assert_eq!(cut.offset, 3 * MIB as u64, "back to where the part began, the tail kept");
+    assert!(recorded_parts(&pool).await.is_empty());
+    assert_eq!(open_multipart(&scratch.0), (1, 0), "the server kept nothing of the given-up part");
+    // Says 9 MiB and brings them: one fed part of 8 MiB, the last 4 MiB wait in the row.
+    let whole = append_declaring(&app, &upload.id, 3 * MIB, &bytes[3 * MIB..12 * MIB], Some(9 * MIB)).await.unwrap();
+    assert_eq!(whole.offset, 12 * MIB as u64);
+    assert_eq!(recorded_parts(&pool).await, vec![8]);
+    // Says 20 MiB, brings 11: the part with the tail is whole and kept; the next one is not.
+    let second = append_declaring(&app, &upload.id, 12 * MIB, &bytes[12 * MIB..23 * MIB], Some(20 * MIB));
+    assert_eq!(second.await.unwrap().offset, 16 * MIB as u64);
+    assert_eq!(recorded_parts(&pool).await, vec![8, 8]);
+    assert_eq!(open_multipart(&scratch.0), (1, 2));
+
+    let rest = &bytes[16 * MIB..];
+    let done = append_declaring(&app, &upload.id, 16 * MIB, rest, Some(rest.len())).await.unwrap();
+    assert_eq!(done.offset, bytes.len() as u64);
+    let stored = app.ctx.store.get_bytes(&format!("sources/{}/source.mp4", done.asset_id)).await.unwrap();
+    assert!(stored == bytes, "the stored source is the upload, byte for byte");
+    assert_eq!(open_multipart(&scratch.0), (0, 0));
 }
 
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]

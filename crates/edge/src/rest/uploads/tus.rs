@@ -215,7 +215,8 @@ pub(crate) async fn patch(
     let offset = header_u64(&headers, "upload-offset")
         .ok_or_else(|| EdgeError::InvalidArgument("Upload-Offset is required".into()))?;
     let (checksum_algorithm, checksum) = expected_checksum(&headers)?.unwrap_or_default();
-    let header = AppendHeader { upload_id: id.clone(), key: key.clone(), offset, checksum_algorithm, checksum };
+    let length = header_u64(&headers, "content-length");
+    let header = AppendHeader { upload_id: id.clone(), key: key.clone(), offset, checksum_algorithm, checksum, length };
     let first = AppendUploadRequest { part: Some(Part::Header(header)) };
     let chunks = relay::messages(body).map(|chunk| AppendUploadRequest { part: Some(Part::Chunk(chunk)) });
     let messages = tokio_stream::iter([first]).chain(chunks);
