@@ -63,8 +63,9 @@ pub(crate) struct UploadArgs {
     /// may outlive it).
     #[arg(long, env = "OTTR_TOKEN", hide_env_values = true, value_name = "TOKEN")]
     pub token: Option<String>,
-    /// MiB sent per request.
-    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    /// MiB sent per request (a request that breaks off keeps every whole part it brought,
+    /// and each request has a fixed cost, so larger requests are faster and lose nothing).
+    #[arg(long, default_value_t = 64, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub chunk_mib: u64,
     /// Stop once the upload is complete instead of following the transcode.
     #[arg(long)]

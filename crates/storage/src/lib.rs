@@ -152,9 +152,9 @@ impl ObjectStore {
         }
     }
 
-    /// Stores part `number` of `size` bytes, which starts at byte `offset`, from `feed`
-    /// as its bytes arrive (see [`feed`]); fails, keeping nothing, when the feed closes
-    /// short.
+    /// Stores part `number`, which starts at byte `offset`, from `feed` as its bytes
+    /// arrive (see [`feed`]: it says the part's size); fails, and the part is never
+    /// acknowledged, when the feed closes short.
     pub async fn put_part_fed(
         &self,
         key: &str,

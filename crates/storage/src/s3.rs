@@ -222,15 +222,7 @@ impl S3Store {
         bytes: bytes::Bytes,
     ) -> Result<Part, StorageError> {
         let size = bytes.len() as u64;
-        let answer = self
-            .part_request(key, upload_id, number, ByteStream::from(bytes))
-            .content_length(size as i64)
-            .customize()
-            .disable_payload_signing()
-            .send()
-            .await
-            .map_err(s3_error)?;
-        Ok(Part { number, size, etag: answer.e_tag().unwrap_or_default().to_owned() })
+        self.send_part(key, upload_id, number, size, ByteStream::from(bytes)).await
     }
 
     /// Sends one part as its bytes arrive: not signed either, and not retried by the SDK
@@ -243,8 +235,20 @@ impl S3Store {
         feed: crate::feed::PartFeed,
     ) -> Result<Part, StorageError> {
         let size = http_body::Body::size_hint(&feed).exact().unwrap_or_default();
+        self.send_part(key, upload_id, number, size, ByteStream::from_body_1_x(feed)).await
+    }
+
+    /// One part of `size` bytes, its payload unsigned (see [`Self::put_part`]).
+    async fn send_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: i32,
+        size: u64,
+        body: ByteStream,
+    ) -> Result<Part, StorageError> {
         let answer = self
-            .part_request(key, upload_id, number, ByteStream::from_body_1_x(feed))
+            .part_request(key, upload_id, number, body)
             .content_length(size as i64)
             .customize()
             .disable_payload_signing()
