@@ -104,12 +104,22 @@ impl LocalStore {
         let mut file = tokio::fs::OpenOptions::new().write(true).open(&path).await?;
         file.seek(std::io::SeekFrom::Start(offset)).await?;
         let mut size = 0;
+        let mut fed = Ok(());
         while let Some(bytes) = feed.next().await {
-            let bytes = bytes?;
-            file.write_all(&bytes).await?;
-            size += bytes.len() as u64;
+            match bytes {
+                Ok(bytes) => {
+                    file.write_all(&bytes).await?;
+                    size += bytes.len() as u64;
+                }
+                Err(error) => {
+                    fed = Err(error);
+                    break;
+                }
+            }
         }
+        // Even for a feed that closed short: no write may land after the part is given up.
         file.flush().await?;
+        fed?;
         Ok(Part { number, size, etag: String::new() })
     }
 

@@ -43,10 +43,9 @@ pub(super) struct Writer {
     open: Option<(FeedSender, u64)>,
     /// Where this request's bytes end in the upload, when it said how many it brings.
     pub(super) request_end: Option<u64>,
-    /// The row's tail when the request began: the start of the request's first part.
-    carried: Bytes,
-    /// The number of the request's first part.
-    first_number: i32,
+    /// The bytes fed so far to the open part, kept (shared, not copied) until it is whole:
+    /// a request that ends inside it keeps them as gathered bytes are kept.
+    fed: Vec<Bytes>,
     /// A fed part the request ended inside: its failure is expected, not an error.
     given_up: Option<i32>,
     next_number: i32,
@@ -66,7 +65,6 @@ impl Writer {
         let length = row.length.map_or(ctx.settings.limits.max_upload_bytes, |l| l.max(0) as u64);
         let part_size = multipart::part_size(length, settings.part_mib.saturating_mul(1024 * 1024)) as usize;
         let parts = row.parts.0.clone();
-        let first_number = parts.len() as i32 + 1;
         let stored: u64 = parts.iter().map(|part| part.size).sum();
         // A part's room is taken only when bytes are gathered in memory (not for fed parts).
         let buffer = BytesMut::from(&row.tail[..]);
@@ -79,7 +77,7 @@ impl Writer {
             multipart_id: row.multipart_id.clone(),
             part_size,
             max_in_flight: settings.parts_in_flight.max(1),
-            next_number: first_number,
+            next_number: parts.len() as i32 + 1,
             next_offset: stored,
             received: stored + row.tail.len() as u64,
             broken: false,
@@ -89,8 +87,7 @@ impl Writer {
             buffer,
             open: None,
             request_end: None,
-            carried: Bytes::copy_from_slice(&row.tail),
-            first_number,
+            fed: Vec::new(),
             given_up: None,
         }
     }
@@ -205,6 +202,7 @@ impl Writer {
         let piece = rest.split_to((*wanted).min(rest.len() as u64) as usize);
         *wanted -= piece.len() as u64;
         let whole = *wanted == 0;
+        self.fed.push(piece.clone());
         if sender.send(piece).await.is_err() {
             // The part's upload ended before taking its bytes: it failed, and says why.
             self.open = None;
@@ -213,13 +211,16 @@ impl Writer {
         }
         if whole {
             self.open = None; // the feed closes: the part's body is complete
+            self.fed.clear();
         }
         Ok(())
     }
 
     /// The request ended inside a fed part: the part is given up (its feed closes short, so
-    /// the store keeps nothing of it) and the upload's offset goes back to where it began,
-    /// with the row's tail kept when the part would have taken it.
+    /// the store keeps nothing of it) and its number is free again. The bytes it took come
+    /// back as gathered bytes, which the request's end keeps as ever (a part of their own
+    /// when they make one, else the row's tail): a request that always breaks off before a
+    /// part is whole still moves the upload on.
     pub(super) fn give_up_open_part(&mut self) {
         if self.open.take().is_none() {
             return;
@@ -228,18 +229,26 @@ impl Writer {
         self.given_up = Some(number);
         self.next_number = number;
         self.next_offset -= self.part_size as u64;
-        self.buffer = if number == self.first_number { BytesMut::from(&self.carried[..]) } else { BytesMut::new() };
-        self.received = self.next_offset + self.buffer.len() as u64;
+        let mut buffer = BytesMut::with_capacity(self.fed.iter().map(Bytes::len).sum());
+        for piece in self.fed.drain(..) {
+            buffer.extend_from_slice(&piece);
+        }
+        self.buffer = buffer;
+        debug_assert_eq!(self.received, self.next_offset + self.buffer.len() as u64, "no byte is lost");
     }
 
     /// Waits for the oldest part on its way; with `save`, records it (parts are recorded in
     /// order, so the row always names a whole prefix of the upload).
     async fn settle_one(&mut self, save: bool) -> Result<(), MediaError> {
-        let Some((number, task)) = self.in_flight.pop_front() else { return Ok(()) };
+        // Awaited where it stands and taken out only once done: if this request is
+        // cancelled meanwhile, `Drop` still sees the part and holds the lock until it ends.
+        let Some((number, task)) = self.in_flight.front_mut() else { return Ok(()) };
+        let number = *number;
         let done = task.await;
+        self.in_flight.pop_front();
         if self.given_up == Some(number) {
-            // Failed as it should (or whole after all): either way it is not recorded.
-            self.broken = true;
+            // Failed as it should: not recorded, and the number goes to the next part.
+            self.given_up = None;
             return Ok(());
         }
         let part = match done {

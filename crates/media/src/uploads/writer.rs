@@ -7,8 +7,8 @@
 //! part overlap, and nothing waits in memory); other bytes are gathered into a part in
 //! memory first. When the request ends short of a part its bytes are kept in the row
 //! (under the store's smallest part size) and open the next part; a fed part the request
-//! ends inside is given up, and the client is told the offset before it. A request with
-//! a checksum records nothing until its digest matched: on a mismatch the upload is as it
+//! ends inside is given up, and the bytes it took are kept the same way. A request with a
+//! checksum records nothing until its digest matched: on a mismatch the upload is as it
 //! was.
 
 use aws_lc_rs::digest;

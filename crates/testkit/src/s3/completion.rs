@@ -216,12 +216,19 @@ impl S3 for Server {
         }
         // Written beside the root's other temporary files (s3s-fs clears them at start) and
         // renamed into place: a reader sees the old object or the whole new one.
-        let staging = self.internal(format!(".tmp.complete-{upload_id}.internal.part"));
+        // Named for this completion alone, so a retried completion racing it cannot write
+        // into the same file.
+        static COMPLETIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let nth = COMPLETIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let staging = self.internal(format!(".tmp.complete-{upload_id}-{nth}.internal.part"));
         let (parts, target) = (files.clone(), staging.clone());
-        tokio::task::spawn_blocking(move || join_parts(&parts, &target))
+        let joined = tokio::task::spawn_blocking(move || join_parts(&parts, &target))
             .await
-            .map_err(|e| s3_error!(e, InternalError))?
-            .map_err(io_error)?;
+            .map_err(|e| s3_error!(e, InternalError))?;
+        if let Err(error) = joined {
+            let _ = tokio::fs::remove_file(&staging).await;
+            return Err(io_error(error));
+        }
         tokio::fs::rename(&staging, &object).await.map_err(io_error)?;
 
         let e_tag = format!("{}-{}", hex(&Md5::digest(&md5s)), listed.len());
