@@ -16,8 +16,8 @@ use ottr_runtime::{
 use ottr_storage::ObjectStore;
 
 use crate::{
-    MediaError, MediaSettings, events::Events, grpc::MediaApi, pipeline::Context, uploads, webhooks,
-    webhooks::WebhookApi, worker,
+    MediaError, MediaSettings, events::Events, grpc::MediaApi, pipeline::Context, store::write_lock::WriteLocks,
+    uploads, webhooks, webhooks::WebhookApi, worker,
 };
 
 #[derive(Clone)]
@@ -72,7 +72,9 @@ impl Application {
         let store = object_store(&settings).await?;
         let events = Events::start(deps.pool.clone(), deps.redis, &deps.redis_settings)?;
         let upload_writers = Arc::new(tokio::sync::Semaphore::new(settings.uploads.max_writers.max(1)));
-        let ctx = Context { pool: deps.pool, store, events, settings: Arc::new(settings), upload_writers };
+        let write_locks = WriteLocks::new(&deps.pool, settings.uploads.max_writers.max(1));
+        let settings = Arc::new(settings);
+        let ctx = Context { pool: deps.pool, store, events, settings, upload_writers, write_locks };
         let webhooks = WebhookApi { pool: ctx.pool.clone(), settings: ctx.settings.webhooks };
         let server = GrpcServer::new()
             .add(MediaServiceServer::new(MediaApi { ctx: ctx.clone() }))

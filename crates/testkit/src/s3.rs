@@ -3,7 +3,9 @@
 //! [`completion`]), served in-process on a free port for tests, or as the `s3-server`
 //! binary that the fault tests and the upload benchmark kill and restart like an outage.
 
+mod assembled;
 mod completion;
+mod server;
 
 use std::path::Path;
 
@@ -50,7 +52,7 @@ pub fn serve(
     secret: &str,
 ) -> anyhow::Result<impl Future<Output = std::io::Result<()>> + Send + 'static> {
     std::fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
-    let mut builder = S3ServiceBuilder::new(completion::Server::new(root)?);
+    let mut builder = S3ServiceBuilder::new(server::Server::new(root)?);
     builder.set_auth(SimpleAuth::from_single(access.to_owned(), secret.to_owned()));
     let service = builder.build();
     Ok(async move {

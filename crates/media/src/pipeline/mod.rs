@@ -23,8 +23,9 @@ pub struct Context {
     pub events: Events,
     pub settings: Arc<MediaSettings>,
     /// Upload requests writing at once in this process (`uploads.max_writers`); each
-    /// holds a PostgreSQL connection of its own for its lock.
+    /// holds a PostgreSQL connection of its own for its lock, taken from `write_locks`.
     pub upload_writers: Arc<tokio::sync::Semaphore>,
+    pub write_locks: Arc<crate::store::write_lock::WriteLocks>,
 }
 
 /// The work folder of one attempt, removed on every path (drop included).

@@ -5,6 +5,7 @@ pub mod assets;
 pub mod jobs;
 pub mod page;
 pub mod uploads;
+pub mod write_lock;
 
 /// A state enum read and written as its text value, so the columns and their CHECK
 /// constraints stay as they are.

@@ -5,6 +5,8 @@
 
 use ottr_storage::Part;
 use sqlx::{PgConnection, PgPool, types::Json};
+
+pub use super::write_lock::{WriteLock, WriteLocks};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -67,12 +69,6 @@ macro_rules! select_rows {
 
 fn signed(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
-}
-
-/// The advisory-lock key of an upload (its id's first 64 bits; uploads ids are random).
-fn lock_key(id: Uuid) -> i64 {
-    let (high, _) = id.as_u64_pair();
-    high as i64
 }
 
 /// Bytes `owner`'s unfinished, unexpired uploads declared, all together; serialised per
@@ -187,33 +183,4 @@ pub async fn multipart_known(pool: &PgPool, multipart_id: &str) -> Result<bool, 
         .bind(multipart_id)
         .fetch_one(pool)
         .await?)
-}
-
-/// The right to write one upload: a session advisory lock on a connection of its own,
-/// outside the pool, so writers holding locks for the length of a PATCH never starve the
-/// service's queries. [`WriteLock::release`] lets go at once; dropped, the connection's
-/// socket closes and PostgreSQL lets go when it notices, as it does when a writer's
-/// process dies.
-pub struct WriteLock(Option<PgConnection>);
-
-impl WriteLock {
-    /// The lock, or `None` when another writer holds it now.
-    pub async fn try_take(pool: &PgPool, id: Uuid) -> Result<Option<Self>, MediaError> {
-        use sqlx::Connection;
-        let mut connection = PgConnection::connect_with(&pool.connect_options()).await?;
-        let taken: bool =
-            sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(lock_key(id)).fetch_one(&mut connection).await?;
-        if !taken {
-            let _ = connection.close().await;
-            return Ok(None);
-        }
-        Ok(Some(Self(Some(connection))))
-    }
-
-    pub async fn release(mut self) {
-        use sqlx::Connection;
-        if let Some(connection) = self.0.take() {
-            let _ = connection.close().await;
-        }
-    }
 }

@@ -93,7 +93,7 @@ pub(crate) async fn create(
 /// stays; only the record of its upload goes.
 pub(crate) async fn delete(ctx: &Context, access: &Access, id: Uuid) -> Result<UploadRow, MediaError> {
     find(ctx, access, id).await?;
-    let Some(lock) = WriteLock::try_take(&ctx.pool, id).await? else { return Err(MediaError::UploadBusy) };
+    let Some(lock) = WriteLock::try_take(&ctx.write_locks, id).await? else { return Err(MediaError::UploadBusy) };
     let found = find(ctx, access, id).await;
     let done = match &found {
         Ok(row) => discard(ctx, row).await,

@@ -35,7 +35,7 @@ const STALLED_SECS: i64 = 120;
 /// Aborts and forgets one expired upload, unless a writer holds it or it changed since it
 /// was listed (finished by a late retry).
 async fn sweep_one(ctx: &Context, id: uuid::Uuid) -> Result<bool, MediaError> {
-    let Some(lock) = WriteLock::try_take(&ctx.pool, id).await? else { return Ok(false) };
+    let Some(lock) = WriteLock::try_take(&ctx.write_locks, id).await? else { return Ok(false) };
     let row = uploads::get(&ctx.pool, id).await?.filter(UploadRow::expired);
     let done = match row {
         Some(row) => super::discard(ctx, &row).await.map(|()| true),
@@ -47,7 +47,7 @@ async fn sweep_one(ctx: &Context, id: uuid::Uuid) -> Result<bool, MediaError> {
 
 /// Finishes one stored upload whose finish was lost, under its lock.
 async fn finish_stalled(ctx: &Context, id: uuid::Uuid) -> Result<bool, MediaError> {
-    let Some(lock) = WriteLock::try_take(&ctx.pool, id).await? else { return Ok(false) };
+    let Some(lock) = WriteLock::try_take(&ctx.write_locks, id).await? else { return Ok(false) };
     let row = uploads::get(&ctx.pool, id).await?.filter(|row| row.state == UploadState::Stored);
     let done = match row {
         Some(row) => super::finish::finish(ctx, row).await.map(|_| true),

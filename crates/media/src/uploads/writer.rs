@@ -50,7 +50,7 @@ where
     // Who may write is settled before the lock is taken, so strangers cannot hold it.
     find(ctx, access, id).await?;
     let Ok(_slot) = ctx.upload_writers.clone().try_acquire_owned() else { return Err(MediaError::WritersBusy) };
-    let Some(lock) = WriteLock::try_take(&ctx.pool, id).await? else { return Err(MediaError::UploadBusy) };
+    let Some(lock) = WriteLock::try_take(&ctx.write_locks, id).await? else { return Err(MediaError::UploadBusy) };
     // Read again under the lock: this is the state no other writer can change now.
     let row = find(ctx, access, id).await?;
     let Request { offset, length: request_length, checksum } = request;

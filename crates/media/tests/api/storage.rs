@@ -134,12 +134,14 @@ async fn a_read_only_opening_creates_no_bucket_and_reads_what_the_writer_stored(
     assert!(matches!(ObjectStore::open_read_only(&unknown).await, Err(StorageError::UnknownBackend(_))));
 }
 
-/// The test server completes a multipart upload without reading it back (testkit's
-/// `s3::completion`), and still checks what S3 checks: the listed ETags must be the stored
-/// parts', every part but the last must hold 5 MiB, part numbers may skip but must rise.
-/// A refused completion changes nothing, and a completed one leaves no part behind.
+/// The test server completes a multipart upload without copying it (testkit's
+/// `s3::completion`: the parts stay and a manifest lists them, as in MinIO), and still
+/// checks what S3 checks: the listed ETags must be the stored parts', every part but the
+/// last must hold 5 MiB, part numbers may skip but must rise. A refused completion changes
+/// nothing, a completed one leaves none of the upload's files behind, and the object reads,
+/// in whole and in ranges across parts, is replaced and is deleted as any other.
 #[tokio::test]
-async fn the_s3_test_server_completes_by_joining_parts_and_checks_them_as_s3_does() {
+async fn the_s3_test_server_completes_without_copying_parts_and_checks_them_as_s3_does() {
     let scratch = Scratch::new();
     let (server, root) = s3_server(&scratch).await;
     let s3 = s3_store(&server.endpoint, SECRET).await;
@@ -176,4 +178,28 @@ async fn the_s3_test_server_completes_by_joining_parts_and_checks_them_as_s3_doe
         .filter(|name| name.contains(&upload))
         .collect();
     assert!(left.is_empty(), "nothing of the upload is left: {left:?}");
+    let on_disk = std::fs::metadata(root.join("ottr-test").join(key)).unwrap();
+    assert!(std::os::unix::fs::MetadataExt::blocks(&on_disk) * 512 < mib as u64, "no byte was copied into the object");
+
+    let across = store.get_range(key, 6 * mib as u64 - 2, Some(6 * mib as u64 + 1)).await.unwrap();
+    assert_eq!(across, [1, 1, 4, 4], "a range across two parts");
+    assert_eq!(store.get_range(key, 7 * mib as u64 - 1, None).await.unwrap(), [4], "a range to the end");
+    let assembled = |root: &std::path::Path| {
+        std::fs::read_dir(root)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with(".assembled-"))
+            .count()
+    };
+    assert_eq!(assembled(&root), 3, "two parts and their manifest");
+    store.put_bytes(key, b"plain".to_vec()).await.unwrap();
+    assert_eq!(store.get_bytes(key).await.unwrap(), b"plain", "a PUT replaces an assembled object");
+    assert_eq!(assembled(&root), 0, "and its parts go");
+
+    let again = store.begin_upload(key).await.unwrap();
+    let part = store.put_part(key, &again, 1, 0, filled(7, 2 * mib)).await.unwrap();
+    store.complete_upload(key, &again, &[part]).await.unwrap();
+    assert_eq!(store.get_bytes(key).await.unwrap(), vec![7; 2 * mib]);
+    store.delete(key).await.unwrap();
+    assert!(store.head(key).await.unwrap().is_none());
+    assert_eq!(assembled(&root), 0, "a deleted assembled object takes its parts with it");
 }

@@ -215,3 +215,41 @@ async fn a_playlist_uploaded_into_s3_is_probed_through_its_url_and_reaches_no_ot
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM media.uploads").fetch_one(&pool).await.unwrap();
     assert_eq!(rows, 0, "nothing resumes a refused upload");
 }
+
+/// Write locks are taken on connections kept between requests, and a kept connection
+/// never carries a lock to the next writer: a released lock is free at once for anyone,
+/// its connection serves the next upload's lock, and a lock dropped while held (a
+/// cancelled request) closes its connection instead, so PostgreSQL lets go of it too.
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn write_locks_are_kept_between_requests_and_never_carry_a_lock_over(pool: PgPool) {
+    use ottr_media::store::write_lock::{WriteLock, WriteLocks};
+    let locks = WriteLocks::new(&pool, 2);
+    let stranger = WriteLocks::new(&pool, 0); // keeps nothing: a fresh session each time
+    let (first, second) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+
+    let held = WriteLock::try_take(&locks, first).await.unwrap().expect("free");
+    assert!(WriteLock::try_take(&locks, first).await.unwrap().is_none(), "one writer at a time");
+    assert!(WriteLock::try_take(&stranger, first).await.unwrap().is_none(), "in any session");
+    assert_eq!(locks.idle(), 1, "the refused try's connection is kept: it holds nothing");
+    held.release().await;
+    assert_eq!(locks.idle(), 2, "a released lock's connection is kept");
+    WriteLock::try_take(&stranger, first).await.unwrap().expect("free at once after release").release().await;
+
+    let next = WriteLock::try_take(&locks, second).await.unwrap().expect("free");
+    assert_eq!(locks.idle(), 1, "the next lock is taken on a kept connection");
+    let again = WriteLock::try_take(&stranger, first).await.unwrap();
+    again.expect("no kept connection brought the first upload's lock with it").release().await;
+
+    drop(next); // held: its connection closes instead of being kept
+    assert_eq!(locks.idle(), 1, "the dropped lock's connection was not kept");
+    let mut freed = false;
+    for _ in 0..100 {
+        if let Some(lock) = WriteLock::try_take(&stranger, second).await.unwrap() {
+            lock.release().await;
+            freed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(freed, "PostgreSQL let go of the dropped lock when its connection closed");
+}
