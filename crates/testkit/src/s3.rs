@@ -1,6 +1,6 @@
 //! A real S3-compatible server on a folder (s3s-fs: checks SigV4 signatures, speaks
-//! multipart, and completes multipart uploads without reading them back: see
-//! [`completion`]), served in-process on a free port for tests, or as the `s3-server`
+//! multipart, and completes multipart uploads as MinIO does, leaving the parts in place
+//! under a manifest: see [`server`]), served in-process on a free port for tests, or as the `s3-server`
 //! binary that the fault tests and the upload benchmark kill and restart like an outage.
 
 mod assembled;
