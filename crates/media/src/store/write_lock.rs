@@ -16,6 +16,9 @@ use uuid::Uuid;
 
 use crate::MediaError;
 
+/// How long a kept connection may take to answer before it is taken for dead.
+const KEPT_ANSWERS_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The connections write locks are taken on, and those kept idle between requests.
 pub struct WriteLocks {
     options: PgConnectOptions,
@@ -60,10 +63,11 @@ impl WriteLock {
     /// The lock, or `None` when another writer holds it now.
     pub async fn try_take(locks: &Arc<WriteLocks>, id: Uuid) -> Result<Option<Self>, MediaError> {
         let key = lock_key(id);
-        // A kept connection may have died meanwhile (PostgreSQL restarted): then one
+        // A kept connection may have died meanwhile (PostgreSQL restarted, or a network
+        // between that dropped it without a word, which only a timeout tells): then one
         // fresh connection is tried.
         if let Some(mut connection) = locks.pop()
-            && let Ok(taken) = try_lock(&mut connection, key).await
+            && let Ok(Ok(taken)) = tokio::time::timeout(KEPT_ANSWERS_WITHIN, try_lock(&mut connection, key)).await
         {
             return Ok(Self::held(locks, connection, key, taken));
         }
@@ -83,9 +87,9 @@ impl WriteLock {
     /// Lets go now; the connection is kept for the next writer once PostgreSQL confirmed.
     pub async fn release(mut self) {
         let Some(mut connection) = self.connection.take() else { return };
-        let unlocked: Result<bool, _> =
-            sqlx::query_scalar("SELECT pg_advisory_unlock($1)").bind(self.key).fetch_one(&mut connection).await;
-        if matches!(unlocked, Ok(true)) {
+        let unlock = sqlx::query_scalar("SELECT pg_advisory_unlock($1)").bind(self.key).fetch_one(&mut connection);
+        let unlocked: Result<Result<bool, _>, _> = tokio::time::timeout(KEPT_ANSWERS_WITHIN, unlock).await;
+        if matches!(unlocked, Ok(Ok(true))) {
             self.locks.put_back(connection);
         } else {
             let _ = connection.close().await;

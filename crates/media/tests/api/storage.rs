@@ -202,4 +202,16 @@ async fn the_s3_test_server_completes_without_copying_parts_and_checks_them_as_s
     store.delete(key).await.unwrap();
     assert!(store.head(key).await.unwrap().is_none());
     assert_eq!(assembled(&root), 0, "a deleted assembled object takes its parts with it");
+
+    // A completion that fails after its checks (here the key's path is a folder) leaves
+    // the upload as it was: once the obstacle is gone, the same completion succeeds.
+    let blocked = "sources/blocked";
+    store.put_bytes(&format!("{blocked}/inner"), b"x".to_vec()).await.unwrap();
+    let upload = store.begin_upload(blocked).await.unwrap();
+    let part = store.put_part(blocked, &upload, 1, 0, filled(9, mib)).await.unwrap();
+    assert!(store.complete_upload(blocked, &upload, std::slice::from_ref(&part)).await.is_err());
+    assert_eq!(assembled(&root), 0, "nothing of the failed attempt stays");
+    std::fs::remove_dir_all(root.join("ottr-test").join(blocked)).unwrap();
+    store.complete_upload(blocked, &upload, &[part]).await.unwrap();
+    assert_eq!(store.get_bytes(blocked).await.unwrap(), vec![9; mib]);
 }

@@ -252,4 +252,19 @@ async fn write_locks_are_kept_between_requests_and_never_carry_a_lock_over(pool:
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(freed, "PostgreSQL let go of the dropped lock when its connection closed");
+
+    // Kept connections that died (PostgreSQL restarted; here their backends are ended)
+    // give way to a fresh one.
+    assert_eq!(locks.idle(), 1);
+    let ended: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%advisory%'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(!ended.is_empty(), "the kept connection's backend was ended");
+    let fresh = WriteLock::try_take(&locks, first).await.unwrap().expect("taken on a fresh connection");
+    fresh.release().await;
+    assert_eq!(locks.idle(), 1, "the fresh connection is kept in the dead one's place");
 }

@@ -43,12 +43,14 @@ impl Manifest {
         (self.ino, self.modified_ns) = (meta.ino(), modified_ns(meta));
     }
 
-    fn path(root: &Path, ino: u64) -> PathBuf {
-        root.join(format!(".assembled-ino-{ino}.json"))
+    /// Named by the file's inode and modification time: a freed inode the file system
+    /// hands to a new stand-in never finds the old object's manifest under its name.
+    fn path(root: &Path, ino: u64, modified_ns: u64) -> PathBuf {
+        root.join(format!(".assembled-ino-{ino}-{modified_ns}.json"))
     }
 
     pub(super) async fn write(&self, root: &Path) -> std::io::Result<()> {
-        let path = Self::path(root, self.ino);
+        let path = Self::path(root, self.ino, self.modified_ns);
         let staging = path.with_extension("json.tmp");
         tokio::fs::write(&staging, serde_json::to_vec(self)?).await?;
         tokio::fs::rename(&staging, &path).await
@@ -57,10 +59,14 @@ impl Manifest {
     /// The manifest of the object file at `object`, if it is an assembled one.
     pub(super) async fn of(root: &Path, object: &Path) -> Option<Self> {
         let meta = tokio::fs::metadata(object).await.ok()?;
-        let content = tokio::fs::read(Self::path(root, meta.ino())).await.ok()?;
+        let content = tokio::fs::read(Self::path(root, meta.ino(), modified_ns(&meta))).await.ok()?;
         let manifest: Self = serde_json::from_slice(&content).ok()?;
-        let current = manifest.size == meta.len() && manifest.modified_ns == modified_ns(&meta);
-        current.then_some(manifest)
+        (manifest.size == meta.len()).then_some(manifest)
+    }
+
+    /// Whether both name the same stand-in.
+    pub(super) fn same(&self, other: &Self) -> bool {
+        (self.ino, self.modified_ns) == (other.ino, other.modified_ns)
     }
 
     /// The manifest and the parts it names.
@@ -68,7 +74,7 @@ impl Manifest {
         for (name, _) in &self.parts {
             let _ = tokio::fs::remove_file(root.join(name)).await;
         }
-        let _ = tokio::fs::remove_file(Self::path(root, self.ino)).await;
+        let _ = tokio::fs::remove_file(Self::path(root, self.ino, self.modified_ns)).await;
     }
 
     /// The bytes in `span`, read from the parts as the connection takes them.
@@ -99,14 +105,18 @@ impl Manifest {
             }
             let mut file = tokio::fs::File::open(root.join(name)).await?;
             file.seek(std::io::SeekFrom::Start(from - part.start)).await?;
-            let mut left = to - from;
-            while left > 0 {
-                let mut buffer = vec![0; READ_BYTES.min(left as usize)];
-                file.read_exact(&mut buffer).await?;
-                left -= buffer.len() as u64;
-                if tx.send(Ok(buffer.into())).await.is_err() {
+            let mut part = file.take(to - from);
+            loop {
+                let mut buffer = bytes::BytesMut::with_capacity(READ_BYTES);
+                if part.read_buf(&mut buffer).await? == 0 {
+                    break;
+                }
+                if tx.send(Ok(buffer.freeze())).await.is_err() {
                     return Ok(()); // the client went away
                 }
+            }
+            if part.limit() > 0 {
+                return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, format!("{name} is short")));
             }
         }
         Ok(())

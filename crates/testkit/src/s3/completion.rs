@@ -39,37 +39,30 @@ impl Server {
             tokio::fs::create_dir_all(folder).await.map_err(io_error)?;
         }
         let replaced = Manifest::of(&self.root, &object).await;
-        // The parts move out of the upload's names (which its abort and the tests look
-        // for) into the object's: a rename each, no byte copied.
         static COMPLETIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let nth = COMPLETIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
-        let mut parts = Vec::with_capacity(files.len());
-        for (index, (file, size)) in files.iter().enumerate() {
-            let name = format!(".assembled-{stamp}-{nth}.part-{}", index + 1);
-            tokio::fs::rename(file, self.internal(name.clone())).await.map_err(io_error)?;
-            parts.push((name, *size));
-        }
-        let mut manifest = Manifest::new(parts);
-        // The object's stand-in: a sparse file of its size, written beside the root's other
-        // temporary files (s3s-fs clears them at start) and renamed into place once its
-        // manifest is written, so a reader sees the old object or the whole new one.
         let staging = self.internal(format!(".tmp.complete-{upload_id}-{nth}.internal.part"));
-        let stand_in = async {
-            let file = tokio::fs::File::create(&staging).await?;
-            file.set_len(manifest.size).await?;
-            manifest.bind(&file.metadata().await?);
-            manifest.write(&self.root).await
+        let manifest = match self.assemble(&files, &staging, nth).await {
+            Ok(manifest) => manifest,
+            Err((error, made)) => {
+                // Nothing of this attempt stays: the upload is as it was, and a retry finds it.
+                for name in made {
+                    let _ = tokio::fs::remove_file(self.internal(name)).await;
+                }
+                let _ = tokio::fs::remove_file(&staging).await;
+                return Err(io_error(error));
+            }
         };
-        if let Err(error) = stand_in.await {
+        if let Err(error) = tokio::fs::rename(&staging, &object).await {
+            manifest.remove(&self.root).await;
             let _ = tokio::fs::remove_file(&staging).await;
             return Err(io_error(error));
         }
-
         let info = serde_json::json!({ "e_tag": e_tag });
         let info_path = self.object_file(".internal.json", &input.bucket, &input.key);
-        tokio::fs::write(&info_path, info.to_string()).await.map_err(io_error)?;
-        tokio::fs::rename(&staging, &object).await.map_err(io_error)?;
+        let info_staging = self.internal(format!(".tmp.complete-{upload_id}-{nth}.internal.json"));
+        tokio::fs::write(&info_staging, info.to_string()).await.map_err(io_error)?;
+        tokio::fs::rename(&info_staging, &info_path).await.map_err(io_error)?;
         if let Some(replaced) = replaced {
             replaced.remove(&self.root).await;
         }
@@ -89,6 +82,41 @@ impl Server {
             e_tag: Some(ETag::Strong(e_tag)),
             ..Default::default()
         })
+    }
+
+    /// The object made of `files` where they lie: each part linked under the object's own
+    /// name (no byte copied; the upload's names go only once the object is in place), its
+    /// manifest, and its stand-in at `staging`, a sparse file of the object's size written
+    /// beside the root's other temporary files (s3s-fs clears them at start), to be renamed
+    /// into place so a reader sees the old object or the whole new one. On failure, the
+    /// names it made so far.
+    async fn assemble(
+        &self,
+        files: &[(std::path::PathBuf, u64)],
+        staging: &std::path::Path,
+        nth: u64,
+    ) -> Result<Manifest, (std::io::Error, Vec<String>)> {
+        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+        let mut parts = Vec::with_capacity(files.len());
+        for (index, (file, size)) in files.iter().enumerate() {
+            let name = format!(".assembled-{stamp}-{nth}.part-{}", index + 1);
+            if let Err(error) = tokio::fs::hard_link(file, self.internal(name.clone())).await {
+                return Err((error, parts.into_iter().map(|(name, _)| name).collect()));
+            }
+            parts.push((name, *size));
+        }
+        let names: Vec<String> = parts.iter().map(|(name, _)| name.clone()).collect();
+        let mut manifest = Manifest::new(parts);
+        let stand_in = async {
+            let file = tokio::fs::File::create(staging).await?;
+            file.set_len(manifest.size).await?;
+            manifest.bind(&file.metadata().await?);
+            manifest.write(&self.root).await
+        };
+        match stand_in.await {
+            Ok(()) => Ok(manifest),
+            Err(error) => Err((error, names)),
+        }
     }
 
     /// The listed parts' files and sizes, once each is found to be what S3 would take, and

@@ -88,14 +88,18 @@ impl Server {
     }
 
     /// Runs `change` (a PUT or DELETE of `bucket`/`key` by s3s-fs); an assembled object it
-    /// replaced or removed takes its parts with it.
+    /// replaced or removed takes its parts with it, whatever it answered (s3s-fs puts a
+    /// new object in place before it checks a digest).
     async fn replacing<T>(&self, bucket: &str, key: &str, change: impl Future<Output = S3Result<T>>) -> S3Result<T> {
         let before = self.assembled(bucket, key).await?;
-        let answer = change.await?;
-        if let Some(manifest) = before {
-            manifest.remove(&self.root).await;
+        let answer = change.await;
+        if let Some(before) = before {
+            let now = self.assembled(bucket, key).await?;
+            if now.is_none_or(|now| !now.same(&before)) {
+                before.remove(&self.root).await;
+            }
         }
-        Ok(answer)
+        answer
     }
 }
 
@@ -177,11 +181,11 @@ impl S3 for Server {
         for object in &req.input.delete.objects {
             before.extend(self.assembled(&bucket, &object.key).await?);
         }
-        let answer = self.inner.delete_objects(req).await?;
+        let answer = self.inner.delete_objects(req).await;
         for manifest in before {
             manifest.remove(&self.root).await;
         }
-        Ok(answer)
+        answer
     }
 
     async fn copy_object(&self, req: S3Request<dto::CopyObjectInput>) -> S3Result<S3Response<dto::CopyObjectOutput>> {
