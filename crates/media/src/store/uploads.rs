@@ -5,10 +5,10 @@
 
 use ottr_storage::Part;
 use sqlx::{PgConnection, PgPool, types::Json};
-
-pub use super::write_lock::{WriteLock, WriteLocks};
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+pub use super::write_lock::{WriteLock, WriteLocks};
 
 use super::text_state;
 use crate::MediaError;

@@ -2,7 +2,8 @@
 //! keep them: the parts stay where they were uploaded and a manifest lists them, so a
 //! completion moves no byte. s3s-fs's own layout still holds the object: at its path a
 //! sparse file of the object's size (so s3s-fs's HEAD, listing and metadata answer as for
-//! any object), and the manifest, named by that file's inode, says where its bytes are.
+//! any object), and the manifest, named by that file's inode and modification time, says
+//! where its bytes are.
 //! A manifest counts only while that very file (inode, size and modification time) is
 //! still the object's: one replaced by a plain PUT is served as the PUT wrote it.
 
@@ -10,14 +11,13 @@ use std::{
     ops::Range,
     os::unix::fs::MetadataExt,
     path::{Path, PathBuf},
-    pin::Pin,
-    task::{Context, Poll},
     time::UNIX_EPOCH,
 };
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio_stream::wrappers::ReceiverStream;
 
 /// Read from a part file at a time.
 const READ_BYTES: usize = 256 * 1024;
@@ -78,7 +78,7 @@ impl Manifest {
     }
 
     /// The bytes in `span`, read from the parts as the connection takes them.
-    pub(super) fn read(self, root: &Path, span: Range<u64>) -> Chunks {
+    pub(super) fn read(self, root: &Path, span: Range<u64>) -> ReceiverStream<std::io::Result<Bytes>> {
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         let root = root.to_owned();
         tokio::spawn(async move {
@@ -86,7 +86,7 @@ impl Manifest {
                 let _ = tx.send(Err(error)).await;
             }
         });
-        Chunks(rx)
+        ReceiverStream::new(rx)
     }
 
     async fn send(
@@ -105,17 +105,17 @@ impl Manifest {
             }
             let mut file = tokio::fs::File::open(root.join(name)).await?;
             file.seek(std::io::SeekFrom::Start(from - part.start)).await?;
-            let mut part = file.take(to - from);
+            let mut reader = file.take(to - from);
             loop {
                 let mut buffer = bytes::BytesMut::with_capacity(READ_BYTES);
-                if part.read_buf(&mut buffer).await? == 0 {
+                if reader.read_buf(&mut buffer).await? == 0 {
                     break;
                 }
                 if tx.send(Ok(buffer.freeze())).await.is_err() {
                     return Ok(()); // the client went away
                 }
             }
-            if part.limit() > 0 {
+            if reader.limit() > 0 {
                 return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, format!("{name} is short")));
             }
         }
@@ -125,15 +125,4 @@ impl Manifest {
 
 fn modified_ns(meta: &std::fs::Metadata) -> u64 {
     meta.modified().ok().and_then(|at| at.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos() as u64)
-}
-
-/// An assembled object's bytes as a body.
-pub(super) struct Chunks(tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>);
-
-impl tokio_stream::Stream for Chunks {
-    type Item = std::io::Result<Bytes>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.0.poll_recv(cx)
-    }
 }
