@@ -38,6 +38,10 @@ pub struct EdgeSettings {
     /// Refused up front, before a byte is received (media has its own limit, and the
     /// expiry and quota of unfinished uploads: `OTTR__MEDIA__UPLOADS__*`).
     pub max_upload_bytes: u64,
+    /// A tus PATCH's whole parts go from the edge straight to the object store, by URLs
+    /// media presigns for each (S3 only; media keeps the upload's state and checks every
+    /// part against the store). Off: every byte goes through media.
+    pub parts_to_store: bool,
     /// The web app's files are inside the binary; for development, a folder to serve
     /// them from instead (`web/` of the checkout). Empty: the embedded app.
     pub web_dir: std::path::PathBuf,
@@ -67,6 +71,7 @@ impl Default for EdgeSettings {
             hls_cache_bytes: 256 * 1024 * 1024,
             hls_cache_secs: 60,
             max_upload_bytes: 50 * 1024 * 1024 * 1024,
+            parts_to_store: true,
             web_dir: Default::default(),
             hls_js: Default::default(),
             tus_js: Default::default(),

@@ -44,6 +44,8 @@ pub enum StartupError {
     /// Empty, an example's placeholder, or too short: URLs signed with it could be forged.
     #[error("{0}")]
     PlaybackSecret(String),
+    #[error("the HTTP client for upload parts cannot be built: {0}")]
+    HttpClient(String),
 }
 
 /// What the edge is given rather than making: the object store media writes (the edge
@@ -70,6 +72,16 @@ fn cors(origins: &[String]) -> CorsLayer {
         let list = origins.iter().filter_map(|o| o.parse().ok()).collect::<Vec<_>>();
         layer.allow_origin(AllowOrigin::list(list))
     }
+}
+
+/// The client that PUTs upload parts to the store, when the edge sends them there itself.
+fn parts_client(settings: &EdgeSettings, store: &ObjectStore) -> Result<Option<reqwest::Client>, StartupError> {
+    if !settings.parts_to_store || !store.takes_presigned_parts() {
+        return Ok(None);
+    }
+    // Like the store's own client: no system proxy between the edge and its store.
+    let client = reqwest::Client::builder().no_proxy().connect_timeout(Duration::from_secs(10)).build();
+    client.map(Some).map_err(|error| StartupError::HttpClient(error.to_string()))
 }
 
 impl Application {
@@ -106,6 +118,7 @@ impl Application {
             public_url,
             streams: StreamSlots::new(settings.limits.progress_streams_per_user),
             max_upload_bytes: settings.max_upload_bytes,
+            parts_to_store: parts_client(settings, &delivery.store)?,
             verifier,
             stopping: stopping.clone(),
         };

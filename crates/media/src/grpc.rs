@@ -127,9 +127,30 @@ impl MediaService for MediaApi {
             Ok(_) => Err(MediaError::Invalid { field: "chunk", message: "only chunks may follow the header".into() }),
             Err(status) => Err(MediaError::UploadStream(status)),
         });
-        let request = uploads::Request { offset: header.offset, length: header.length, checksum: checksum(&header)? };
+        let stored = header.stored.iter().map(|part| ottr_storage::Part {
+            number: part.number,
+            size: part.size,
+            etag: part.etag.clone(),
+        });
+        let request = uploads::Request {
+            offset: header.offset,
+            length: header.length,
+            checksum: checksum(&header)?,
+            stored: stored.collect(),
+        };
         let row = uploads::append(&self.ctx, &access, id, request, chunks).await?;
         Ok(Response::new((&row).into()))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn plan_append(&self, request: Request<pb::PlanAppendRequest>) -> Result<Response<pb::AppendPlan>, Status> {
+        let access = upload_access(token::caller(&request), &request.get_ref().key)?;
+        let request = request.into_inner();
+        let id = parse_id("upload_id", &request.upload_id)?;
+        let plan = uploads::presigned::plan(&self.ctx, &access, id, request.offset, request.length).await?;
+        let parts =
+            plan.parts.into_iter().map(|part| pb::PlannedPart { number: part.number, size: part.size, url: part.url });
+        Ok(Response::new(pb::AppendPlan { stream_first: plan.stream_first, parts: parts.collect() }))
     }
 
     #[tracing::instrument(skip_all)]

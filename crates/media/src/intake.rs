@@ -37,7 +37,7 @@ pub(crate) async fn intake(
     });
     let access = Access::Owner(uploader);
     // The stream is the whole upload: its declared size is what it brings.
-    let request = uploads::Request { offset: 0, length: declared, checksum: None };
+    let request = uploads::Request { offset: 0, length: declared, checksum: None, stored: Vec::new() };
     let outcome = match uploads::append(ctx, &access, row.id, request, chunks).await {
         Ok(done) if done.state == UploadState::Complete => return Ok(done.asset_id),
         Ok(short) => {

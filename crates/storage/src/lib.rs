@@ -170,6 +170,39 @@ impl ObjectStore {
         }
     }
 
+    /// Whether another process can send an upload's parts here itself (by
+    /// [`Self::presigned_part`]).
+    pub fn takes_presigned_parts(&self) -> bool {
+        matches!(self, ObjectStore::S3(_))
+    }
+
+    /// A URL through which part `number` of an upload can be PUT without credentials for
+    /// `ttl`, for a process that holds the part's bytes (the edge); `None` from the local
+    /// store, whose parts only this process writes.
+    pub async fn presigned_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: i32,
+        ttl: std::time::Duration,
+    ) -> Result<Option<String>, StorageError> {
+        keys::check(key)?;
+        match self {
+            ObjectStore::Local(_) => Ok(None),
+            ObjectStore::S3(store) => Ok(Some(store.presigned_part(key, upload_id, number, ttl).await?)),
+        }
+    }
+
+    /// The parts the store holds for an upload, numbered above `after`, as it lists them
+    /// (S3's ListParts); the local store lists none, as nothing but its writer adds parts.
+    pub async fn stored_parts(&self, key: &str, upload_id: &str, after: i32) -> Result<Vec<Part>, StorageError> {
+        keys::check(key)?;
+        match self {
+            ObjectStore::Local(_) => Ok(Vec::new()),
+            ObjectStore::S3(store) => store.stored_parts(key, upload_id, after).await,
+        }
+    }
+
     /// Puts the object in place from `parts`, in order; the upload is gone after.
     pub async fn complete_upload(&self, key: &str, upload_id: &str, parts: &[Part]) -> Result<(), StorageError> {
         keys::check(key)?;

@@ -323,6 +323,59 @@ impl S3Store {
         }
     }
 
+    /// An UploadPart URL for part `number` that works for `ttl` without credentials. Its
+    /// payload is unsigned, as every presigned URL's is; the store still checks the length.
+    pub async fn presigned_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: i32,
+        ttl: std::time::Duration,
+    ) -> Result<String, StorageError> {
+        let config = PresigningConfig::expires_in(ttl).map_err(s3_error)?;
+        let request = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .part_number(number)
+            .presigned(config)
+            .await
+            .map_err(s3_error)?;
+        Ok(request.uri().to_owned())
+    }
+
+    /// The parts S3 holds for an upload, numbered above `after` (ListParts, page by page).
+    pub async fn stored_parts(&self, key: &str, upload_id: &str, after: i32) -> Result<Vec<Part>, StorageError> {
+        let mut found = Vec::new();
+        let mut marker = Some(after.to_string());
+        loop {
+            let page = self
+                .client
+                .list_parts()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .set_part_number_marker(marker.take())
+                .send()
+                .await
+                .map_err(s3_error)?;
+            for part in page.parts() {
+                let (Some(number), Some(size)) = (part.part_number(), part.size()) else { continue };
+                let etag = part.e_tag().unwrap_or_default().to_owned();
+                found.push(Part { number, size: size.max(0) as u64, etag });
+            }
+            if !page.is_truncated().unwrap_or(false) {
+                return Ok(found);
+            }
+            marker = page.next_part_number_marker().map(str::to_owned);
+            if marker.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
     /// A GET URL for `key` that works for `ttl` without credentials.
     pub async fn presigned_get(&self, key: &str, ttl: std::time::Duration) -> Result<String, StorageError> {
         let config = PresigningConfig::expires_in(ttl).map_err(s3_error)?;

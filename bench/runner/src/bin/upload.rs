@@ -1,6 +1,6 @@
-//! Upload: a 2 GiB resumable (tus) upload through ottr's edge, whose PATCH bodies media
-//! writes straight into S3 as multipart parts (then probes the stored object and queues
-//! it), against a raw S3 PUT of the same file to the same server (s3s-fs) from the AWS SDK
+//! Upload: a 2 GiB resumable (tus) upload through ottr's edge, whose PATCH bodies go
+//! straight into S3 as multipart parts (the edge PUTs whole parts by URLs media presigns;
+//! media records them, completes the object, probes it and queues it), against a raw S3 PUT of the same file to the same server (s3s-fs) from the AWS SDK
 //! and against media's S3 store alone, in the same run. ottr's services run as processes
 //! of their own so each one's peak memory (VmHWM) and the bytes each wrote to local disk
 //! (`/proc/PID/io` write_bytes) can be read. The three take turns for `--runs N` rounds

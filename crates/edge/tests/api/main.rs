@@ -21,4 +21,5 @@ mod rest;
 mod shutdown;
 mod studio;
 mod uploads;
+mod uploads_to_store;
 mod webhooks;

@@ -7,7 +7,7 @@ use tonic::codegen::tokio_stream::StreamExt;
 
 use crate::helpers::{Stack, spawn_stack};
 
-async fn create(stack: &Stack, token: &str, length: u64) -> reqwest::Response {
+pub(crate) async fn create(stack: &Stack, token: &str, length: u64) -> reqwest::Response {
     stack
         .http
         .post(stack.url("/api/v1/uploads"))
@@ -20,7 +20,7 @@ async fn create(stack: &Stack, token: &str, length: u64) -> reqwest::Response {
         .unwrap()
 }
 
-async fn patch(
+pub(crate) async fn patch(
     stack: &Stack,
     location: &str,
     offset: u64,
@@ -40,7 +40,7 @@ async fn patch(
     request.body(bytes.to_vec()).send().await.unwrap()
 }
 
-async fn offset(stack: &Stack, location: &str) -> u64 {
+pub(crate) async fn offset(stack: &Stack, location: &str) -> u64 {
     let head =
         stack.http.head(location).bearer_auth(&stack.editor).header("Tus-Resumable", "1.0.0").send().await.unwrap();
     assert_eq!(head.status(), 200);

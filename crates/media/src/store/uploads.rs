@@ -30,6 +30,9 @@ pub struct UploadRow {
     pub source_key: String,
     pub multipart_id: String,
     pub parts: Json<Vec<Part>>,
+    /// The highest part number handed out so far, recorded or not: the next part is
+    /// numbered above it (and above the last recorded one).
+    pub parts_issued: i32,
     pub tail: Vec<u8>,
     pub state: UploadState,
     pub job_id: Option<Uuid>,
@@ -40,6 +43,13 @@ pub struct UploadRow {
 impl UploadRow {
     pub fn expired(&self) -> bool {
         self.expires_at <= OffsetDateTime::now_utc()
+    }
+
+    /// The number the next part takes: above every part recorded or handed out, so a part
+    /// sent late by a writer that gave up can never land on a number in use.
+    pub fn next_part_number(&self) -> i32 {
+        let recorded = self.parts.0.last().map_or(0, |part| part.number);
+        recorded.max(self.parts_issued) + 1
     }
 }
 
@@ -60,7 +70,7 @@ pub struct NewUpload<'a> {
 macro_rules! select_rows {
     ($rest:literal) => {
         concat!(
-            "SELECT id, owner, filename, length, received, asset_id, source_key, multipart_id, parts, tail, state,
+            "SELECT id, owner, filename, length, received, asset_id, source_key, multipart_id, parts, parts_issued, tail, state,
                     job_id, key_hash, expires_at FROM media.uploads ",
             $rest
         )
@@ -121,6 +131,17 @@ pub async fn save_progress(pool: &PgPool, id: Uuid, parts: &[Part], tail: &[u8])
     .bind(signed(received))
     .execute(pool)
     .await?;
+    Ok(())
+}
+
+/// Hands out part numbers up to `last` (the holder of the write lock does, for parts
+/// another process sends to the store).
+pub async fn issue_part_numbers(pool: &PgPool, id: Uuid, last: i32) -> Result<(), MediaError> {
+    sqlx::query("UPDATE media.uploads SET parts_issued = greatest(parts_issued, $2) WHERE id = $1")
+        .bind(id)
+        .bind(last)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 

@@ -5,12 +5,14 @@
 //! which ffprobe reads where it lies, and the asset and its job are recorded with the
 //! upload's completion in one transaction ([`finish`]). Unfinished uploads expire and a
 //! sweep aborts their parts ([`sweep`]). A direct upload lets a client without the
-//! editor's token create one upload ([`direct`]).
+//! editor's token create one upload ([`direct`]). A caller that holds the bytes (the edge)
+//! may send whole parts to the store itself, by presigned URL ([`presigned`]).
 
 mod access;
 pub mod direct;
 mod finish;
 mod parts;
+pub(crate) mod presigned;
 pub mod sweep;
 mod writer;
 

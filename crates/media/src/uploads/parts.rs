@@ -59,11 +59,16 @@ pub(super) struct Writer {
     idle: std::time::Duration,
 }
 
+/// The size of an upload's parts (all but its last).
+pub(super) fn part_size(ctx: &Context, row: &UploadRow) -> u64 {
+    let length = row.length.map_or(ctx.settings.limits.max_upload_bytes, |l| l.max(0) as u64);
+    multipart::part_size(length, ctx.settings.uploads.part_mib.saturating_mul(1024 * 1024))
+}
+
 impl Writer {
     pub(super) fn new(ctx: &Context, row: &UploadRow, lock: WriteLock) -> Self {
         let settings = &ctx.settings.uploads;
-        let length = row.length.map_or(ctx.settings.limits.max_upload_bytes, |l| l.max(0) as u64);
-        let part_size = multipart::part_size(length, settings.part_mib.saturating_mul(1024 * 1024)) as usize;
+        let part_size = part_size(ctx, row) as usize;
         let parts = row.parts.0.clone();
         let stored: u64 = parts.iter().map(|part| part.size).sum();
         // A part's room is taken only when bytes are gathered in memory (not for fed parts).
@@ -77,7 +82,7 @@ impl Writer {
             multipart_id: row.multipart_id.clone(),
             part_size,
             max_in_flight: settings.parts_in_flight.max(1),
-            next_number: parts.len() as i32 + 1,
+            next_number: row.next_part_number(),
             next_offset: stored,
             received: stored + row.tail.len() as u64,
             broken: false,
@@ -149,6 +154,21 @@ impl Writer {
             return Err(MediaError::ChecksumMismatch);
         }
         Ok(())
+    }
+
+    /// Records parts another process stored (checked against the store by
+    /// [`super::presigned::check`]): the upload's next bytes, before any this request brings.
+    pub(super) async fn adopt(&mut self, stored: Vec<Part>) -> Result<(), MediaError> {
+        if stored.is_empty() {
+            return Ok(());
+        }
+        let size: u64 = stored.iter().map(|part| part.size).sum();
+        let last = stored.last().map_or(0, |part| part.number);
+        self.parts.extend(stored);
+        self.received += size;
+        self.next_offset += size;
+        self.next_number = self.next_number.max(last + 1);
+        uploads::save_progress(&self.pool, self.id, &self.parts, &self.buffer).await
     }
 
     /// Waits until fewer than the most allowed parts are on their way, then numbers the

@@ -9,14 +9,17 @@
 //! (under the store's smallest part size) and open the next part; a fed part the request
 //! ends inside is given up, and the bytes it took are kept the same way. A request with a
 //! checksum records nothing until its digest matched: on a mismatch the upload is as it
-//! was.
+//! was. Parts the caller sent to the store itself (by presigned URL) come before the
+//! request's bytes, and count once the store's own list agrees ([`presigned`]).
 
 use aws_lc_rs::digest;
 use bytes::Bytes;
 use tokio_stream::Stream;
 use uuid::Uuid;
 
-use super::{Access, find, finish, parts::Writer};
+use ottr_storage::Part;
+
+use super::{Access, find, finish, parts::Writer, presigned};
 use crate::{
     MediaError,
     pipeline::Context,
@@ -33,6 +36,8 @@ pub(crate) struct Request {
     /// How many there are, when the caller knows.
     pub length: Option<u64>,
     pub checksum: Option<Checksum>,
+    /// Parts the caller sent to the store itself: the bytes before `length`'s.
+    pub stored: Vec<Part>,
 }
 
 /// Appends `chunks` to upload `id` as `request` describes them; returns the row after. The
@@ -53,7 +58,7 @@ where
     let Some(lock) = WriteLock::try_take(&ctx.write_locks, id).await? else { return Err(MediaError::UploadBusy) };
     // Read again under the lock: this is the state no other writer can change now.
     let row = find(ctx, access, id).await?;
-    let Request { offset, length: request_length, checksum } = request;
+    let Request { offset, length: request_length, checksum, stored } = request;
     let received = row.received.max(0) as u64;
     if row.state != UploadState::Receiving || offset != received {
         return match row.state {
@@ -79,9 +84,16 @@ where
         };
     }
     let mut writer = Writer::new(ctx, &row, lock);
+    if !stored.is_empty() {
+        let adopted = adopt(ctx, &row, &mut writer, &stored, checksum.is_some()).await;
+        if let Err(error) = adopted {
+            writer.release().await;
+            return Err(error);
+        }
+    }
     let limit = row.length.map_or(ctx.settings.limits.max_upload_bytes, |length| length.max(0) as u64);
     // A request cannot bring bytes past the upload's end, whatever it says.
-    writer.request_end = request_length.map(|length| received.saturating_add(length).min(limit));
+    writer.request_end = request_length.map(|length| writer.received.saturating_add(length).min(limit));
     let save_each = checksum.is_none();
     if let Err(error) = writer.take(chunks, limit, row.length.is_some(), checksum, save_each).await {
         // What the store acknowledged stays (unless the checksum is still to be checked);
@@ -122,4 +134,22 @@ where
     })
     .await
     .map_err(MediaError::Task)?
+}
+
+/// Records the parts the caller says it stored, once the store's own list agrees.
+async fn adopt(
+    ctx: &Context,
+    row: &UploadRow,
+    writer: &mut Writer,
+    stored: &[Part],
+    checksummed: bool,
+) -> Result<(), MediaError> {
+    if checksummed {
+        // A checksum covers bytes media sees; stored parts' bytes it never does.
+        return Err(MediaError::Invalid { field: "stored", message: "parts stored directly carry no checksum".into() });
+    }
+    let after = row.parts.0.last().map_or(0, |part| part.number);
+    let listed = ctx.store.stored_parts(&row.source_key, &row.multipart_id, after).await?;
+    let checked = presigned::check(row, super::parts::part_size(ctx, row), stored, &listed)?;
+    writer.adopt(checked).await
 }

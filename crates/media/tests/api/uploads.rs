@@ -268,3 +268,76 @@ async fn write_locks_are_kept_between_requests_and_never_carry_a_lock_over(pool:
     fresh.release().await;
     assert_eq!(locks.idle(), 1, "the fresh connection is kept in the dead one's place");
 }
+
+/// An AppendUpload that names parts the caller stored by PlanAppend's URLs, and brings no
+/// bytes of its own.
+async fn append_stored(
+    app: &TestApp,
+    id: &str,
+    offset: usize,
+    stored: Vec<pb::StoredPart>,
+) -> Result<pb::UploadSession, tonic::Status> {
+    let header =
+        pb::AppendHeader { upload_id: id.into(), offset: offset as u64, stored, length: Some(0), ..Default::default() };
+    let messages = [pb::AppendUploadRequest { part: Some(pb::append_upload_request::Part::Header(header)) }];
+    let request = bearer(tonic::codegen::tokio_stream::iter(messages), &app.editor);
+    app.client.clone().append_upload(request).await.map(tonic::Response::into_inner)
+}
+
+/// What the edge does for a PATCH's whole parts, done by hand: plan, PUT by presigned URL,
+/// name the parts. A part counts only once the store's own list agrees with its name
+/// (number handed out, size, ETag); anything else is refused and records nothing. A
+/// number handed out but never recorded is not used again.
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn parts_sent_by_presigned_url_count_only_as_the_store_holds_them(pool: PgPool) {
+    let scratch = Scratch::new();
+    let server = S3Server::start(&scratch.0, ACCESS, SECRET).await.unwrap();
+    let app = app_on_s3(pool.clone(), &server).await;
+    let source = clip(&scratch.0, "big.mp4", "testsrc2=size=1280x720:rate=25:duration=8", false, &["-qp", "0"]);
+    let bytes = std::fs::read(source).unwrap();
+    let (length, short) = (bytes.len() as u64, (bytes.len() - 8 * MIB) as u64);
+    assert!(short > 0 && short < 8 * MIB as u64, "one whole 8 MiB part and a short last one: {length}");
+
+    let upload = create(&app, bytes.len(), "big.mp4").await;
+    let request = pb::PlanAppendRequest { upload_id: upload.id.clone(), key: String::new(), offset: 0, length };
+    let plan = app.client.clone().plan_append(bearer(request, &app.editor)).await.unwrap().into_inner();
+    let planned: Vec<_> = plan.parts.iter().map(|part| (part.number, part.size)).collect();
+    assert_eq!(planned, vec![(1, 8 * MIB as u64), (2, short)]);
+    assert_eq!(plan.stream_first, 0);
+
+    let http = reqwest::Client::new();
+    let first = http.put(&plan.parts[0].url).body(bytes[..8 * MIB].to_vec()).send().await.unwrap();
+    assert!(first.status().is_success(), "the presigned URL works without credentials: {}", first.status());
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    // Part 2's URL takes a body of any length; its name must then say what the store holds.
+    let cut = http.put(&plan.parts[1].url).body(bytes[8 * MIB..9 * MIB].to_vec()).send().await.unwrap();
+    let cut_etag = cut.headers()["etag"].to_str().unwrap().to_owned();
+
+    let named = |number, size: u64, etag: &str| pb::StoredPart { number, size, etag: etag.to_owned() };
+    let wrong = [
+        vec![named(1, 8 * MIB as u64, "\"00000000000000000000000000000000\"")],
+        vec![named(1, 5 * MIB as u64, &etag)],
+        vec![named(3, 8 * MIB as u64, &etag)],
+        vec![named(1, 8 * MIB as u64, &etag), named(2, short, &cut_etag)],
+    ];
+    for stored in wrong {
+        let refused = append_stored(&app, &upload.id, 0, stored.clone()).await.unwrap_err();
+        assert_eq!(code(&refused), "invalid_argument", "{stored:?}: {refused:?}");
+    }
+    assert!(recorded_parts(&pool).await.is_empty(), "nothing of a refused request is recorded");
+
+    let recorded = append_stored(&app, &upload.id, 0, vec![named(1, 8 * MIB as u64, &etag)]).await.unwrap();
+    assert_eq!(recorded.offset, 8 * MIB as u64);
+    // The rest through media: numbered above part 2, which was handed out but never counted.
+    let done = append(&app, &upload.id, 8 * MIB, &bytes[8 * MIB..]).await.unwrap();
+    assert!(!done.asset_id.is_empty(), "completed, probed and queued");
+    let numbers: serde_json::Value =
+        sqlx::query_scalar("SELECT jsonb_path_query_array(parts, '$[*].number') FROM media.uploads")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(numbers, serde_json::json!([1, 3]));
+    let stored = app.ctx.store.get_bytes(&format!("sources/{}/source.mp4", done.asset_id)).await.unwrap();
+    assert!(stored == bytes, "the stored source is the upload, byte for byte");
+    assert_eq!(open_multipart(&scratch.0), (0, 0), "completed: no upload or part left, part 2's cut one neither");
+}

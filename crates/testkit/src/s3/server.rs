@@ -140,7 +140,6 @@ impl S3 for Server {
         list_objects: ListObjectsInput => ListObjectsOutput;
         list_objects_v2: ListObjectsV2Input => ListObjectsV2Output;
         create_multipart_upload: CreateMultipartUploadInput => CreateMultipartUploadOutput;
-        list_parts: ListPartsInput => ListPartsOutput;
         list_multipart_uploads: ListMultipartUploadsInput => ListMultipartUploadsOutput;
     }
 
@@ -220,6 +219,20 @@ impl S3 for Server {
         let answer = self.inner.upload_part(req).await?;
         let md5 = answer.output.e_tag.as_ref().map(|tag| tag.value().to_owned()).unwrap_or_default();
         tokio::fs::write(self.part_md5_path(&upload_id, number), md5).await.map_err(io_error)?;
+        Ok(answer)
+    }
+
+    /// s3s-fs lists each part's number and size; its ETag (the MD5 kept beside it) is added,
+    /// as S3 lists it.
+    async fn list_parts(&self, req: S3Request<dto::ListPartsInput>) -> S3Result<S3Response<dto::ListPartsOutput>> {
+        let upload_id = req.input.upload_id.clone();
+        let mut answer = self.inner.list_parts(req).await?;
+        for part in answer.output.parts.iter_mut().flatten() {
+            let Some(number) = part.part_number else { continue };
+            if let Ok(md5) = tokio::fs::read_to_string(self.part_md5_path(&upload_id, number)).await {
+                part.e_tag = Some(dto::ETag::Strong(md5));
+            }
+        }
         Ok(answer)
     }
 

@@ -1,9 +1,10 @@
 //! Uploads under `/api/v1/uploads`: resumable (tus 1.0: core, creation, termination,
 //! checksum, expiration), plain multipart, and direct uploads (a one-time URL an editor
 //! hands to a browser or a partner's server). The edge keeps nothing of an upload: tus
-//! requests become media's upload RPCs ([`tus`]), each PATCH body streamed on as it
-//! arrives ([`relay`]), and media writes the bytes straight into the object store as the
-//! parts of a multipart upload, with the upload's state in PostgreSQL. So any edge answers
+//! requests become media's upload RPCs ([`tus`]), and a PATCH body's whole parts go from
+//! the edge straight into the object store by URLs media presigns ([`to_store`]), the rest
+//! streamed on to media as it arrives ([`relay`]), which writes it into the same multipart
+//! upload; the upload's state is in PostgreSQL. So any edge answers
 //! for any upload, and a restarted edge loses none. Callers' tokens are checked by media,
 //! like every service does; a direct upload's client presents the key its creation
 //! answered (`?key=` on the upload's URL) instead.
@@ -11,6 +12,7 @@
 pub(crate) mod direct;
 pub(crate) mod multipart;
 mod relay;
+mod to_store;
 pub(crate) mod tus;
 
 use axum::{

@@ -15,9 +15,18 @@ const MESSAGE_BYTES: usize = 1024 * 1024;
 const READ_AHEAD: usize = 2;
 
 pub(super) fn messages(body: Body) -> impl Stream<Item = Bytes> {
+    gathered(body.into_data_stream())
+}
+
+/// The same for any stream of chunks (the rest of a PATCH after its parts went to the store).
+pub(super) fn gathered<S, E>(chunks: S) -> impl Stream<Item = Bytes>
+where
+    S: Stream<Item = Result<Bytes, E>> + Send + 'static,
+    E: Send + 'static,
+{
     let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD);
     tokio::spawn(async move {
-        let mut chunks = body.into_data_stream();
+        tokio::pin!(chunks);
         let mut gathered = BytesMut::new();
         while let Some(Ok(chunk)) = chunks.next().await {
             let message = if gathered.is_empty() && chunk.len() >= MESSAGE_BYTES / 4 {

@@ -1,7 +1,8 @@
 //! tus 1.0 handlers, each a translation to media's upload RPCs: OPTIONS (what the server
 //! supports), POST (creation: `Upload-Length` checked against the limit and the quota
-//! before any byte), HEAD (where to resume), PATCH (append at `Upload-Offset`; the body
-//! streams on to media as it arrives, and the last one answers with the asset and job),
+//! before any byte), HEAD (where to resume), PATCH (append at `Upload-Offset`; the body's
+//! whole parts go straight to the store ([`to_store`]) and the rest streams on to media as
+//! it arrives, and the last one answers with the asset and job),
 //! DELETE (termination), and GET (the upload's state as JSON, for the web app). Refusals
 //! are `EdgeError`s, which keep tus's statuses (409, 410, 415, 460) and headers.
 
@@ -19,7 +20,7 @@ use ottr_proto::media::v1::{
 };
 use ottr_runtime::ErrorCode;
 
-use super::{Info, Key, relay};
+use super::{Info, Key, relay, to_store};
 use crate::{
     EdgeError,
     error::ErrorBody,
@@ -216,12 +217,35 @@ pub(crate) async fn patch(
         .ok_or_else(|| EdgeError::InvalidArgument("Upload-Offset is required".into()))?;
     let (checksum_algorithm, checksum) = expected_checksum(&headers)?.unwrap_or_default();
     let length = header_u64(&headers, "content-length");
-    let header = AppendHeader { upload_id: id.clone(), key: key.clone(), offset, checksum_algorithm, checksum, length };
-    let first = AppendUploadRequest { part: Some(Part::Header(header)) };
-    let chunks = relay::messages(body).map(|chunk| AppendUploadRequest { part: Some(Part::Chunk(chunk)) });
-    let messages = tokio_stream::iter([first]).chain(chunks);
-    let session = match api.upstream.media.clone().append_upload(forward(&headers, messages)).await {
-        Ok(answer) => answer.into_inner(),
+    let appended = match (&api.parts_to_store, length) {
+        // Whole parts straight to the store; a checksum is checked by media, over bytes it sees.
+        (Some(client), Some(length)) if checksum.is_empty() => {
+            let patch = to_store::Patch { headers: &headers, id: id.clone(), key: key.clone(), offset, length };
+            to_store::append(&api, client, patch, body).await
+        }
+        _ => {
+            let header = AppendHeader {
+                upload_id: id.clone(),
+                key: key.clone(),
+                offset,
+                checksum_algorithm,
+                checksum,
+                length,
+                ..Default::default()
+            };
+            let first = AppendUploadRequest { part: Some(Part::Header(header)) };
+            let chunks = relay::messages(body).map(|chunk| AppendUploadRequest { part: Some(Part::Chunk(chunk)) });
+            let messages = tokio_stream::iter([first]).chain(chunks);
+            api.upstream
+                .media
+                .clone()
+                .append_upload(forward(&headers, messages))
+                .await
+                .map(|answer| answer.into_inner())
+        }
+    };
+    let session = match appended {
+        Ok(session) => session,
         Err(status) if ErrorCode::of(&status) == Some(ErrorCode::UploadOffsetMismatch) => {
             // tus says where the upload stands on a conflict.
             let offset = session(&api, &headers, id, key).await?.offset;
