@@ -33,6 +33,9 @@ pub struct LimitSettings {
     pub request_timeout_secs: u64,
     /// Progress streams (SSE) one user may hold open at once.
     pub progress_streams_per_user: usize,
+    /// Upload parts the edge holds, all PATCHes together, until the store answered for
+    /// them (two parts per PATCH at most); past it, a PATCH's bytes go through media.
+    pub upload_parts_mib: u64,
 }
 
 impl Default for LimitSettings {
@@ -45,6 +48,7 @@ impl Default for LimitSettings {
             auth_burst: 20,
             request_timeout_secs: 30,
             progress_streams_per_user: 8,
+            upload_parts_mib: 256,
         }
     }
 }

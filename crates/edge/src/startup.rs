@@ -23,7 +23,7 @@ use crate::{
     limits::StreamSlots,
     metrics::{self, Metrics},
     playback::{PlaybackApi, Player},
-    rest::{self, Api},
+    rest::{self, Api, uploads::PartsToStore},
     upstream::Upstream,
     web,
 };
@@ -74,14 +74,16 @@ fn cors(origins: &[String]) -> CorsLayer {
     }
 }
 
-/// The client that PUTs upload parts to the store, when the edge sends them there itself.
-fn parts_client(settings: &EdgeSettings, store: &ObjectStore) -> Result<Option<reqwest::Client>, StartupError> {
+/// What PUTs upload parts to the store, when the edge sends them there itself.
+fn parts_to_store(settings: &EdgeSettings, store: &ObjectStore) -> Result<Option<PartsToStore>, StartupError> {
     if !settings.parts_to_store || !store.takes_presigned_parts() {
         return Ok(None);
     }
     // Like the store's own client: no system proxy between the edge and its store.
     let client = reqwest::Client::builder().no_proxy().connect_timeout(Duration::from_secs(10)).build();
-    client.map(Some).map_err(|error| StartupError::HttpClient(error.to_string()))
+    let client = client.map_err(|error| StartupError::HttpClient(error.to_string()))?;
+    let memory = (settings.limits.upload_parts_mib as usize).saturating_mul(1024 * 1024);
+    Ok(Some(PartsToStore { client, memory: Arc::new(tokio::sync::Semaphore::new(memory)) }))
 }
 
 impl Application {
@@ -118,7 +120,7 @@ impl Application {
             public_url,
             streams: StreamSlots::new(settings.limits.progress_streams_per_user),
             max_upload_bytes: settings.max_upload_bytes,
-            parts_to_store: parts_client(settings, &delivery.store)?,
+            parts_to_store: parts_to_store(settings, &delivery.store)?,
             verifier,
             stopping: stopping.clone(),
         };

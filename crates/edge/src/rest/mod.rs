@@ -43,7 +43,7 @@ pub(crate) struct Api {
     pub max_upload_bytes: u64,
     /// Sends a tus PATCH's whole parts to the object store itself, by URLs media presigns
     /// (`None`: every byte goes through media).
-    pub parts_to_store: Option<reqwest::Client>,
+    pub parts_to_store: Option<uploads::PartsToStore>,
     /// Verifies callers' access tokens where the edge itself needs to know who calls.
     pub verifier: Arc<TokenVerifier>,
     /// Cancelled when the edge starts to stop: long-lived answers (SSE) end then.

@@ -17,12 +17,17 @@ const MIB: usize = 1024 * 1024;
 /// The stack on an S3 store served from `root`, in parts of 5 MiB (S3's smallest), so the
 /// large clip (about 13.4 MiB) makes two whole parts and a short last one.
 async fn stack_on_s3(pool: PgPool) -> (Stack, S3Server) {
+    stack_on_s3_with(pool, |_| {}).await
+}
+
+/// The same, with the edge's settings changed by `edit` first.
+async fn stack_on_s3_with(pool: PgPool, edit: impl FnOnce(&mut ottr_edge::EdgeSettings)) -> (Stack, S3Server) {
     let root = std::env::temp_dir().join(format!("ottr-edge-s3-{}", uuid::Uuid::new_v4().simple()));
     let server = S3Server::start(&root, "ottr-test-access", "ottr-test-secret-key").await.unwrap();
     let endpoint = server.endpoint.clone();
     let stack = spawn_stack_adjusted(
         pool,
-        |_| {},
+        edit,
         move |media| {
             media.storage.backend = "s3".into();
             media.storage.s3 = S3Settings {
@@ -66,6 +71,10 @@ async fn whole_parts_go_from_the_edge_straight_to_the_store_and_the_rest_through
 
     // One PATCH for the whole file: every part by presigned URL, the short last one too.
     let location = create(&stack, &stack.editor, length).await.headers()["location"].to_str().unwrap().to_owned();
+    let longer = patch(&stack, &location, 0, &[&large[..], b"more"].concat(), None).await;
+    assert_eq!(longer.status(), 413, "past the Upload-Length declared");
+    assert_eq!(longer.json::<serde_json::Value>().await.unwrap()["code"], "upload_too_large");
+    assert_eq!(numbers(&pool, &location).await, (vec![], 0), "refused before any part was planned");
     let whole = patch(&stack, &location, 0, &large, None).await;
     assert_eq!(whole.status(), 204);
     assert_eq!(numbers(&pool, &location).await, (vec![1, 2, 3], 3), "three parts, each handed out by a plan");
@@ -146,4 +155,46 @@ async fn two_patches_at_once_through_two_edges_each_send_parts_and_only_one_is_r
     let last = patch(&stack, &location, 10 * MIB as u64, &large[10 * MIB..], None).await;
     assert_eq!(last.status(), 204);
     assert!(source(&stack, &last).await == large, "the stored source is the file, byte for byte");
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn tus_js_client_sends_parts_to_the_store_and_resumes_through_a_second_edge(pool: PgPool) {
+    let (stack, _server) = stack_on_s3(pool.clone()).await;
+    let second = stack.another_edge().await;
+    let large = stack.large_clip();
+    let path = std::env::temp_dir().join(format!("ottr-tus-s3-{}.mp4", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&path, &large).unwrap();
+    // 6 MiB chunks: the first PATCH's whole part goes to the store and its last MiB waits
+    // in the row; the client is then cut off and goes on through the other edge.
+    let chunk = (6 * MIB).to_string();
+    let (status, out) = crate::helpers::node(
+        "tests/uploads/tus_resume.mjs",
+        [&stack.edge, &second, &stack.editor, path.to_str().unwrap(), &chunk],
+    )
+    .await;
+    let _ = std::fs::remove_file(&path);
+    assert!(status.success(), "{out}");
+    let result: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(result["interruptedAt"], 6 * MIB, "{out}");
+    let url = result["uploadUrl"].as_str().unwrap();
+    assert!(url.starts_with(&second), "{out}");
+    assert_eq!(numbers(&pool, url).await, (vec![1, 2, 3], 1), "part 1 by presigned URL, 2 and 3 through media");
+    let asset = result["assetId"].as_str().unwrap();
+    let stored = stack.media_ctx.store.get_bytes(&format!("sources/{asset}/source.mp4")).await.unwrap();
+    assert!(stored == large, "the stored source is the file, byte for byte");
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn with_no_memory_left_for_parts_the_edge_sends_the_bytes_through_media(pool: PgPool) {
+    let (stack, _server) = stack_on_s3_with(pool.clone(), |edge| edge.limits.upload_parts_mib = 0).await;
+    let large = stack.large_clip();
+    let location = create(&stack, &stack.editor, large.len() as u64).await.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let whole = patch(&stack, &location, 0, &large, None).await;
+    assert_eq!(whole.status(), 204);
+    // Planned (1 to 3) but never sent: media numbered its own parts above them.
+    assert_eq!(numbers(&pool, &location).await, (vec![4, 5, 6], 3));
+    assert!(source(&stack, &whole).await == large, "the stored source is the file, byte for byte");
 }

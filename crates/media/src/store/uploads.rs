@@ -45,8 +45,9 @@ impl UploadRow {
         self.expires_at <= OffsetDateTime::now_utc()
     }
 
-    /// The number the next part takes: above every part recorded or handed out, so a part
-    /// sent late by a writer that gave up can never land on a number in use.
+    /// The number the next part takes: above every part recorded or handed out, so no
+    /// writer takes a number a caller may still be sending a part to (media's own writers
+    /// are kept apart by the write lock; callers with planned parts, by this).
     pub fn next_part_number(&self) -> i32 {
         let recorded = self.parts.0.last().map_or(0, |part| part.number);
         recorded.max(self.parts_issued) + 1

@@ -19,8 +19,14 @@ use crate::{
 };
 
 /// At most this many parts per plan: the caller records them (one AppendUpload) before it
-/// plans again, so a caller that dies loses at most these.
-const MAX_PLANNED_PARTS: u64 = 32;
+/// plans again. Numbers handed out and then not recorded (a PATCH that broke off or lost
+/// a race) are never used again, so this is also the most one PATCH can waste.
+const MAX_PLANNED_PARTS: u64 = 16;
+
+/// Part numbers kept free beyond what the rest of the upload needs before parts are
+/// planned: under it, every byte goes through media, whose writers waste no numbers, so
+/// an upload whose plans wasted some still fits S3's 10,000 parts.
+const SPARE_NUMBERS: u64 = 4 * MAX_PLANNED_PARTS;
 
 /// How long a part's URL works, at most: a PUT starts when the caller's bytes for it
 /// arrive, which a slow client makes late.
@@ -54,6 +60,8 @@ pub(crate) async fn plan(
     length: u64,
 ) -> Result<Plan, MediaError> {
     find(ctx, access, id).await?;
+    // Admitted as a writer is: planning takes a lock connection too.
+    let Ok(_slot) = ctx.upload_writers.clone().try_acquire_owned() else { return Err(MediaError::WritersBusy) };
     let Some(lock) = WriteLock::try_take(&ctx.write_locks, id).await? else { return Err(MediaError::UploadBusy) };
     let planned = match find(ctx, access, id).await {
         Ok(row) => plan_locked(ctx, &row, offset, length).await,
@@ -69,7 +77,10 @@ async fn plan_locked(ctx: &Context, row: &UploadRow, offset: u64, length: u64) -
     if row.state != UploadState::Receiving || offset != received || !ctx.store.takes_presigned_parts() {
         return Ok(Plan::default());
     }
-    let sizes = part_sizes(part_size(ctx, row), row.tail.len() as u64, received, length.min(total - received), total);
+    if length > total - received {
+        return Err(MediaError::LongerThanDeclared);
+    }
+    let sizes = part_sizes(part_size(ctx, row), row.tail.len() as u64, received, length, total);
     let sizes = match sizes {
         Sizes::StreamFirst(bytes) => return Ok(Plan { stream_first: bytes, parts: Vec::new() }),
         Sizes::Parts(sizes) if !sizes.is_empty() => sizes,
@@ -79,8 +90,8 @@ async fn plan_locked(ctx: &Context, row: &UploadRow, offset: u64, length: u64) -
     let last = first + sizes.len() as i32 - 1;
     let planned_bytes: u64 = sizes.iter().sum();
     let after = (total - received - planned_bytes).div_ceil(part_size(ctx, row));
-    if last as u64 + after > multipart::MAX_PARTS {
-        return Ok(Plan::default()); // the writer numbers what is left, or says it cannot
+    if last as u64 + after + SPARE_NUMBERS > multipart::MAX_PARTS {
+        return Ok(Plan::default());
     }
     uploads::issue_part_numbers(&ctx.pool, row.id, last).await?;
     let ttl = row.expires_at - time::OffsetDateTime::now_utc();

@@ -15,6 +15,8 @@ mod relay;
 mod to_store;
 pub(crate) mod tus;
 
+pub(crate) use to_store::PartsToStore;
+
 use axum::{
     Router,
     extract::{DefaultBodyLimit, Request},

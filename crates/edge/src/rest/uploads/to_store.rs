@@ -3,26 +3,31 @@
 //! numbers it reserved and a presigned URL for each ([`PlanAppend`]); the edge PUTs each
 //! part as the client's bytes arrive, two at most on their way, then names the stored
 //! ones in an AppendUpload, which checks them against the store and records them under
-//! the upload's write lock (so of two PATCHes at one offset, one is recorded and the other
-//! answered `409`, its parts never named). Bytes that make no whole part (a PATCH's last
-//! ones short of the upload's end) go through media as before. When the client breaks
-//! off inside a part, or the store refuses one, the bytes of that part, still held, and
-//! the body's rest go through media in the same AppendUpload: nothing the client sent is
-//! lost, and the answer is the upload's new offset.
+//! the upload's write lock. Of two PATCHes at one offset, the first to name its parts is
+//! recorded; the other is answered `409` and its parts are never recorded. Bytes that
+//! make no whole part (a PATCH's last ones short of the upload's end) go through media as
+//! before. When the client breaks off inside a part, or the store refuses one, or the
+//! edge's memory for parts is all taken, the bytes it still holds of the parts not stored
+//! and the body's rest go through media in the same AppendUpload: nothing the client sent
+//! is lost, and the answer is the upload's new offset.
 //!
 //! [`PlanAppend`]: ottr_proto::media::v1::media_service_client::MediaServiceClient::plan_append
 
-use std::{collections::VecDeque, time::Duration};
+use std::{collections::VecDeque, sync::Arc, time::Duration};
 
 use axum::body::{Body, BodyDataStream, Bytes};
 use http::{HeaderMap, header};
-use tokio::task::JoinHandle;
+use tokio::{
+    sync::{OwnedSemaphorePermit, Semaphore},
+    task::JoinHandle,
+};
 use tokio_stream::{StreamExt, wrappers::ReceiverStream};
 
 use ottr_proto::media::v1::{
     AppendHeader, AppendUploadRequest, PlanAppendRequest, PlannedPart, StoredPart, UploadSession,
     append_upload_request::Part,
 };
+use ottr_runtime::ErrorCode;
 use ottr_storage::feed;
 
 use super::relay;
@@ -33,8 +38,26 @@ use crate::{rest::Api, upstream::forward};
 const PARTS_IN_FLIGHT: usize = 2;
 
 /// How long the client may send nothing before the PATCH is given up (what media allows
-/// a request that streams through it).
+/// a request that streams through it, by default).
 const IDLE: Duration = Duration::from_secs(60);
+
+/// How long the store may take to answer a part once it has all of its bytes.
+const STORE_ANSWER: Duration = Duration::from_secs(60);
+
+/// How often, and after how long at first, recording a round's parts is tried again when
+/// media is busy (another writer holds the upload, or media has all the writers it takes):
+/// the parts are in the store, and recording them again is safe (media checks the offset).
+const RECORD_ATTEMPTS: u32 = 5;
+const RECORD_BACKOFF: Duration = Duration::from_millis(100);
+
+/// What a PATCH's parts go to the store with: the HTTP client, and the memory the edge
+/// holds parts in until the store answered for them (two per PATCH at most); when it is
+/// all taken, a PATCH's bytes go through media instead.
+#[derive(Clone)]
+pub(crate) struct PartsToStore {
+    pub client: reqwest::Client,
+    pub memory: Arc<Semaphore>,
+}
 
 /// The PATCH body, read in pieces no longer than asked for.
 struct Reader {
@@ -97,7 +120,7 @@ pub(super) struct Patch<'a> {
 /// answer is media's last.
 pub(super) async fn append(
     api: &Api,
-    client: &reqwest::Client,
+    to_store: &PartsToStore,
     patch: Patch<'_>,
     body: Body,
 ) -> Result<UploadSession, tonic::Status> {
@@ -129,7 +152,7 @@ pub(super) async fn append(
             let rest = reader.left;
             return through_media(api, headers, header(Vec::new(), rest), Vec::new(), &mut reader, rest).await;
         }
-        let round = put_parts(client, plan.parts, &mut reader).await;
+        let round = put_parts(to_store, plan.parts, &mut reader).await;
         let stored_bytes: u64 = round.stored.iter().map(|part| part.size).sum();
         let kept: u64 = round.kept.iter().map(|bytes| bytes.len() as u64).sum();
         if round.failed {
@@ -138,7 +161,17 @@ pub(super) async fn append(
             let header = header(round.stored, kept + rest);
             return through_media(api, headers, header, round.kept, &mut reader, rest).await;
         }
-        let session = through_media(api, headers, header(round.stored, 0), Vec::new(), &mut reader, 0).await?;
+        let mut attempt = 0;
+        let session = loop {
+            let recorded = through_media(api, headers, header(round.stored.clone(), 0), Vec::new(), &mut reader, 0);
+            match recorded.await {
+                Err(status) if busy(&status) && attempt + 1 < RECORD_ATTEMPTS => {
+                    tokio::time::sleep(RECORD_BACKOFF * 2u32.pow(attempt)).await;
+                    attempt += 1;
+                }
+                recorded => break recorded?,
+            }
+        };
         if reader.left == 0 || reader.broken {
             return Ok(session);
         }
@@ -182,8 +215,9 @@ async fn through_media(
 }
 
 /// PUTs the planned parts from the body as it arrives, stopping at the first that is not
-/// stored; the bytes of that one and of any after it are kept for media.
-async fn put_parts(client: &reqwest::Client, parts: Vec<PlannedPart>, reader: &mut Reader) -> Round {
+/// stored (or that the edge has no memory left to hold); the bytes of that one and of any
+/// after it are kept for media.
+async fn put_parts(to_store: &PartsToStore, parts: Vec<PlannedPart>, reader: &mut Reader) -> Round {
     let mut round = Round::default();
     let mut in_flight: VecDeque<OnItsWay> = VecDeque::new();
     for part in parts {
@@ -192,29 +226,31 @@ async fn put_parts(client: &reqwest::Client, parts: Vec<PlannedPart>, reader: &m
         {
             settle(&mut round, oldest).await;
         }
-        if round.failed {
+        let held =
+            u32::try_from(part.size).ok().and_then(|size| to_store.memory.clone().try_acquire_many_owned(size).ok());
+        let (false, Some(held)) = (round.failed, held) else {
+            round.failed = true; // the rest goes through media
             break;
-        }
+        };
+        let Some(first) = reader.next(part.size).await else {
+            round.failed = true; // the body ended (or broke) on the part's start
+            break;
+        };
         let (sender, body) = feed::feed(part.size);
-        let task = tokio::spawn(put(client.clone(), part.url.clone(), body));
-        let mut kept = Vec::new();
-        let mut left = part.size;
-        let mut refused = false;
-        while let Some(bytes) = reader.next(left).await {
+        let put = tokio::spawn(put(to_store.client.clone(), part.url.clone(), body));
+        let (mut kept, mut left, mut next) = (Vec::new(), part.size, Some(first));
+        while let Some(bytes) = next.take() {
             left -= bytes.len() as u64;
             kept.push(bytes.clone());
             if sender.send(bytes).await.is_err() {
-                refused = true; // the PUT ended before its bytes: it failed
-                break;
+                break; // the PUT ended before its bytes: it failed, and says why
             }
-            if left == 0 {
-                break;
-            }
+            next = reader.next(left).await;
         }
         // Closed short, the feed fails the PUT, and the store keeps nothing of it.
         drop(sender);
-        in_flight.push_back(OnItsWay { part, put: task, kept });
-        if refused || left > 0 {
+        in_flight.push_back(OnItsWay { part, put, kept, _held: held });
+        if left > 0 {
             break;
         }
     }
@@ -224,22 +260,34 @@ async fn put_parts(client: &reqwest::Client, parts: Vec<PlannedPart>, reader: &m
     round
 }
 
-/// A part's PUT, and its bytes, kept until the store answered.
+/// A part's PUT, and its bytes, kept (and counted against the edge's memory for parts)
+/// until the store answered.
 struct OnItsWay {
     part: PlannedPart,
     put: JoinHandle<Result<String, String>>,
     kept: Vec<Bytes>,
+    _held: OwnedSemaphorePermit,
 }
 
-/// Waits for a part's PUT: stored (while none before it failed), or its bytes kept.
-async fn settle(round: &mut Round, OnItsWay { part, put, kept }: OnItsWay) {
+/// Waits for a part's PUT: stored (while none before it failed), or its bytes kept. A
+/// store that takes the whole part but does not answer within [`STORE_ANSWER`] is given
+/// up on; the part's number is never recorded, so a late answer changes nothing.
+async fn settle(round: &mut Round, OnItsWay { part, mut put, kept, _held }: OnItsWay) {
     let whole = kept.iter().map(|bytes| bytes.len() as u64).sum::<u64>() == part.size;
-    match put.await {
-        Ok(Ok(etag)) if whole && !round.failed => {
+    let answer = match tokio::time::timeout(STORE_ANSWER, &mut put).await {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_) => {
+            put.abort();
+            Err("the store did not answer".to_owned())
+        }
+    };
+    match answer {
+        Ok(etag) if whole && !round.failed => {
             round.stored.push(StoredPart { number: part.number, size: part.size, etag });
         }
-        done => {
-            if let Ok(Err(reason)) = done
+        answer => {
+            if let Err(reason) = answer
                 && whole
             {
                 tracing::warn!(part = part.number, %reason, "a part did not reach the store; media takes its bytes");
@@ -258,4 +306,9 @@ async fn put(client: reqwest::Client, url: String, body: feed::PartFeed) -> Resu
     }
     let etag = response.headers().get(header::ETAG).and_then(|value| value.to_str().ok());
     etag.map(str::to_owned).ok_or_else(|| "the store named no ETag".to_owned())
+}
+
+/// Media could not take the request now, but would later.
+fn busy(status: &tonic::Status) -> bool {
+    matches!(ErrorCode::of(status), Some(ErrorCode::UploadBusy | ErrorCode::ServerBusy))
 }

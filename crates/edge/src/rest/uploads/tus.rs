@@ -219,9 +219,9 @@ pub(crate) async fn patch(
     let length = header_u64(&headers, "content-length");
     let appended = match (&api.parts_to_store, length) {
         // Whole parts straight to the store; a checksum is checked by media, over bytes it sees.
-        (Some(client), Some(length)) if checksum.is_empty() => {
+        (Some(to_store), Some(length)) if checksum.is_empty() => {
             let patch = to_store::Patch { headers: &headers, id: id.clone(), key: key.clone(), offset, length };
-            to_store::append(&api, client, patch, body).await
+            to_store::append(&api, to_store, patch, body).await
         }
         _ => {
             let header = AppendHeader {
