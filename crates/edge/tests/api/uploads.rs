@@ -309,26 +309,34 @@ async fn unfinished_uploads_of_one_user_stay_within_the_quota(pool: PgPool) {
     assert_eq!(create(&stack, &stack.editor, 400).await.status(), 201, "what is left of the quota");
 }
 
-#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
-async fn tus_js_client_resumes_through_a_second_edge_and_the_source_is_stored_whole(pool: PgPool) {
-    let stack = spawn_stack(pool.clone()).await;
-    let second = stack.another_edge().await;
-    let large = stack.large_clip();
+/// tus-js-client uploads `bytes` to the stack's edge in `chunk`-byte PATCHes, is cut off
+/// after the first, and resumes through `second`: what the script printed (asserting it
+/// was cut off after exactly one chunk and finished through `second`).
+pub(crate) async fn tus_js_resume(stack: &Stack, second: &str, bytes: &[u8], chunk: usize) -> serde_json::Value {
     let path = std::env::temp_dir().join(format!("ottr-tus-{}.mp4", uuid::Uuid::new_v4().simple()));
-    std::fs::write(&path, &large).unwrap();
-    // 3 MiB chunks: the first PATCH ends short of a part (its bytes wait in the row), the
-    // next ones complete parts.
-    let chunk = (3 * 1024 * 1024).to_string();
+    std::fs::write(&path, bytes).unwrap();
+    let chunk_bytes = chunk.to_string();
     let (status, out) = crate::helpers::node(
         "tests/uploads/tus_resume.mjs",
-        [&stack.edge, &second, &stack.editor, path.to_str().unwrap(), &chunk],
+        [&stack.edge, second, &stack.editor, path.to_str().unwrap(), &chunk_bytes],
     )
     .await;
     let _ = std::fs::remove_file(&path);
     assert!(status.success(), "{out}");
     let result: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
-    assert_eq!(result["interruptedAt"], 3 * 1024 * 1024, "{out}");
-    assert!(result["uploadUrl"].as_str().unwrap().starts_with(&second), "{out}");
+    assert_eq!(result["interruptedAt"], chunk, "{out}");
+    assert!(result["uploadUrl"].as_str().unwrap().starts_with(second), "{out}");
+    result
+}
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn tus_js_client_resumes_through_a_second_edge_and_the_source_is_stored_whole(pool: PgPool) {
+    let stack = spawn_stack(pool.clone()).await;
+    let second = stack.another_edge().await;
+    let large = stack.large_clip();
+    // 3 MiB chunks: the first PATCH ends short of a part (its bytes wait in the row), the
+    // next ones complete parts.
+    let result = tus_js_resume(&stack, &second, &large, 3 * 1024 * 1024).await;
     let asset = result["assetId"].as_str().unwrap();
     let key = format!("sources/{asset}/source.mp4");
     assert_eq!(

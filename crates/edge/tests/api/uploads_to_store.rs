@@ -9,7 +9,7 @@ use ottr_testkit::s3::S3Server;
 
 use crate::{
     helpers::{Stack, spawn_stack_adjusted},
-    uploads::{create, offset, patch},
+    uploads::{create, offset, patch, tus_js_resume},
 };
 
 const MIB: usize = 1024 * 1024;
@@ -25,22 +25,18 @@ async fn stack_on_s3_with(pool: PgPool, edit: impl FnOnce(&mut ottr_edge::EdgeSe
     let root = std::env::temp_dir().join(format!("ottr-edge-s3-{}", uuid::Uuid::new_v4().simple()));
     let server = S3Server::start(&root, "ottr-test-access", "ottr-test-secret-key").await.unwrap();
     let endpoint = server.endpoint.clone();
-    let stack = spawn_stack_adjusted(
-        pool,
-        edit,
-        move |media| {
-            media.storage.backend = "s3".into();
-            media.storage.s3 = S3Settings {
-                endpoint,
-                bucket: "ottr-edge".into(),
-                access_key: "ottr-test-access".into(),
-                secret_key: "ottr-test-secret-key".to_owned().into(),
-                ..Default::default()
-            };
-            media.uploads.part_mib = 5;
-            media.worker.enabled = false; // the upload is under test, not the transcode
-        },
-    )
+    let stack = spawn_stack_adjusted(pool, edit, move |media| {
+        media.storage.backend = "s3".into();
+        media.storage.s3 = S3Settings {
+            endpoint,
+            bucket: "ottr-edge".into(),
+            access_key: "ottr-test-access".into(),
+            secret_key: "ottr-test-secret-key".to_owned().into(),
+            ..Default::default()
+        };
+        media.uploads.part_mib = 5;
+        media.worker.enabled = false; // the upload is under test, not the transcode
+    })
     .await;
     (stack, server)
 }
@@ -162,22 +158,10 @@ async fn tus_js_client_sends_parts_to_the_store_and_resumes_through_a_second_edg
     let (stack, _server) = stack_on_s3(pool.clone()).await;
     let second = stack.another_edge().await;
     let large = stack.large_clip();
-    let path = std::env::temp_dir().join(format!("ottr-tus-s3-{}.mp4", uuid::Uuid::new_v4().simple()));
-    std::fs::write(&path, &large).unwrap();
     // 6 MiB chunks: the first PATCH's whole part goes to the store and its last MiB waits
     // in the row; the client is then cut off and goes on through the other edge.
-    let chunk = (6 * MIB).to_string();
-    let (status, out) = crate::helpers::node(
-        "tests/uploads/tus_resume.mjs",
-        [&stack.edge, &second, &stack.editor, path.to_str().unwrap(), &chunk],
-    )
-    .await;
-    let _ = std::fs::remove_file(&path);
-    assert!(status.success(), "{out}");
-    let result: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
-    assert_eq!(result["interruptedAt"], 6 * MIB, "{out}");
+    let result = tus_js_resume(&stack, &second, &large, 6 * MIB).await;
     let url = result["uploadUrl"].as_str().unwrap();
-    assert!(url.starts_with(&second), "{out}");
     assert_eq!(numbers(&pool, url).await, (vec![1, 2, 3], 1), "part 1 by presigned URL, 2 and 3 through media");
     let asset = result["assetId"].as_str().unwrap();
     let stored = stack.media_ctx.store.get_bytes(&format!("sources/{asset}/source.mp4")).await.unwrap();
@@ -188,10 +172,8 @@ async fn tus_js_client_sends_parts_to_the_store_and_resumes_through_a_second_edg
 async fn with_no_memory_left_for_parts_the_edge_sends_the_bytes_through_media(pool: PgPool) {
     let (stack, _server) = stack_on_s3_with(pool.clone(), |edge| edge.limits.upload_parts_mib = 0).await;
     let large = stack.large_clip();
-    let location = create(&stack, &stack.editor, large.len() as u64).await.headers()["location"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let location =
+        create(&stack, &stack.editor, large.len() as u64).await.headers()["location"].to_str().unwrap().to_owned();
     let whole = patch(&stack, &location, 0, &large, None).await;
     assert_eq!(whole.status(), 204);
     // Planned (1 to 3) but never sent: media numbered its own parts above them.
