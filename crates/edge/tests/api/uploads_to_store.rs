@@ -71,6 +71,10 @@ async fn whole_parts_go_from_the_edge_straight_to_the_store_and_the_rest_through
     assert_eq!(longer.status(), 413, "past the Upload-Length declared");
     assert_eq!(longer.json::<serde_json::Value>().await.unwrap()["code"], "upload_too_large");
     assert_eq!(numbers(&pool, &location).await, (vec![], 0), "refused before any part was planned");
+    let elsewhere = patch(&stack, &location, MIB as u64, &large[MIB..], None).await;
+    assert_eq!(elsewhere.status(), 409, "not at the upload's offset");
+    assert_eq!(elsewhere.headers()["upload-offset"], "0");
+    assert_eq!(numbers(&pool, &location).await, (vec![], 0), "nothing planned for the wrong offset");
     let whole = patch(&stack, &location, 0, &large, None).await;
     assert_eq!(whole.status(), 204);
     assert_eq!(numbers(&pool, &location).await, (vec![1, 2, 3], 3), "three parts, each handed out by a plan");
@@ -85,6 +89,19 @@ async fn whole_parts_go_from_the_edge_straight_to_the_store_and_the_rest_through
     assert_eq!(rest.status(), 204);
     assert_eq!(numbers(&pool, &location).await, (vec![1, 2, 3], 3), "part 1 through media, 2 and 3 planned");
     assert!(source(&stack, &rest).await == large, "the stored source is the file, byte for byte");
+
+    // An expired upload: gone, and nothing is planned for it.
+    let location = create(&stack, &stack.editor, length).await.headers()["location"].to_str().unwrap().to_owned();
+    let id = location.rsplit('/').next().unwrap();
+    sqlx::query("UPDATE media.uploads SET expires_at = now() - interval '1 second' WHERE id = $1::uuid")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let late = patch(&stack, &location, 0, &large, None).await;
+    assert_eq!(late.status(), 410);
+    assert_eq!(late.json::<serde_json::Value>().await.unwrap()["code"], "upload_expired");
+    assert_eq!(numbers(&pool, &location).await, (vec![], 0));
 }
 
 #[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
