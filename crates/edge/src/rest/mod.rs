@@ -66,7 +66,7 @@ pub(crate) struct Api {
         playback::title, playback::episode, artwork::poster, jobs::events,
         assets::list_assets, assets::get_asset, jobs::requeue, jobs::cancel, assets::add_subtitle, assets::replace_subtitle, assets::remove_subtitle,
         removal::delete_title, removal::delete_episode, removal::delete_asset,
-        uploads::tus::options, uploads::tus::create, uploads::tus::head, uploads::tus::status, uploads::tus::patch,
+        uploads::tus::options, uploads::tus::options_upload, uploads::tus::options_direct, uploads::tus::create, uploads::tus::head, uploads::tus::status, uploads::tus::patch,
         uploads::tus::delete, uploads::direct::grant, uploads::direct::create, uploads::multipart::multipart,
         analytics::catalog, analytics::title,
         webhooks::create, webhooks::list, webhooks::delete, webhooks::deliveries, webhooks::resend,

@@ -87,16 +87,13 @@ async fn the_openapi_document_describes_every_route_and_the_error_body(pool: PgP
     let stack = spawn_stack(pool).await;
     let doc: Value = stack.http.get(stack.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    // Every path the routers name, read from their source, so a route added without its
-    // `#[utoipa::path]` fails here.
+    // Every path and method the routers name, read from their source, so a route or a
+    // method added without its `#[utoipa::path]` fails here.
     let sources = [include_str!("../../src/rest/mod.rs"), include_str!("../../src/rest/uploads/mod.rs")];
-    let routed: Vec<&str> = sources
-        .iter()
-        .flat_map(|source| source.split('"').filter(|piece| piece.starts_with("/api/v1/")))
-        .filter(|path| *path != "/api/v1/openapi.json")
-        .collect();
-    assert!(routed.len() > 40, "the routers were read: {routed:?}");
-    let missing: Vec<&&str> = routed.iter().filter(|path| !doc["paths"][**path].is_object()).collect();
+    let routed: Vec<(String, String)> =
+        sources.iter().flat_map(|source| routes(source)).filter(|(path, _)| path != "/api/v1/openapi.json").collect();
+    assert!(routed.len() > 50, "the routers were read: {routed:?}");
+    let missing: Vec<_> = routed.iter().filter(|(path, method)| !doc["paths"][path][method].is_object()).collect();
     assert!(missing.is_empty(), "not in the OpenAPI document: {missing:?}");
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
@@ -180,4 +177,38 @@ async fn an_editor_adds_and_removes_a_subtitle_file_on_a_ready_asset_over_rest(p
     assert_eq!(removed.json::<Value>().await.unwrap()["subtitle_tracks"], json!([]));
     let again = stack.http.delete(&track_url).header("authorization", &editor).send().await.unwrap();
     assert_eq!(again.status(), 404);
+}
+
+/// The (path, method) pairs of each `.route("/api/v1/…", get(…).post(…))` in a router's
+/// source: the method routers named inside the call's own parentheses.
+fn routes(source: &str) -> Vec<(String, String)> {
+    const METHODS: [&str; 7] = ["get", "post", "put", "patch", "delete", "head", "options"];
+    let mut found = Vec::new();
+    for (start, _) in source.match_indices(".route(") {
+        let call = &source[start + ".route(".len()..];
+        let mut depth = 1;
+        let end = call
+            .char_indices()
+            .find(|&(_, c)| {
+                depth += match c {
+                    '(' => 1,
+                    ')' => -1,
+                    _ => 0,
+                };
+                depth == 0
+            })
+            .map_or(call.len(), |(at, _)| at);
+        let call = &call[..end];
+        let Some(path) = call.split('"').nth(1).filter(|path| path.starts_with("/api/v1/")) else { continue };
+        for (at, _) in call.match_indices('(') {
+            let word_start = call[..at].rfind(|c: char| !c.is_ascii_alphanumeric() && c != '_').map_or(0, |i| i + 1);
+            let word = &call[word_start..at];
+            // A method router (`get(`, `.post(`), not a handler path (`tus::patch`).
+            let called = word_start == 0 || !call[..word_start].ends_with("::");
+            if METHODS.contains(&word) && called {
+                found.push((path.to_owned(), word.to_owned()));
+            }
+        }
+    }
+    found
 }

@@ -88,10 +88,10 @@ const GRANT_BODY_BYTES: usize = 4 * 1024;
 pub(crate) fn router() -> Router<Api> {
     let tus = Router::new()
         .route("/api/v1/uploads", post(tus::create).options(tus::options))
-        .route("/api/v1/uploads/direct/{token}", post(direct::create).options(tus::options))
+        .route("/api/v1/uploads/direct/{token}", post(direct::create).options(tus::options_direct))
         .route(
             "/api/v1/uploads/{id}",
-            get(tus::status).head(tus::head).patch(tus::patch).delete(tus::delete).options(tus::options),
+            get(tus::status).head(tus::head).patch(tus::patch).delete(tus::delete).options(tus::options_upload),
         )
         .layer(middleware::from_fn(tus_resumable));
     let grants = Router::new()

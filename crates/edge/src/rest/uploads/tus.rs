@@ -70,6 +70,20 @@ pub(crate) async fn options(State(api): State<Api>) -> impl IntoResponse {
     )
 }
 
+/// What the server supports, asked of an upload's URL (tus clients ask where they are).
+#[utoipa::path(options, path = "/api/v1/uploads/{id}", tag = "uploads", params(("id" = String, Path)),
+    responses((status = 204, description = "as `OPTIONS /api/v1/uploads`")))]
+pub(crate) async fn options_upload(api: State<Api>) -> impl IntoResponse {
+    options(api).await
+}
+
+/// What the server supports, asked of a direct upload's creation URL.
+#[utoipa::path(options, path = "/api/v1/uploads/direct/{token}", tag = "uploads", params(("token" = String, Path)),
+    responses((status = 204, description = "as `OPTIONS /api/v1/uploads`")))]
+pub(crate) async fn options_direct(api: State<Api>) -> impl IntoResponse {
+    options(api).await
+}
+
 /// A PATCH body in the OpenAPI document: the file's next bytes as a binary string (they are
 /// streamed on as they arrive, never held as a whole).
 pub(crate) struct Chunk;
