@@ -197,3 +197,49 @@ async fn with_no_memory_left_for_parts_the_edge_sends_the_bytes_through_media(po
     assert_eq!(numbers(&pool, &location).await, (vec![4, 5, 6], 3));
     assert!(source(&stack, &whole).await == large, "the stored source is the file, byte for byte");
 }
+
+#[sqlx::test(migrator = "ottr_runtime::db::MIGRATOR")]
+async fn parts_in_the_store_are_recorded_once_a_busy_upload_is_free_again(pool: PgPool) {
+    let (stack, _server) = stack_on_s3(pool.clone()).await;
+    let large = stack.large_clip();
+    let location =
+        create(&stack, &stack.editor, large.len() as u64).await.headers()["location"].to_str().unwrap().to_owned();
+    let id = uuid::Uuid::parse_str(location.rsplit('/').next().unwrap()).unwrap();
+    let (key, multipart_id): (String, String) =
+        sqlx::query_as("SELECT source_key, multipart_id FROM media.uploads WHERE id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+
+    // A PATCH of two parts gets its plan, then the upload's write lock is taken from here,
+    // as another writer would hold it, while the PATCH's parts reach the store.
+    let (more, patching) = stack.patch_in_flight(&location, 10 * MIB as u64, large[..MIB].to_vec()).await;
+    for _ in 0..400 {
+        if numbers(&pool, &location).await.1 > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let mut holder = pool.acquire().await.unwrap();
+    let lock_key = id.as_u64_pair().0 as i64;
+    sqlx::query("SELECT pg_advisory_lock($1)").bind(lock_key).execute(&mut *holder).await.unwrap();
+    more.send(Ok(large[MIB..10 * MIB].to_vec())).await.unwrap();
+    drop(more);
+    for _ in 0..400 {
+        if stack.media_ctx.store.stored_parts(&key, &multipart_id, 0).await.unwrap().len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // The edge finds the upload busy when it records the parts, and tries again.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    sqlx::query("SELECT pg_advisory_unlock($1)").bind(lock_key).execute(&mut *holder).await.unwrap();
+
+    let recorded = patching.await.unwrap().unwrap();
+    assert_eq!(recorded.status(), 204, "recorded once the lock was free");
+    assert_eq!(numbers(&pool, &location).await, (vec![1, 2], 2));
+    let last = patch(&stack, &location, 10 * MIB as u64, &large[10 * MIB..], None).await;
+    assert_eq!(last.status(), 204);
+    assert!(source(&stack, &last).await == large, "the stored source is the file, byte for byte");
+}
