@@ -54,6 +54,17 @@ async fn numbers(pool: &PgPool, location: &str) -> (Vec<i64>, i32) {
     (numbers, issued)
 }
 
+/// Waits until a PATCH of the upload at `location` has had its plan.
+async fn wait_for_plan(pool: &PgPool, location: &str) {
+    for _ in 0..400 {
+        if numbers(pool, location).await.1 > 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("no PATCH of {location} was planned");
+}
+
 async fn source(stack: &Stack, finished: &reqwest::Response) -> Vec<u8> {
     let asset = finished.headers()["ottr-asset-id"].to_str().unwrap();
     stack.media_ctx.store.get_bytes(&format!("sources/{asset}/source.mp4")).await.unwrap()
@@ -146,12 +157,7 @@ async fn two_patches_at_once_through_two_edges_each_send_parts_and_only_one_is_r
 
     // The first PATCH has its plan (parts 1 and 2) and sends slowly.
     let (more, slow) = stack.patch_in_flight(&location, 10 * MIB as u64, large[..MIB].to_vec()).await;
-    for _ in 0..400 {
-        if numbers(&pool, &location).await.1 > 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    wait_for_plan(&pool, &location).await;
     assert_eq!(numbers(&pool, &location).await.1, 2, "the first PATCH planned two parts");
     // The second, through another edge, gets parts 3 and 4, sends them and is recorded.
     let rival = patch(&stack, &elsewhere, 0, &large[..10 * MIB], None).await;
@@ -215,12 +221,7 @@ async fn parts_in_the_store_are_recorded_once_a_busy_upload_is_free_again(pool: 
     // A PATCH of two parts gets its plan, then the upload's write lock is taken from here,
     // as another writer would hold it, while the PATCH's parts reach the store.
     let (more, patching) = stack.patch_in_flight(&location, 10 * MIB as u64, large[..MIB].to_vec()).await;
-    for _ in 0..400 {
-        if numbers(&pool, &location).await.1 > 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    wait_for_plan(&pool, &location).await;
     let mut holder = pool.acquire().await.unwrap();
     let lock_key = id.as_u64_pair().0 as i64;
     sqlx::query("SELECT pg_advisory_lock($1)").bind(lock_key).execute(&mut *holder).await.unwrap();
