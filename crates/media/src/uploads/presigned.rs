@@ -80,7 +80,8 @@ async fn plan_locked(ctx: &Context, row: &UploadRow, offset: u64, length: u64) -
     if length > total - received {
         return Err(MediaError::LongerThanDeclared);
     }
-    let sizes = part_sizes(part_size(ctx, row), row.tail.len() as u64, received, length, total);
+    let part_size = part_size(ctx, row);
+    let sizes = part_sizes(part_size, row.tail.len() as u64, received, length, total);
     let sizes = match sizes {
         Sizes::StreamFirst(bytes) => return Ok(Plan { stream_first: bytes, parts: Vec::new() }),
         Sizes::Parts(sizes) if !sizes.is_empty() => sizes,
@@ -89,7 +90,7 @@ async fn plan_locked(ctx: &Context, row: &UploadRow, offset: u64, length: u64) -
     let first = row.next_part_number();
     let last = first + sizes.len() as i32 - 1;
     let planned_bytes: u64 = sizes.iter().sum();
-    let after = (total - received - planned_bytes).div_ceil(part_size(ctx, row));
+    let after = (total - received - planned_bytes).div_ceil(part_size);
     if last as u64 + after + SPARE_NUMBERS > multipart::MAX_PARTS {
         return Ok(Plan::default());
     }

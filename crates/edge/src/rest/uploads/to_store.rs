@@ -153,29 +153,34 @@ pub(super) async fn append(
             return through_media(api, headers, header(Vec::new(), rest), Vec::new(), &mut reader, rest).await;
         }
         let round = put_parts(to_store, plan.parts, &mut reader).await;
-        let stored_bytes: u64 = round.stored.iter().map(|part| part.size).sum();
-        let kept: u64 = round.kept.iter().map(|bytes| bytes.len() as u64).sum();
         if round.failed {
             // The rest of the body goes through media, after what it still holds.
+            let kept: u64 = round.kept.iter().map(|bytes| bytes.len() as u64).sum();
             let rest = if reader.broken { 0 } else { reader.left };
             let header = header(round.stored, kept + rest);
             return through_media(api, headers, header, round.kept, &mut reader, rest).await;
         }
-        let mut attempt = 0;
-        let session = loop {
-            let recorded = through_media(api, headers, header(round.stored.clone(), 0), Vec::new(), &mut reader, 0);
-            match recorded.await {
-                Err(status) if busy(&status) && attempt + 1 < RECORD_ATTEMPTS => {
-                    tokio::time::sleep(RECORD_BACKOFF * 2u32.pow(attempt)).await;
-                    attempt += 1;
-                }
-                recorded => break recorded?,
-            }
-        };
+        let session = record(api, headers, header(round.stored, 0)).await?;
         if reader.left == 0 || reader.broken {
             return Ok(session);
         }
-        offset += stored_bytes;
+        offset = session.offset;
+    }
+}
+
+/// Records a round's stored parts (an AppendUpload with no bytes of its own), trying
+/// again while media is busy.
+async fn record(api: &Api, headers: &HeaderMap, header: AppendHeader) -> Result<UploadSession, tonic::Status> {
+    let mut attempt = 0;
+    loop {
+        let messages = tokio_stream::iter([AppendUploadRequest { part: Some(Part::Header(header.clone())) }]);
+        match api.upstream.media.clone().append_upload(forward(headers, messages)).await {
+            Err(status) if busy(&status) && attempt + 1 < RECORD_ATTEMPTS => {
+                tokio::time::sleep(RECORD_BACKOFF * 2u32.pow(attempt)).await;
+                attempt += 1;
+            }
+            answer => return Ok(answer?.into_inner()),
+        }
     }
 }
 
