@@ -1,11 +1,13 @@
 //! The steps of one attempt: fetch the source, probe it, decide its picture filters and
 //! tracks (measuring each audio stream's loudness, taking out its text subtitles), run the
 //! single ffmpeg ladder (supervised, see [`super::supervise`]) while its output is
-//! published, then the master, poster and storyboard, measure the audio that came out,
-//! remux the MP4 download from a rung, verify every object, and mark the asset ready in
-//! one transaction. The work folder goes on every path.
+//! published, then the master; then, at once, measure the audio that came out, make the
+//! poster and storyboard, and remux the MP4 download from a rung; verify every object, and
+//! mark the asset ready in one transaction. The work folder goes on every path.
 
 use std::path::PathBuf;
+
+use futures_util::TryStreamExt;
 
 use ottr_proto::media::v1::{JobEvent, Phase};
 use ottr_storage::keys::{AssetKeys, Tree};
@@ -27,12 +29,15 @@ use crate::{
         loudness::{self, Peak},
         picture::{self, Picture},
         playlist, storyboard,
-        tracks::{self, AudioChoice, AudioRendition, Tracks},
+        tracks::{self, AudioChoice, AudioRendition, Loudness, Tracks},
     },
 };
 
 /// How long the poster and the storyboard sheet may take.
 const IMAGE_LIMIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// How many objects [`Attempt::verify`] checks at once.
+const VERIFY_AT_ONCE: usize = 16;
 
 /// How long the download's remux may take: a copy, bound by the disk, not the picture.
 const REMUX_LIMIT: std::time::Duration = std::time::Duration::from_secs(1800);
@@ -96,14 +101,32 @@ impl<'a> Attempt<'a> {
         publisher.sync(&self.ctx.store, true).await.map_err(Fault::from)?;
         let mut tracks = Tracks { audio, ..plan.tracks.clone() };
         publisher.measure_audio(&mut tracks.audio);
-        self.beating(self.measure_output(&plan, &publisher, &mut tracks)).await?;
         let ffmpeg_master =
             tokio::fs::read_to_string(plan.out_dir().join("ffmpeg_master.m3u8")).await.unwrap_or_default();
         let master = publisher.master(Some(&playlist::codecs_by_uri(&ffmpeg_master)));
         self.ctx.store.put_bytes(&publisher.master_key(), master.into_bytes()).await?;
         self.phase(Phase::Finalizing).await?;
-        let images = self.beating(self.images(&plan)).await?;
-        let download = self.beating(self.download(&plan, &publisher, &tracks)).await?;
+        // Each audio rendition as one file, before anything reads them at once.
+        let mut audio_files = Vec::with_capacity(tracks.audio.len());
+        for rendition in &tracks.audio {
+            audio_files.push(joined(&plan, &publisher, &rendition.name).await?);
+        }
+        // Three short ffmpeg runs over finished files, none waiting for another: one after
+        // the other they were most of the time between the last segment and ready.
+        let (measured, images, download) = self
+            .beating(async {
+                tokio::try_join!(
+                    self.measure_output(&tracks, &audio_files),
+                    self.images(&plan),
+                    self.download(&plan, &publisher, &tracks),
+                )
+            })
+            .await?;
+        if let Some(measured) = measured {
+            for (rendition, result) in tracks.audio.iter_mut().zip(measured) {
+                rendition.result = result;
+            }
+        }
         let mut expected = publisher.expected_keys();
         expected.extend(images.iter().cloned());
         expected.extend(download.iter().map(|(key, _)| key.clone()));
@@ -184,14 +207,11 @@ impl<'a> Attempt<'a> {
         Ok(kept)
     }
 
-    /// The loudness of each audio rendition as encoded, read from its own segments.
-    async fn measure_output(&self, plan: &Plan, publisher: &Publisher, tracks: &mut Tracks) -> Result<(), Stop> {
+    /// The loudness of each audio rendition as encoded, read from `files` (its segments
+    /// joined), in the renditions' order; none when loudness is off or there is no audio.
+    async fn measure_output(&self, tracks: &Tracks, files: &[PathBuf]) -> Result<Option<Vec<Option<Loudness>>>, Stop> {
         if !self.ctx.settings.audio.loudness.enabled || tracks.audio.is_empty() {
-            return Ok(());
-        }
-        let mut files = Vec::new();
-        for rendition in &tracks.audio {
-            files.push(joined(plan, publisher, &rendition.name).await?);
+            return Ok(None);
         }
         let inputs: Vec<&std::path::Path> = files.iter().map(PathBuf::as_path).collect();
         let streams: Vec<(String, &str)> =
@@ -199,10 +219,7 @@ impl<'a> Attempt<'a> {
         let measured = loudness::measure(&inputs, &streams, Peak::True, self.ctx.settings.limits.max_pixels)
             .await
             .map_err(Fault::from)?;
-        for (rendition, result) in tracks.audio.iter_mut().zip(measured) {
-            rendition.result = result;
-        }
-        Ok(())
+        Ok(Some(measured))
     }
 
     /// Runs the ladder under supervision, and the audio group beside it; returns the
@@ -287,15 +304,18 @@ impl<'a> Attempt<'a> {
         Ok(Some((key, bytes)))
     }
 
-    /// Nothing is marked ready until every object is there and not empty.
+    /// Nothing is marked ready until every object is there and not empty. The checks go
+    /// [`VERIFY_AT_ONCE`] at a time: a long title has thousands of objects, and each
+    /// check is a round trip to the store.
     async fn verify(&self, expected: &[String]) -> Result<(), Stop> {
-        for key in expected {
-            match self.ctx.store.head(key).await? {
-                Some(meta) if meta.size > 0 => {}
-                _ => return Err(Fault::Missing(key.clone()).into()),
-            }
-        }
-        Ok(())
+        futures_util::stream::iter(expected.iter().map(Ok))
+            .try_for_each_concurrent(VERIFY_AT_ONCE, |key| async move {
+                match self.ctx.store.head(key).await? {
+                    Some(meta) if meta.size > 0 => Ok(()),
+                    _ => Err(Stop::from(Fault::Missing(key.clone()))),
+                }
+            })
+            .await
     }
 
     /// Job and asset ready in one transaction, then the final event.
@@ -332,11 +352,9 @@ impl<'a> Attempt<'a> {
     }
 }
 
-/// The audio group: each rendition's loudness measured once (the scanner reads only the
-/// audio, while the ladder already encodes the picture), then every rendition encoded
-/// once into its folder beside the rungs. Returns the renditions with their measurements.
 /// One rendition's init segment and media segments as one file: an fMP4 init segment
-/// followed by its media segments is one fragmented MP4.
+/// followed by its media segments is one fragmented MP4. A file already joined is taken
+/// as it is, so nothing may join the same rendition at the same time.
 async fn joined(plan: &Plan, publisher: &Publisher, folder: &str) -> Result<PathBuf, Stop> {
     let path = plan.work.0.join(format!("{folder}.mp4"));
     if tokio::fs::try_exists(&path).await? {
@@ -350,6 +368,9 @@ async fn joined(plan: &Plan, publisher: &Publisher, folder: &str) -> Result<Path
     Ok(path)
 }
 
+/// The audio group: each rendition's loudness measured once (the scanner reads only the
+/// audio, while the ladder already encodes the picture), then every rendition encoded
+/// once into its folder beside the rungs. Returns the renditions with their measurements.
 async fn encode_audio(ctx: &Context, plan: &Plan) -> Result<Vec<AudioRendition>, Stop> {
     let mut audio = plan.tracks.audio.clone();
     if audio.is_empty() {
