@@ -5,10 +5,14 @@
 //! rung, the 4-second GOP of its 4-second segments) and by ottr's own ladder command with
 //! its default settings (or each `preset:crf` of `BENCH_QUALITY_VARIANTS`). Each rung's
 //! bytes are its HLS segments on disk; its SSIM is ffmpeg's `ssim` filter against the
-//! source scaled to the rung's size. Writes `bench/results/quality.json` and
-//! `quality.svg` (bytes against SSIM, seed beside ottr, a panel per clip). With several
-//! CRFs of one preset among the variants, it also reports the best case of any per-title
-//! CRF choice (see `ottr_bench::best_case`).
+//! source scaled to the rung's size, and where `BENCH_QUALITY_MEASURE_FFMPEG` names an
+//! ffmpeg with libvmaf (`bench/measure-ffmpeg.sh` takes one from PyPI), its VMAF too.
+//! Writes `bench/results/quality.json` and `quality.svg` (bytes against SSIM, seed beside
+//! ottr, a panel per clip). With several CRFs of one preset among the variants, it also
+//! reports the best case of any per-title CRF choice (see `ottr_bench::best_case`).
+//! A variant `encoder/preset:crf` (`libsvtav1/10:28`, `libx265/fast:20`) is an encoder
+//! ottr does not ship, run rung by rung as the seed is (with the measuring ffmpeg, which
+//! has current versions of them): what another codec would make of the same rungs.
 
 use std::{
     path::{Path, PathBuf},
@@ -19,7 +23,8 @@ use anyhow::Context;
 use ottr_bench::{
     best_case, env_or, machine, machine_caption, results_path,
     scatter::{Plot, Series, scatter_chart},
-    seed, version_of, write_results,
+    seed::{self, OtherEncoder},
+    version_of, write_results,
 };
 use ottr_media::{
     MediaSettings, probe,
@@ -55,8 +60,15 @@ fn clips(manifest: &Path) -> anyhow::Result<Vec<Clip>> {
         .collect()
 }
 
+/// The system's ffmpeg: what ottr encodes with.
+const FFMPEG: &str = "ffmpeg";
+
 fn ffmpeg(args: &[String]) -> anyhow::Result<String> {
-    let out = std::process::Command::new("ffmpeg").args(args).output()?;
+    run_ffmpeg(FFMPEG, args)
+}
+
+fn run_ffmpeg(program: &str, args: &[String]) -> anyhow::Result<String> {
+    let out = std::process::Command::new(program).args(args).output()?;
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     anyhow::ensure!(
         out.status.success(),
@@ -87,13 +99,20 @@ fn joined(folder: &Path) -> anyhow::Result<(u64, PathBuf)> {
     Ok((all.len() as u64, path))
 }
 
-/// SSIM (all planes) of `encoded` against the source scaled to the rung, both from their
-/// first frame and on the ladder's frame grid (a variable-rate source would otherwise pair
-/// neighbouring frames).
-fn ssim(encoded: &Path, source: &Path, rung: &ladder::Rung, frame_rate: f64) -> anyhow::Result<f64> {
+/// `metric` (an ffmpeg filter comparing two pictures) of `encoded` against the source
+/// scaled to the rung, both from their first frame and on the ladder's frame grid (a
+/// variable-rate source would otherwise pair neighbouring frames); the log line's value
+/// after `marker`.
+fn compare(
+    program: &str,
+    (encoded, source): (&Path, &Path),
+    rung: &ladder::Rung,
+    frame_rate: f64,
+    (metric, marker): (&str, &str),
+) -> anyhow::Result<f64> {
     let graph = format!(
         "[0:v]setpts=PTS-STARTPTS,fps={frame_rate:.3},setsar=1,format=yuv420p[d];\
-         [1:v]setpts=PTS-STARTPTS,fps={frame_rate:.3},scale={}:{}:flags=bicubic,setsar=1,format=yuv420p[r];[d][r]ssim",
+         [1:v]setpts=PTS-STARTPTS,fps={frame_rate:.3},scale={}:{}:flags=bicubic,setsar=1,format=yuv420p[r];[d][r]{metric}",
         rung.width, rung.height
     );
     let mut args = strings(&["-v", "info", "-nostats", "-i"]);
@@ -101,12 +120,12 @@ fn ssim(encoded: &Path, source: &Path, rung: &ladder::Rung, frame_rate: f64) -> 
     args.push("-i".into());
     args.push(source.to_string_lossy().into_owned());
     args.extend(["-lavfi".into(), graph, "-f".into(), "null".into(), "-".into()]);
-    let log = ffmpeg(&args)?;
+    let log = run_ffmpeg(program, &args)?;
     log.lines()
-        .find_map(|l| l.split("All:").nth(1))
+        .find_map(|l| l.split(marker).nth(1))
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|v| v.parse().ok())
-        .context("ffmpeg printed no SSIM")
+        .with_context(|| format!("ffmpeg printed no {metric} score"))
 }
 
 /// What one side made of one rung.
@@ -114,17 +133,66 @@ fn ssim(encoded: &Path, source: &Path, rung: &ladder::Rung, frame_rate: f64) -> 
 struct Measured {
     bytes: u64,
     ssim: f64,
+    vmaf: Option<f64>,
 }
 
-fn measure(folder: &Path, source: &Path, rung: &ladder::Rung, frame_rate: f64) -> anyhow::Result<Measured> {
-    let (bytes, path) = joined(folder)?;
-    Ok(Measured { bytes, ssim: ssim(&path, source, rung, frame_rate)? })
+/// How the rungs are measured: SSIM (all planes) with the system's ffmpeg, and VMAF
+/// (model vmaf_v0.6.1, every frame) where the measuring ffmpeg has libvmaf.
+struct Measure {
+    vmaf_ffmpeg: Option<String>,
 }
 
-/// One `preset:crf` variant of ottr's encoder (`crf` 0: its nominal-rate mode).
-fn variant(spec: &str) -> anyhow::Result<Encoder> {
-    let (preset, crf) = spec.split_once(':').context("a variant is preset:crf")?;
-    Ok(Encoder { preset: preset.into(), crf: crf.parse().context("crf is a number")? })
+impl Measure {
+    fn rung(&self, folder: &Path, source: &Path, rung: &ladder::Rung, frame_rate: f64) -> anyhow::Result<Measured> {
+        let (bytes, path) = joined(folder)?;
+        let pair = (path.as_path(), source);
+        let ssim = compare(FFMPEG, pair, rung, frame_rate, ("ssim", "All:"))?;
+        let vmaf = match &self.vmaf_ffmpeg {
+            Some(program) => Some(compare(program, pair, rung, frame_rate, ("libvmaf=n_threads=2", "VMAF score:"))?),
+            None => None,
+        };
+        Ok(Measured { bytes, ssim, vmaf })
+    }
+
+    /// The ffmpeg that encodes other encoders' variants: the measuring one, if any.
+    fn other_ffmpeg(&self) -> &str {
+        self.vmaf_ffmpeg.as_deref().unwrap_or(FFMPEG)
+    }
+}
+
+/// One side of the comparison besides the seed.
+#[derive(Clone, Debug)]
+enum Variant {
+    /// ottr's own ladder command at an x264 `preset:crf` (`crf` 0: its nominal-rate mode).
+    Ottr(Encoder),
+    /// `encoder/preset:crf`: an encoder ottr does not ship, rung by rung as the seed is.
+    Other(OtherEncoder),
+}
+
+impl Variant {
+    /// The name its results are grouped by (the best case takes CRFs of one name).
+    fn preset(&self) -> String {
+        match self {
+            Variant::Ottr(encoder) => encoder.preset.clone(),
+            Variant::Other(other) => format!("{}/{}", other.encoder, other.preset),
+        }
+    }
+
+    fn crf(&self) -> f32 {
+        match self {
+            Variant::Ottr(encoder) => encoder.crf,
+            Variant::Other(other) => other.crf,
+        }
+    }
+}
+
+fn variant(spec: &str) -> anyhow::Result<Variant> {
+    let (preset, crf) = spec.split_once(':').context("a variant is preset:crf or encoder/preset:crf")?;
+    let crf = crf.parse().context("crf is a number")?;
+    Ok(match preset.split_once('/') {
+        Some((encoder, preset)) => Variant::Other(OtherEncoder { encoder: encoder.into(), preset: preset.into(), crf }),
+        None => Variant::Ottr(Encoder { preset: preset.into(), crf }),
+    })
 }
 
 fn main() -> anyhow::Result<()> {
@@ -136,14 +204,15 @@ fn main() -> anyhow::Result<()> {
     }
     let manifest: String = env_or("BENCH_QUALITY_MANIFEST", ".data/footage/clips.tsv".to_owned());
     let defaults = MediaSettings::default().video;
-    let variants: Vec<Encoder> = match std::env::var("BENCH_QUALITY_VARIANTS") {
+    let variants: Vec<Variant> = match std::env::var("BENCH_QUALITY_VARIANTS") {
         Ok(list) => list.split(',').map(variant).collect::<anyhow::Result<_>>()?,
-        Err(_) => vec![defaults.clone()],
+        Err(_) => vec![Variant::Ottr(defaults.clone())],
     };
+    let measure = Measure { vmaf_ffmpeg: std::env::var("BENCH_QUALITY_MEASURE_FFMPEG").ok().filter(|p| !p.is_empty()) };
     let clips = clips(Path::new(&manifest))?;
     anyhow::ensure!(!clips.is_empty(), "no clips in {manifest}");
     let scratch = std::env::temp_dir().join(format!("ottr-quality-{}", std::process::id()));
-    let result = run(&clips, &variants, &scratch);
+    let result = run(&clips, &variants, &measure, &scratch);
     let _ = std::fs::remove_dir_all(&scratch);
     let report = result?;
     write_results("quality.json", &report)?;
@@ -151,7 +220,7 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run(clips: &[Clip], variants: &[Encoder], scratch: &Path) -> anyhow::Result<serde_json::Value> {
+fn run(clips: &[Clip], variants: &[Variant], measure: &Measure, scratch: &Path) -> anyhow::Result<serde_json::Value> {
     let mut per_variant = Vec::new();
     for (c, clip) in clips.iter().enumerate() {
         eprintln!("[{}/{}] {} ({}): the seed's ladder", c + 1, clips.len(), clip.name, clip.kind);
@@ -168,32 +237,42 @@ fn run(clips: &[Clip], variants: &[Encoder], scratch: &Path) -> anyhow::Result<s
             let start = Instant::now();
             ffmpeg(&seed::rung_args(&clip.path, rung, frame_rate, &out, false))?;
             seed_s += start.elapsed().as_secs_f64();
-            seed.push(measure(&out, &clip.path, rung, frame_rate)?);
+            seed.push(measure.rung(&out, &clip.path, rung, frame_rate)?);
         }
-        for (v, encoder) in variants.iter().enumerate() {
-            eprintln!("[{}/{}] {}: ottr ({} crf {})", c + 1, clips.len(), clip.name, encoder.preset, encoder.crf);
-            let out = dir.join(format!("ottr-{v}"));
+        for (v, variant) in variants.iter().enumerate() {
+            eprintln!("[{}/{}] {}: {} crf {}", c + 1, clips.len(), clip.name, variant.preset(), variant.crf());
+            let out = dir.join(format!("variant-{v}"));
             for rung in &rungs {
                 std::fs::create_dir_all(out.join(&rung.name))?;
             }
-            let args = Ladder {
-                source: &clip.path,
-                out_dir: &out,
-                rungs: &rungs,
-                frame_rate,
-                picture: Picture::default(),
-                encoder,
-                opening_segments: command::opening_segments(info.duration_secs),
-                max_pixels: MediaSettings::default().limits.max_pixels,
-                storyboard: None,
-            }
-            .args();
             let start = Instant::now();
-            ffmpeg(&args)?;
+            match variant {
+                Variant::Ottr(encoder) => ffmpeg(
+                    &Ladder {
+                        source: &clip.path,
+                        out_dir: &out,
+                        rungs: &rungs,
+                        frame_rate,
+                        picture: Picture::default(),
+                        encoder,
+                        opening_segments: command::opening_segments(info.duration_secs),
+                        max_pixels: MediaSettings::default().limits.max_pixels,
+                        storyboard: None,
+                    }
+                    .args(),
+                )
+                .map(drop)?,
+                Variant::Other(other) => {
+                    for rung in &rungs {
+                        let args = seed::other_rung_args(&clip.path, rung, frame_rate, &out.join(&rung.name), other);
+                        run_ffmpeg(measure.other_ffmpeg(), &args)?;
+                    }
+                }
+            }
             let ottr_s = start.elapsed().as_secs_f64();
             let ottr: Vec<Measured> = rungs
                 .iter()
-                .map(|r| measure(&out.join(&r.name), &clip.path, r, frame_rate))
+                .map(|r| measure.rung(&out.join(&r.name), &clip.path, r, frame_rate))
                 .collect::<anyhow::Result<_>>()?;
             if per_variant.len() <= v {
                 per_variant.push(Vec::new());
@@ -202,14 +281,16 @@ fn run(clips: &[Clip], variants: &[Encoder], scratch: &Path) -> anyhow::Result<s
         }
     }
     let reports: Vec<serde_json::Value> =
-        variants.iter().zip(&per_variant).map(|(encoder, clips)| variant_report(encoder, clips)).collect();
+        variants.iter().zip(&per_variant).map(|(variant, clips)| variant_report(variant, clips)).collect();
     for report in &reports {
         println!(
-            "ottr {} crf {}: mean bytes ratio {:.3} (goal ≤ {BYTES_GOAL}), min SSIM delta {:+.4} (goal ≥ 0)",
+            "{} crf {}: mean bytes ratio {:.3} (goal ≤ {BYTES_GOAL}), min SSIM delta {:+.4} (goal ≥ 0), VMAF delta min {:+.2} mean {:+.2}",
             report["preset"].as_str().unwrap_or("?"),
             report["crf"],
             report["mean_bytes_ratio"].as_f64().unwrap_or(f64::NAN),
-            report["min_ssim_delta"].as_f64().unwrap_or(f64::NAN)
+            report["min_ssim_delta"].as_f64().unwrap_or(f64::NAN),
+            report["min_vmaf_delta"].as_f64().unwrap_or(f64::NAN),
+            report["mean_vmaf_delta"].as_f64().unwrap_or(f64::NAN)
         );
     }
     let best = best_case::report(&reports);
@@ -229,9 +310,17 @@ fn run(clips: &[Clip], variants: &[Encoder], scratch: &Path) -> anyhow::Result<s
         "libx264 at its default preset (medium), -b:v at the rung's seed rate, no cap, 4-second GOP, one run per rung"
             .into();
     report["ssim"] = "ffmpeg ssim filter (All), each rung against the source scaled to its size with bicubic".into();
+    report["vmaf"] = match &measure.vmaf_ffmpeg {
+        Some(_) => "libvmaf (vmaf_v0.6.1, every frame) of the measuring ffmpeg, each rung against the source scaled to its size with bicubic",
+        None => "not measured: BENCH_QUALITY_MEASURE_FFMPEG names no ffmpeg with libvmaf",
+    }
+    .into();
     report["machine"] = machine();
-    report["versions"] =
-        serde_json::json!({ "ottr": env!("CARGO_PKG_VERSION"), "ffmpeg": version_of("ffmpeg", &["-version"]) });
+    report["versions"] = serde_json::json!({
+        "ottr": env!("CARGO_PKG_VERSION"),
+        "ffmpeg": version_of(FFMPEG, &["-version"]),
+        "measuring_ffmpeg": measure.vmaf_ffmpeg.as_deref().map(|p| version_of(p, &["-version"])),
+    });
     Ok(report)
 }
 
@@ -283,10 +372,11 @@ fn clip_report(
             serde_json::json!({
                 "rung": rung.name,
                 "size": format!("{}x{}", rung.width, rung.height),
-                "seed_bytes": s.bytes, "seed_ssim": s.ssim,
-                "ottr_bytes": o.bytes, "ottr_ssim": o.ssim,
+                "seed_bytes": s.bytes, "seed_ssim": s.ssim, "seed_vmaf": s.vmaf,
+                "ottr_bytes": o.bytes, "ottr_ssim": o.ssim, "ottr_vmaf": o.vmaf,
                 "bytes_ratio": o.bytes as f64 / s.bytes as f64,
                 "ssim_delta": o.ssim - s.ssim,
+                "vmaf_delta": s.vmaf.zip(o.vmaf).map(|(s, o)| o - s),
             })
         })
         .collect();
@@ -307,18 +397,33 @@ fn clip_report(
     })
 }
 
-fn variant_report(encoder: &Encoder, clips: &[serde_json::Value]) -> serde_json::Value {
+fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len().max(1) as f64
+}
+
+fn variant_report(variant: &Variant, clips: &[serde_json::Value]) -> serde_json::Value {
     let ratios: Vec<f64> = clips.iter().filter_map(|c| c["bytes_ratio"].as_f64()).collect();
-    let mean = ratios.iter().sum::<f64>() / ratios.len().max(1) as f64;
     let min_delta = clips.iter().filter_map(|c| c["min_ssim_delta"].as_f64()).fold(f64::INFINITY, f64::min);
+    let vmaf_deltas: Vec<f64> = clips
+        .iter()
+        .flat_map(|c| c["rungs"].as_array().cloned().unwrap_or_default())
+        .filter_map(|r| r["vmaf_delta"].as_f64())
+        .collect();
     let time = |key: &str| clips.iter().filter_map(|c| c[key].as_f64()).sum::<f64>();
+    let (mean_ratio, preset) = (mean(&ratios), variant.preset());
     serde_json::json!({
-        "preset": encoder.preset,
-        "crf": encoder.crf,
-        "mean_bytes_ratio": mean,
+        "preset": preset,
+        "crf": variant.crf(),
+        "encoder": match variant {
+            Variant::Ottr(_) => "ottr's ladder (libx264, capped CRF)".to_owned(),
+            Variant::Other(other) => format!("{} rung by rung, uncapped CRF, with the measuring ffmpeg (ottr does not ship it)", other.encoder),
+        },
+        "mean_bytes_ratio": mean_ratio,
         "min_ssim_delta": min_delta,
+        "min_vmaf_delta": vmaf_deltas.iter().copied().reduce(f64::min),
+        "mean_vmaf_delta": (!vmaf_deltas.is_empty()).then(|| mean(&vmaf_deltas)),
         "goal": { "mean_bytes_ratio_at_most": BYTES_GOAL, "min_ssim_delta_at_least": 0.0 },
-        "goal_met": mean <= BYTES_GOAL && min_delta >= 0.0,
+        "goal_met": mean_ratio <= BYTES_GOAL && min_delta >= 0.0,
         "encode_s": { "seed": time("seed_encode_s"), "ottr": time("ottr_encode_s") },
         "clips": clips,
     })
